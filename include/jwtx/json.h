@@ -1,0 +1,53 @@
+/*
+ * json.h — JSON through jansson, written byte for byte as Python writes it.
+ *
+ * Flask-JWT-Extended serialises with Python's json module: compact separators
+ * (",", ":"), ensure_ascii (non-ASCII as \uXXXX with lowercase hex, astral
+ * characters as surrogate pairs, DEL and control characters escaped, "/" not
+ * escaped), floats in Python's shortest round-trip repr. jansson's own dumper
+ * differs in each of those, so tokens and answers are written here.
+ */
+#ifndef JWTX_JSON_H
+#define JWTX_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Flags for jwtx_json_dump. */
+#define JWTX_JSON_SORT_KEYS 0x1 /* sort object keys (headers, Flask answers) */
+
+/* A growable byte buffer; caller-owned, _init/_clear pair. data is always
+ * NUL-terminated after a successful append. */
+typedef struct jwtx_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int failed; /* set once an allocation failed; later appends are no-ops */
+} jwtx_buf;
+
+void jwtx_buf_init(jwtx_buf *b);
+void jwtx_buf_clear(jwtx_buf *b);
+int jwtx_buf_append(jwtx_buf *b, const void *data, size_t len);
+int jwtx_buf_puts(jwtx_buf *b, const char *s);
+int jwtx_buf_printf(jwtx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends the Python-compatible compact serialisation of v to out.
+ * Returns 0, or -1 on allocation failure or a value that Python would not
+ * write (a NaN/Infinity real is written as Python does: NaN, Infinity). */
+int jwtx_json_dump(const json_t *v, int flags, jwtx_buf *out);
+
+/* Appends one JSON string literal (with quotes) for len bytes of UTF-8 s.
+ * Invalid UTF-8 bytes are escaped as \u00XX of the byte (never emitted raw). */
+int jwtx_json_dump_string(const char *s, size_t len, jwtx_buf *out);
+
+/* Writes a double as Python's repr(float) does ("1795877876.274581", "1e+16",
+ * "0.1", "5.0"). buf must hold at least 32 bytes. Returns the length. */
+size_t jwtx_json_format_double(double d, char *buf, size_t size);
+
+/* Parses len bytes as one JSON value (duplicate keys: last wins; NaN,
+ * Infinity and -Infinity accepted as Python does; a leading UTF-8 BOM and
+ * surrounding whitespace allowed). Returns a new reference, or NULL with a
+ * short reason in why (caller buffer, may be NULL). */
+json_t *jwtx_json_parse(const char *data, size_t len, char *why, size_t why_size);
+
+#endif
