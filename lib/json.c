@@ -1,0 +1,965 @@
+/*
+ * json.c — JSON read and written the way Python's json module does it.
+ *
+ * Flask-JWT-Extended and PyJWT serialise with json.dumps(separators=(",", ":"))
+ * and parse with json.loads on bytes. Tokens must be byte-identical and error
+ * messages must carry Python's reasons, so both directions live here instead
+ * of in jansson: the writer escapes like ensure_ascii=True and prints floats
+ * with Python's shortest round-trip repr; the parser is a small recursive
+ * descent that follows CPython 3.11's scanner (its reasons, its positions in
+ * code points, NaN/Infinity, lone surrogates, duplicate keys last-wins) and
+ * builds jansson values. Strings holding lone surrogates are kept as WTF-8
+ * (the 3-byte form of U+D800..U+DFFF), which the writer turns back into
+ * \udXXX exactly as Python does.
+ */
+#include "jwtx/json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* jwtx_buf                                                            */
+
+void jwtx_buf_init(jwtx_buf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->failed = 0;
+}
+
+void jwtx_buf_clear(jwtx_buf *b)
+{
+    if (b == NULL)
+        return;
+    free(b->data);
+    jwtx_buf_init(b);
+}
+
+static int buf_reserve(jwtx_buf *b, size_t extra)
+{
+    if (b->failed)
+        return -1;
+    if (extra > SIZE_MAX / 2 - b->len - 1) {
+        b->failed = 1;
+        return -1;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (p == NULL) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int jwtx_buf_append(jwtx_buf *b, const void *data, size_t len)
+{
+    if (buf_reserve(b, len) != 0)
+        return -1;
+    if (len > 0)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int jwtx_buf_puts(jwtx_buf *b, const char *s)
+{
+    return jwtx_buf_append(b, s, strlen(s));
+}
+
+int jwtx_buf_printf(jwtx_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return -1;
+    }
+    if ((size_t)n < sizeof small)
+        return jwtx_buf_append(b, small, (size_t)n);
+    if (buf_reserve(b, (size_t)n) != 0)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* UTF-8 (with surrogates allowed, as Python's surrogatepass does)     */
+
+/* Length of the valid sequence at s[0..n), or 0 when invalid. Accepts the
+ * 3-byte encodings of surrogates (Python decodes with surrogatepass). */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t v;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        v = c & 0x0F;
+        if (c == 0xE0)
+            lo = 0xA0;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        v = c & 0x07;
+        if (c == 0xF0)
+            lo = 0x90;
+        if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        unsigned char d = s[i];
+        if (d < (i == 1 ? lo : 0x80) || d > (i == 1 ? hi : 0xBF))
+            return 0;
+        v = (v << 6) | (d & 0x3F);
+    }
+    *cp = v;
+    return len;
+}
+
+/* Python's UnicodeDecodeError text for the first invalid sequence, or 0 when
+ * the whole input is valid (surrogates allowed). */
+static int utf8_check(const unsigned char *s, size_t n, char *why, size_t why_size)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = utf8_seq(s + i, n - i, &cp);
+        if (k > 0) {
+            i += k;
+            continue;
+        }
+        unsigned char c = s[i];
+        size_t need = 0;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            need = 3;
+            if (c == 0xE0)
+                lo = 0xA0;
+            if (c == 0xED)
+                hi = 0x9F; /* CPython's decoder; surrogatepass then rescues ED A0..BF xx */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 4;
+            if (c == 0xF0)
+                lo = 0x90;
+            if (c == 0xF4)
+                hi = 0x8F;
+        }
+        const char *reason = "invalid start byte";
+        size_t end = i + 1;
+        if (need > 0) {
+            size_t j = 1;
+            for (; j < need && i + j < n; j++) {
+                unsigned char d = s[i + j];
+                if (d < (j == 1 ? lo : 0x80) || d > (j == 1 ? hi : 0xBF))
+                    break;
+            }
+            if (j < need && i + j >= n)
+                reason = "unexpected end of data";
+            else
+                reason = "invalid continuation byte";
+            end = i + j;
+        }
+        if (why && why_size) {
+            if (end - i == 1)
+                snprintf(why, why_size,
+                         "'utf-8' codec can't decode byte 0x%02x in position %zu: %s", c, i,
+                         reason);
+            else
+                snprintf(why, why_size,
+                         "'utf-8' codec can't decode bytes in position %zu-%zu: %s", i, end - 1,
+                         reason);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writer                                                              */
+
+static int put_u(jwtx_buf *out, uint32_t u)
+{
+    return jwtx_buf_printf(out, "\\u%04x", (unsigned)u);
+}
+
+int jwtx_json_dump_string(const char *s, size_t len, jwtx_buf *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (jwtx_buf_append(out, "\"", 1) != 0)
+        return -1;
+    size_t i = 0;
+    while (i < len) {
+        /* Copy the longest run of printable ASCII that needs no escape. */
+        size_t j = i;
+        while (j < len && p[j] >= 0x20 && p[j] < 0x7F && p[j] != '"' && p[j] != '\\')
+            j++;
+        if (j > i && jwtx_buf_append(out, p + i, j - i) != 0)
+            return -1;
+        i = j;
+        if (i >= len)
+            break;
+        unsigned char c = p[i];
+        int rc = 0;
+        if (c < 0x80) {
+            switch (c) {
+            case '"': rc = jwtx_buf_append(out, "\\\"", 2); break;
+            case '\\': rc = jwtx_buf_append(out, "\\\\", 2); break;
+            case '\n': rc = jwtx_buf_append(out, "\\n", 2); break;
+            case '\r': rc = jwtx_buf_append(out, "\\r", 2); break;
+            case '\t': rc = jwtx_buf_append(out, "\\t", 2); break;
+            case '\b': rc = jwtx_buf_append(out, "\\b", 2); break;
+            case '\f': rc = jwtx_buf_append(out, "\\f", 2); break;
+            default: rc = put_u(out, c); break;
+            }
+            i++;
+        } else {
+            uint32_t cp;
+            size_t k = utf8_seq(p + i, len - i, &cp);
+            if (k == 0) {
+                rc = put_u(out, c); /* never emit an invalid byte raw */
+                i++;
+            } else if (cp >= 0x10000) {
+                uint32_t v = cp - 0x10000;
+                rc = put_u(out, 0xD800 | (v >> 10));
+                if (rc == 0)
+                    rc = put_u(out, 0xDC00 | (v & 0x3FF));
+                i += k;
+            } else {
+                rc = put_u(out, cp);
+                i += k;
+            }
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return jwtx_buf_append(out, "\"", 1);
+}
+
+size_t jwtx_json_format_double(double d, char *buf, size_t size)
+{
+    if (size == 0)
+        return 0;
+    if (isnan(d))
+        return (size_t)snprintf(buf, size, "NaN");
+    if (isinf(d))
+        return (size_t)snprintf(buf, size, d < 0 ? "-Infinity" : "Infinity");
+
+    /* Shortest precision whose correctly rounded form reads back as d. */
+    char sci[40];
+    for (int prec = 0; prec < 17; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec, d);
+        if (strtod(sci, NULL) == d)
+            break;
+    }
+    /* sci is "[-]D[.DDD]e[+-]XX": pull out sign, digits and exponent. */
+    const char *q = sci;
+    int neg = 0;
+    if (*q == '-') {
+        neg = 1;
+        q++;
+    }
+    char digits[24];
+    size_t nd = 0;
+    while (*q && *q != 'e') {
+        if (*q != '.' && nd < sizeof digits - 1)
+            digits[nd++] = *q;
+        q++;
+    }
+    digits[nd] = '\0';
+    int e10 = (*q == 'e') ? atoi(q + 1) : 0;
+    while (nd > 1 && digits[nd - 1] == '0')
+        digits[--nd] = '\0';
+
+    char tmp[64];
+    size_t t = 0;
+    if (neg)
+        tmp[t++] = '-';
+    int decpt = e10 + 1;
+    if (decpt <= -4 || decpt > 16) {
+        tmp[t++] = digits[0];
+        if (nd > 1) {
+            tmp[t++] = '.';
+            memcpy(tmp + t, digits + 1, nd - 1);
+            t += nd - 1;
+        }
+        t += (size_t)snprintf(tmp + t, sizeof tmp - t, "e%c%02d", e10 < 0 ? '-' : '+',
+                              e10 < 0 ? -e10 : e10);
+    } else if (decpt <= 0) {
+        tmp[t++] = '0';
+        tmp[t++] = '.';
+        for (int z = 0; z < -decpt; z++)
+            tmp[t++] = '0';
+        memcpy(tmp + t, digits, nd);
+        t += nd;
+    } else if ((size_t)decpt >= nd) {
+        memcpy(tmp + t, digits, nd);
+        t += nd;
+        for (size_t z = nd; z < (size_t)decpt; z++)
+            tmp[t++] = '0';
+        tmp[t++] = '.';
+        tmp[t++] = '0';
+    } else {
+        memcpy(tmp + t, digits, (size_t)decpt);
+        t += (size_t)decpt;
+        tmp[t++] = '.';
+        memcpy(tmp + t, digits + decpt, nd - (size_t)decpt);
+        t += nd - (size_t)decpt;
+    }
+    tmp[t] = '\0';
+    snprintf(buf, size, "%s", tmp);
+    return t < size ? t : size - 1;
+}
+
+struct kv {
+    const char *key;
+    size_t len;
+    json_t *value;
+};
+
+static int kv_cmp(const void *a, const void *b)
+{
+    const struct kv *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->key, y->key, n);
+    if (c != 0)
+        return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+#define DUMP_MAX_DEPTH 1000
+
+static int dump(const json_t *v, int flags, jwtx_buf *out, int depth)
+{
+    if (v == NULL || depth > DUMP_MAX_DEPTH)
+        return -1;
+    switch (json_typeof(v)) {
+    case JSON_NULL: return jwtx_buf_append(out, "null", 4);
+    case JSON_TRUE: return jwtx_buf_append(out, "true", 4);
+    case JSON_FALSE: return jwtx_buf_append(out, "false", 5);
+    case JSON_INTEGER: return jwtx_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    case JSON_REAL: {
+        char tmp[64];
+        size_t n = jwtx_json_format_double(json_real_value(v), tmp, sizeof tmp);
+        return jwtx_buf_append(out, tmp, n);
+    }
+    case JSON_STRING: return jwtx_json_dump_string(json_string_value(v), json_string_length(v), out);
+    case JSON_ARRAY: {
+        if (jwtx_buf_append(out, "[", 1) != 0)
+            return -1;
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i > 0 && jwtx_buf_append(out, ",", 1) != 0)
+                return -1;
+            if (dump(json_array_get(v, i), flags, out, depth + 1) != 0)
+                return -1;
+        }
+        return jwtx_buf_append(out, "]", 1);
+    }
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v);
+        struct kv *kvs = n ? calloc(n, sizeof *kvs) : NULL;
+        if (n && kvs == NULL) {
+            out->failed = 1;
+            return -1;
+        }
+        size_t i = 0;
+        const char *key;
+        size_t key_len;
+        json_t *val;
+        json_object_keylen_foreach((json_t *)v, key, key_len, val)
+        {
+            if (i < n) {
+                kvs[i].key = key;
+                kvs[i].len = key_len;
+                kvs[i].value = val;
+                i++;
+            }
+        }
+        if ((flags & JWTX_JSON_SORT_KEYS) && i > 1)
+            qsort(kvs, i, sizeof *kvs, kv_cmp);
+        int rc = jwtx_buf_append(out, "{", 1);
+        for (size_t k = 0; rc == 0 && k < i; k++) {
+            if (k > 0)
+                rc = jwtx_buf_append(out, ",", 1);
+            if (rc == 0)
+                rc = jwtx_json_dump_string(kvs[k].key, kvs[k].len, out);
+            if (rc == 0)
+                rc = jwtx_buf_append(out, ":", 1);
+            if (rc == 0)
+                rc = dump(kvs[k].value, flags, out, depth + 1);
+        }
+        free(kvs);
+        if (rc == 0)
+            rc = jwtx_buf_append(out, "}", 1);
+        return rc;
+    }
+    }
+    return -1;
+}
+
+int jwtx_json_dump(const json_t *v, int flags, jwtx_buf *out)
+{
+    if (out->failed)
+        return -1;
+    size_t mark = out->len;
+    if (dump(v, flags, out, 0) != 0) {
+        /* Leave out as it was (nothing half-written), unless it has failed. */
+        if (!out->failed && out->data) {
+            out->len = mark;
+            out->data[mark] = '\0';
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Non-finite reals                                                    */
+
+/* jansson refuses NaN and infinities in json_real(), but Python accepts them
+ * in JSON and PyJWT's claim checks must see them. jansson's real is
+ * { json_t json; double value; } and has been since 1.0; we write the value
+ * through that layout, but only after a probe has confirmed it on this build,
+ * so a different layout degrades to "not accepted" rather than corruption. */
+struct real_layout {
+    json_t json;
+    double value;
+};
+
+static int real_layout_ok(void)
+{
+    static int state = 0; /* 0 unknown, 1 ok, -1 not ok */
+    if (state == 0) {
+        json_t *probe = json_real(1234.5678125);
+        state = -1;
+        if (probe) {
+            struct real_layout *r = (struct real_layout *)(void *)probe;
+            if (r->value == 1234.5678125) {
+                r->value = 8765.4321875;
+                if (json_real_value(probe) == 8765.4321875)
+                    state = 1;
+            }
+            json_decref(probe);
+        }
+    }
+    return state == 1;
+}
+
+static json_t *make_real(double d)
+{
+    if (isfinite(d))
+        return json_real(d);
+    if (!real_layout_ok())
+        return NULL;
+    json_t *r = json_real(0.0);
+    if (r)
+        ((struct real_layout *)(void *)r)->value = d;
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parser                                                              */
+
+#define PARSE_MAX_DEPTH 512
+
+typedef struct parser {
+    const unsigned char *s;
+    size_t n;
+    size_t pos;
+    int depth;
+    int failed;
+    const char *reason; /* Python's reason text; NULL = out of memory */
+    size_t err_pos;
+} parser;
+
+static void fail(parser *p, const char *reason, size_t at)
+{
+    if (!p->failed) {
+        p->failed = 1;
+        p->reason = reason;
+        p->err_pos = at;
+    }
+}
+
+static int is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void skip_ws(parser *p)
+{
+    while (p->pos < p->n && is_ws(p->s[p->pos]))
+        p->pos++;
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads \uXXXX whose 'u' is at u; returns the value or -1 (error set). */
+static long read_u4(parser *p, size_t u)
+{
+    size_t first = u + 1;
+    /* CPython wants the 4 digits and at least one more character. */
+    if (first + 4 >= p->n) {
+        fail(p, "Invalid \\uXXXX escape", u);
+        return -1;
+    }
+    long v = 0;
+    for (size_t k = 0; k < 4; k++) {
+        int h = hexval(p->s[first + k]);
+        if (h < 0) {
+            fail(p, "Invalid \\uXXXX escape", u);
+            return -1;
+        }
+        v = (v << 4) | h;
+    }
+    return v;
+}
+
+static void put_utf8(jwtx_buf *b, uint32_t cp)
+{
+    unsigned char t[4];
+    size_t k;
+    if (cp < 0x80) {
+        t[0] = (unsigned char)cp;
+        k = 1;
+    } else if (cp < 0x800) {
+        t[0] = (unsigned char)(0xC0 | (cp >> 6));
+        t[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        k = 2;
+    } else if (cp < 0x10000) {
+        t[0] = (unsigned char)(0xE0 | (cp >> 12));
+        t[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        t[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        k = 3;
+    } else {
+        t[0] = (unsigned char)(0xF0 | (cp >> 18));
+        t[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        t[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        t[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        k = 4;
+    }
+    jwtx_buf_append(b, t, k);
+}
+
+/* p->pos is on the opening quote. Fills b with the decoded bytes. */
+static int parse_string_into(parser *p, jwtx_buf *b)
+{
+    size_t begin = p->pos;
+    size_t i = begin + 1;
+    /* jwtx_buf_append of zero bytes makes data non-NULL for empty strings. */
+    jwtx_buf_append(b, "", 0);
+    for (;;) {
+        size_t j = i;
+        while (j < p->n && p->s[j] != '"' && p->s[j] != '\\') {
+            if (p->s[j] <= 0x1F) {
+                fail(p, "Invalid control character at", j);
+                return -1;
+            }
+            j++;
+        }
+        if (j > i)
+            jwtx_buf_append(b, p->s + i, j - i);
+        if (j >= p->n) {
+            fail(p, "Unterminated string starting at", begin);
+            return -1;
+        }
+        if (p->s[j] == '"') {
+            p->pos = j + 1;
+            return b->failed ? -1 : 0;
+        }
+        /* backslash */
+        j++;
+        if (j >= p->n) {
+            fail(p, "Unterminated string starting at", begin);
+            return -1;
+        }
+        unsigned char c = p->s[j];
+        if (c != 'u') {
+            char out;
+            switch (c) {
+            case '"': out = '"'; break;
+            case '\\': out = '\\'; break;
+            case '/': out = '/'; break;
+            case 'b': out = '\b'; break;
+            case 'f': out = '\f'; break;
+            case 'n': out = '\n'; break;
+            case 'r': out = '\r'; break;
+            case 't': out = '\t'; break;
+            default: fail(p, "Invalid \\escape", j - 1); return -1;
+            }
+            jwtx_buf_append(b, &out, 1);
+            i = j + 1;
+            continue;
+        }
+        long v = read_u4(p, j);
+        if (v < 0)
+            return -1;
+        size_t end = j + 5; /* just past the 4 digits */
+        uint32_t cp = (uint32_t)v;
+        if (cp >= 0xD800 && cp <= 0xDBFF && end + 6 < p->n && p->s[end] == '\\' &&
+            p->s[end + 1] == 'u') {
+            long v2 = read_u4(p, end + 1);
+            if (v2 < 0)
+                return -1;
+            if (v2 >= 0xDC00 && v2 <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)v2 - 0xDC00);
+                end += 6;
+            }
+        }
+        put_utf8(b, cp); /* a lone surrogate becomes WTF-8 */
+        i = end;
+    }
+}
+
+static json_t *parse_value(parser *p);
+
+static json_t *parse_object(parser *p)
+{
+    json_t *obj = json_object();
+    if (obj == NULL) {
+        fail(p, NULL, p->pos);
+        return NULL;
+    }
+    p->pos++; /* '{' */
+    skip_ws(p);
+    if (p->pos < p->n && p->s[p->pos] == '}') {
+        p->pos++;
+        return obj;
+    }
+    for (;;) {
+        if (p->pos >= p->n || p->s[p->pos] != '"') {
+            fail(p, "Expecting property name enclosed in double quotes", p->pos);
+            break;
+        }
+        jwtx_buf key;
+        jwtx_buf_init(&key);
+        if (parse_string_into(p, &key) != 0) {
+            if (key.failed)
+                fail(p, NULL, p->pos);
+            jwtx_buf_clear(&key);
+            break;
+        }
+        skip_ws(p);
+        if (p->pos >= p->n || p->s[p->pos] != ':') {
+            fail(p, "Expecting ':' delimiter", p->pos);
+            jwtx_buf_clear(&key);
+            break;
+        }
+        p->pos++;
+        skip_ws(p);
+        json_t *val = parse_value(p);
+        if (val == NULL) {
+            jwtx_buf_clear(&key);
+            break;
+        }
+        /* Duplicate keys: the last value wins and keeps the first position,
+         * as a Python dict does. */
+        int rc = json_object_setn_new_nocheck(obj, key.data, key.len, val);
+        jwtx_buf_clear(&key);
+        if (rc != 0) {
+            fail(p, NULL, p->pos);
+            break;
+        }
+        skip_ws(p);
+        if (p->pos < p->n && p->s[p->pos] == '}') {
+            p->pos++;
+            return obj;
+        }
+        if (p->pos >= p->n || p->s[p->pos] != ',') {
+            fail(p, "Expecting ',' delimiter", p->pos);
+            break;
+        }
+        p->pos++;
+        skip_ws(p);
+    }
+    json_decref(obj);
+    return NULL;
+}
+
+static json_t *parse_array(parser *p)
+{
+    json_t *arr = json_array();
+    if (arr == NULL) {
+        fail(p, NULL, p->pos);
+        return NULL;
+    }
+    p->pos++; /* '[' */
+    skip_ws(p);
+    if (p->pos < p->n && p->s[p->pos] == ']') {
+        p->pos++;
+        return arr;
+    }
+    for (;;) {
+        json_t *val = parse_value(p);
+        if (val == NULL)
+            break;
+        if (json_array_append_new(arr, val) != 0) {
+            fail(p, NULL, p->pos);
+            break;
+        }
+        skip_ws(p);
+        if (p->pos < p->n && p->s[p->pos] == ']') {
+            p->pos++;
+            return arr;
+        }
+        if (p->pos >= p->n || p->s[p->pos] != ',') {
+            fail(p, "Expecting ',' delimiter", p->pos);
+            break;
+        }
+        p->pos++;
+        skip_ws(p);
+    }
+    json_decref(arr);
+    return NULL;
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static json_t *parse_number(parser *p)
+{
+    size_t start = p->pos, i = p->pos;
+    if (p->s[i] == '-') {
+        i++;
+        if (i >= p->n) {
+            fail(p, "Expecting value", start);
+            return NULL;
+        }
+    }
+    if (p->s[i] >= '1' && p->s[i] <= '9') {
+        i++;
+        while (i < p->n && is_digit(p->s[i]))
+            i++;
+    } else if (p->s[i] == '0') {
+        i++;
+    } else {
+        fail(p, "Expecting value", start);
+        return NULL;
+    }
+    int is_float = 0;
+    if (i + 1 < p->n && p->s[i] == '.' && is_digit(p->s[i + 1])) {
+        is_float = 1;
+        i += 2;
+        while (i < p->n && is_digit(p->s[i]))
+            i++;
+    }
+    if (i + 1 < p->n && (p->s[i] == 'e' || p->s[i] == 'E')) {
+        size_t e_start = i;
+        i++;
+        if (i + 1 < p->n && (p->s[i] == '-' || p->s[i] == '+'))
+            i++;
+        while (i < p->n && is_digit(p->s[i]))
+            i++;
+        if (is_digit(p->s[i - 1]))
+            is_float = 1;
+        else
+            i = e_start;
+    }
+    size_t len = i - start;
+    char small[64];
+    char *text = len < sizeof small ? small : malloc(len + 1);
+    if (text == NULL) {
+        fail(p, NULL, start);
+        return NULL;
+    }
+    memcpy(text, p->s + start, len);
+    text[len] = '\0';
+    json_t *v = NULL;
+    if (!is_float) {
+        /* Python ints are unbounded; beyond long long we keep the nearest
+         * double, which orders the same against any timestamp. */
+        char *end;
+        errno = 0;
+        long long ll = strtoll(text, &end, 10);
+        if (errno == 0 && *end == '\0')
+            v = json_integer(ll);
+        else
+            v = make_real(strtod(text, NULL));
+    } else {
+        v = make_real(strtod(text, NULL));
+    }
+    if (text != small)
+        free(text);
+    if (v == NULL) {
+        fail(p, NULL, start);
+        return NULL;
+    }
+    p->pos = i;
+    return v;
+}
+
+static int match(parser *p, const char *word)
+{
+    size_t k = strlen(word);
+    return p->n - p->pos >= k && memcmp(p->s + p->pos, word, k) == 0;
+}
+
+static json_t *literal(parser *p, size_t len, json_t *v)
+{
+    if (v == NULL) {
+        fail(p, "Expecting value", p->pos);
+        return NULL;
+    }
+    p->pos += len;
+    return v;
+}
+
+static json_t *parse_value(parser *p)
+{
+    if (p->pos >= p->n) {
+        fail(p, "Expecting value", p->pos);
+        return NULL;
+    }
+    if (p->depth >= PARSE_MAX_DEPTH) {
+        fail(p, "Maximum nesting depth exceeded", p->pos);
+        return NULL;
+    }
+    unsigned char c = p->s[p->pos];
+    json_t *v = NULL;
+    switch (c) {
+    case '"': {
+        jwtx_buf b;
+        jwtx_buf_init(&b);
+        if (parse_string_into(p, &b) == 0) {
+            v = json_stringn_nocheck(b.data, b.len);
+            if (v == NULL)
+                fail(p, NULL, p->pos);
+        } else if (b.failed) {
+            fail(p, NULL, p->pos);
+        }
+        jwtx_buf_clear(&b);
+        return v;
+    }
+    case '{':
+    case '[':
+        p->depth++;
+        v = c == '{' ? parse_object(p) : parse_array(p);
+        p->depth--;
+        return v;
+    case 'n':
+        if (match(p, "null"))
+            return literal(p, 4, json_null());
+        break;
+    case 't':
+        if (match(p, "true"))
+            return literal(p, 4, json_true());
+        break;
+    case 'f':
+        if (match(p, "false"))
+            return literal(p, 5, json_false());
+        break;
+    case 'N':
+        if (match(p, "NaN"))
+            return literal(p, 3, make_real(NAN));
+        break;
+    case 'I':
+        if (match(p, "Infinity"))
+            return literal(p, 8, make_real(INFINITY));
+        break;
+    case '-':
+        if (match(p, "-Infinity"))
+            return literal(p, 9, make_real(-INFINITY));
+        return parse_number(p);
+    default:
+        if (is_digit(c))
+            return parse_number(p);
+        break;
+    }
+    fail(p, "Expecting value", p->pos);
+    return NULL;
+}
+
+json_t *jwtx_json_parse(const char *data, size_t len, char *why, size_t why_size)
+{
+    if (why && why_size)
+        why[0] = '\0';
+    if (data == NULL && len > 0)
+        return NULL;
+    const unsigned char *s = (const unsigned char *)(data ? data : "");
+    /* json.loads on bytes: a UTF-8 BOM selects utf-8-sig and is dropped. */
+    if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) {
+        s += 3;
+        len -= 3;
+    }
+    if (utf8_check(s, len, why, why_size) != 0)
+        return NULL;
+
+    parser p = {.s = s, .n = len};
+    skip_ws(&p);
+    json_t *v = parse_value(&p);
+    if (v != NULL) {
+        skip_ws(&p);
+        if (p.pos != p.n) {
+            fail(&p, "Extra data", p.pos);
+            json_decref(v);
+            v = NULL;
+        }
+    }
+    if (v != NULL)
+        return v;
+
+    if (why && why_size) {
+        if (p.reason == NULL) {
+            snprintf(why, why_size, "out of memory");
+        } else {
+            /* Python counts in code points: line, column and char index. */
+            size_t chars = 0, line = 1, col_start = 0;
+            for (size_t i = 0; i < p.err_pos && i < p.n; i++) {
+                if ((s[i] & 0xC0) != 0x80) {
+                    chars++;
+                    if (s[i] == '\n') {
+                        line++;
+                        col_start = chars;
+                    }
+                }
+            }
+            snprintf(why, why_size, "%s: line %zu column %zu (char %zu)", p.reason, line,
+                     chars - col_start + 1, chars);
+        }
+    }
+    return NULL;
+}
