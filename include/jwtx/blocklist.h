@@ -1,0 +1,121 @@
+/*
+ * blocklist.h — the revocation store (token_in_blocklist_loader as an option).
+ *
+ * Flask-JWT-Extended leaves revocation to an application callback (spec
+ * section 8); jwtx turns it into the option JWTX_BLOCKLIST, a URL naming a
+ * store shared by every gateway process:
+ *
+ *   "sqlite:PATH"                           embedded default: one file shared by
+ *                                            many FastCGI processes (WAL)
+ *   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"  Redis shared by many machines
+ *   "unix:/path/redis.sock[?db=N][&password=P]"   Redis over a unix socket
+ *   "redis+unix://[[USER]:PASSWORD@]/path/redis.sock[?db=N]"  the same
+ *   ""                                       no store: nothing is ever revoked
+ *
+ * Two kinds of entries exist: a revoked token id (jti) that lives until the
+ * token's own exp (plus JWT_DECODE_LEEWAY, so a token still accepted thanks
+ * to the leeway stays revoked), or forever when the token has no exp; and a
+ * per-user cut-off time ("log out everywhere"): every token of that user
+ * issued at or before the cut-off is revoked.
+ *
+ * Failing closed: every function that asks the store returns an error or
+ * JWTX_BL_UNAVAILABLE when the store cannot answer, never "not revoked".
+ * Opening never talks to the store: a SQLite file is opened and a Redis
+ * connection is made on first use, and re-made after any failure, so a
+ * gateway starts while Redis is down, answers 503 meanwhile and recovers by
+ * itself once it is back. No answer is cached: every check asks the store.
+ *
+ * A handle is used by one thread at a time. A process that forks must not
+ * share a handle between parent and child: open handles after fork (the
+ * usual FastCGI pattern). As a safety net a handle notices it was inherited
+ * across fork() and opens its own connection in the child instead of using
+ * the parent's (the parent's SQLite connection is abandoned in the child,
+ * as SQLite requires, never closed there).
+ */
+#ifndef JWTX_BLOCKLIST_H
+#define JWTX_BLOCKLIST_H
+
+#include <stdbool.h>
+
+#include "jwtx/config.h"
+#include "jwtx/errors.h"
+
+typedef struct jwtx_blocklist jwtx_blocklist;
+
+/* Results of jwtx_blocklist_check. */
+enum { JWTX_BL_CLEAR = 0, JWTX_BL_REVOKED = 1, JWTX_BL_UNAVAILABLE = -1 };
+
+/* Longest jti or user name accepted (bytes); longer ones fail (closed). */
+#define JWTX_BLOCKLIST_KEY_MAX 4096
+/* Longest JWTX_BLOCKLIST URL accepted. */
+#define JWTX_BLOCKLIST_URL_MAX 4096
+
+/* Opens the store named by cfg->blocklist, with cfg->blocklist_prefix (Redis
+ * key prefix, "jwtx:" when NULL), cfg->blocklist_timeout_ms (connect and
+ * command timeout for Redis, busy timeout floor for SQLite) and
+ * cfg->decode_leeway. Does not contact the store. On success returns 0 and
+ * sets *out to a new handle (jwtx_blocklist_free), or to NULL when
+ * cfg->blocklist is NULL or "" (no revocation). A malformed URL returns -1
+ * with err JWTX_ERR_CONFIG naming the problem (never the password). */
+int jwtx_blocklist_open(const jwtx_config *cfg, jwtx_blocklist **out, jwtx_error *err);
+
+/* The same from explicit values (tests, tools). prefix NULL = "jwtx:",
+ * timeout_ms <= 0 = 250, leeway < 0 = 0. */
+int jwtx_blocklist_open_url(const char *url, const char *prefix, long long timeout_ms,
+                            long long leeway, jwtx_blocklist **out, jwtx_error *err);
+
+/* Closes the connection and frees the handle; NULL is a no-op. */
+void jwtx_blocklist_free(jwtx_blocklist *bl);
+
+/* "sqlite" or "redis"; never NULL ("none" for a NULL handle). */
+const char *jwtx_blocklist_kind(const jwtx_blocklist *bl);
+
+/* The reason of the last failure of this handle ("" when none), for logs and
+ * tools. Never contains a password. Borrowed, valid until the next call. */
+const char *jwtx_blocklist_last_error(const jwtx_blocklist *bl);
+
+/* Connects (if needed) and checks the store answers. 0 ok, -1 unavailable
+ * (see jwtx_blocklist_last_error). Useful at start-up for a warning. */
+int jwtx_blocklist_ping(jwtx_blocklist *bl);
+
+/* Is this token revoked? jti and user may be NULL (not checked). REVOKED
+ * when a jti entry exists whose life (until) is > now or forever, or when
+ * user has a cut-off >= iat (pass LLONG_MIN as iat for a token without iat:
+ * any cut-off then revokes it). One round trip. Any store failure, and a
+ * jti/user longer than JWTX_BLOCKLIST_KEY_MAX, is UNAVAILABLE, never CLEAR.
+ * bl NULL (no store) is CLEAR. */
+int jwtx_blocklist_check(jwtx_blocklist *bl, const char *jti, const char *user, long long iat,
+                         long long now) __attribute__((warn_unused_result));
+
+/* Revokes jti until exp + leeway (has_exp false: forever). A token already
+ * past that needs no entry: returns 0 without asking the store. Revoking a
+ * jti again keeps the longer of the two lives. Returns 0, or -1 when the
+ * store is unavailable or the arguments are bad (NULL/empty/too long jti). */
+int jwtx_blocklist_revoke(jwtx_blocklist *bl, const char *jti, bool has_exp, long long exp,
+                          long long now) __attribute__((warn_unused_result));
+
+/* Revokes every token of user issued at or before cutoff ("log out
+ * everywhere"). The cut-off lives forever; a later call keeps the larger
+ * cut-off. Returns 0 or -1 (unavailable, bad arguments). */
+int jwtx_blocklist_revoke_user(jwtx_blocklist *bl, const char *user, long long cutoff)
+    __attribute__((warn_unused_result));
+
+/* Number of live entries (jti entries not expired at now, plus user
+ * cut-offs) into *n. Returns 0 or -1. */
+int jwtx_blocklist_count(jwtx_blocklist *bl, long long now, long long *n);
+
+/* Calls cb once per live entry: kind "jti" with until = end of life (0 =
+ * forever), or kind "user" with until = the cut-off time. Keys are borrowed
+ * for the call. cb must not use bl. A non-zero return from cb stops the walk
+ * and jwtx_blocklist_list returns 1. Returns 0 when done, -1 on failure
+ * (entries may have been reported already). Order: SQLite sorts by kind and
+ * key; Redis order is unspecified. */
+int jwtx_blocklist_list(jwtx_blocklist *bl, long long now,
+                        int (*cb)(const char *kind, const char *key, long long until, void *ctx),
+                        void *ctx);
+
+/* Deletes jti entries expired at now; *removed (may be NULL) gets how many.
+ * Redis expires keys by itself: removed is 0. Returns 0 or -1. */
+int jwtx_blocklist_purge(jwtx_blocklist *bl, long long now, long long *removed);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * blocklist.c — the revocation store front end: parses JWTX_BLOCKLIST,
+ * picks a back end (blocklist_sqlite.c or blocklist_redis.c) and validates
+ * every argument before a back end sees it. Rules common to both stores live
+ * here: the leeway added to a token's exp, "an expired token needs no entry",
+ * key length caps, and failing closed (no handle answers CLEAR on error).
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "jwtx/blocklist.h"
+#include "blocklist_internal.h"
+
+struct jwtx_blocklist {
+    const jwtxp_bl_ops *ops;
+    void *be;
+    long long leeway;
+    char err[256]; /* front-end failures (bad arguments) */
+};
+
+#define DEFAULT_PREFIX "jwtx:"
+#define DEFAULT_TIMEOUT_MS 250
+#define PREFIX_MAX 256
+#define REDIS_DB_MAX 1000000LL
+
+static int cfg_error(jwtx_error *err, const char *what)
+{
+    return jwtx_error_set(err, JWTX_ERR_CONFIG, "JWTX_BLOCKLIST: %s", what);
+}
+
+/* Decodes %XX escapes of s[0..len) into a new string; NULL on a bad escape,
+ * an encoded NUL or allocation failure. */
+static char *pct_decode(const char *s, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '%') {
+            out[o++] = s[i];
+            continue;
+        }
+        if (len - i < 3 || !isxdigit((unsigned char)s[i + 1]) ||
+            !isxdigit((unsigned char)s[i + 2])) {
+            OPENSSL_cleanse(out, len + 1);
+            free(out);
+            return NULL;
+        }
+        char hex[3] = {s[i + 1], s[i + 2], 0};
+        int v = (int)strtol(hex, NULL, 16);
+        if (v == 0) {
+            OPENSSL_cleanse(out, len + 1);
+            free(out);
+            return NULL;
+        }
+        out[o++] = (char)v;
+        i += 2;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Parses decimal digits s[0..len) into [lo, hi]; -1 when empty/bad. */
+static int parse_num(const char *s, size_t len, long long lo, long long hi, long long *out)
+{
+    if (len == 0 || len > 18)
+        return -1;
+    long long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+void jwtxp_redis_target_clear(jwtxp_redis_target *t)
+{
+    if (t == NULL)
+        return;
+    free(t->host);
+    free(t->socket);
+    free(t->user);
+    if (t->password != NULL) {
+        OPENSSL_cleanse(t->password, strlen(t->password));
+        free(t->password);
+    }
+    memset(t, 0, sizeof *t);
+}
+
+/* "[USER]:PASSWORD" into t->user / t->password. */
+static int parse_userinfo(const char *s, size_t len, jwtxp_redis_target *t, jwtx_error *err)
+{
+    const char *colon = memchr(s, ':', len);
+    if (colon == NULL)
+        return cfg_error(err, "credentials must be written [USER]:PASSWORD@");
+    size_t ulen = (size_t)(colon - s);
+    if (ulen > 0) {
+        t->user = pct_decode(s, ulen);
+        if (t->user == NULL)
+            return cfg_error(err, "bad percent-escape in the user name");
+    }
+    t->password = pct_decode(colon + 1, len - ulen - 1);
+    if (t->password == NULL)
+        return cfg_error(err, "bad percent-escape in the password");
+    return 0;
+}
+
+/* "db=N&password=P&user=U" (unix socket URLs). */
+static int parse_query(const char *q, jwtxp_redis_target *t, jwtx_error *err)
+{
+    while (*q) {
+        size_t n = strcspn(q, "&");
+        const char *eq = memchr(q, '=', n);
+        if (eq == NULL)
+            return cfg_error(err, "query parameters must be NAME=VALUE");
+        size_t klen = (size_t)(eq - q), vlen = n - klen - 1;
+        if (klen == 2 && memcmp(q, "db", 2) == 0) {
+            if (parse_num(eq + 1, vlen, 0, REDIS_DB_MAX, &t->db) != 0)
+                return cfg_error(err, "db must be a database number");
+        } else if (klen == 8 && memcmp(q, "password", 8) == 0) {
+            if (t->password != NULL) {
+                OPENSSL_cleanse(t->password, strlen(t->password));
+                free(t->password);
+            }
+            t->password = pct_decode(eq + 1, vlen);
+            if (t->password == NULL)
+                return cfg_error(err, "bad percent-escape in the password");
+        } else if (klen == 4 && memcmp(q, "user", 4) == 0) {
+            free(t->user);
+            t->user = pct_decode(eq + 1, vlen);
+            if (t->user == NULL)
+                return cfg_error(err, "bad percent-escape in the user name");
+        } else {
+            return cfg_error(err, "unknown query parameter (db, password, user)");
+        }
+        q += n;
+        if (*q == '&')
+            q++;
+    }
+    return 0;
+}
+
+/* The socket path s (up to '?') and its query. */
+static int parse_unix(const char *s, jwtxp_redis_target *t, jwtx_error *err)
+{
+    size_t plen = strcspn(s, "?");
+    if (plen == 0 || s[0] != '/')
+        return cfg_error(err, "the unix socket path must be absolute");
+    if (plen >= 108)
+        return cfg_error(err, "the unix socket path is too long");
+    t->socket = strndup(s, plen);
+    if (t->socket == NULL)
+        return cfg_error(err, "out of memory");
+    if (s[plen] == '?')
+        return parse_query(s + plen + 1, t, err);
+    return 0;
+}
+
+/* After "redis://": [USERINFO@]HOST[:PORT][/DB]. */
+static int parse_redis_tcp(const char *s, jwtxp_redis_target *t, jwtx_error *err)
+{
+    const char *at = strrchr(s, '@');
+    if (at != NULL) {
+        if (parse_userinfo(s, (size_t)(at - s), t, err) != 0)
+            return -1;
+        s = at + 1;
+    }
+    size_t hlen;
+    const char *rest;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close == s + 1)
+            return cfg_error(err, "bad IPv6 address");
+        t->host = strndup(s + 1, (size_t)(close - s - 1));
+        rest = close + 1;
+    } else {
+        hlen = strcspn(s, ":/");
+        if (hlen == 0)
+            return cfg_error(err, "missing host");
+        t->host = strndup(s, hlen);
+        rest = s + hlen;
+    }
+    if (t->host == NULL)
+        return cfg_error(err, "out of memory");
+    for (const char *h = t->host; *h; h++)
+        if (!(isalnum((unsigned char)*h) || *h == '.' || *h == '-' || *h == ':' || *h == '_'))
+            return cfg_error(err, "bad character in the host name");
+    t->port = 6379;
+    if (*rest == ':') {
+        long long port;
+        size_t plen = strcspn(rest + 1, "/");
+        if (parse_num(rest + 1, plen, 1, 65535, &port) != 0)
+            return cfg_error(err, "the port must be a number from 1 to 65535");
+        t->port = (int)port;
+        rest += 1 + plen;
+    }
+    if (*rest == '/') {
+        rest++;
+        size_t dlen = strlen(rest);
+        if (dlen > 0 && parse_num(rest, dlen, 0, REDIS_DB_MAX, &t->db) != 0)
+            return cfg_error(err, "the database must be a number, as in redis://HOST:PORT/0");
+    } else if (*rest != '\0') {
+        return cfg_error(err, "expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+    }
+    return 0;
+}
+
+int jwtx_blocklist_open_url(const char *url, const char *prefix, long long timeout_ms,
+                            long long leeway, jwtx_blocklist **out, jwtx_error *err)
+{
+    if (out == NULL)
+        return jwtx_error_set(err, JWTX_ERR_INTERNAL, "jwtx_blocklist_open: out is NULL");
+    if (url == NULL || url[0] == '\0') {
+        *out = NULL;
+        return 0;
+    }
+    if (strlen(url) > JWTX_BLOCKLIST_URL_MAX)
+        return cfg_error(err, "the URL is too long");
+    if (prefix == NULL)
+        prefix = DEFAULT_PREFIX;
+    if (strlen(prefix) > PREFIX_MAX)
+        return jwtx_error_set(err, JWTX_ERR_CONFIG, "JWTX_BLOCKLIST_PREFIX: too long");
+    if (timeout_ms <= 0)
+        timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (timeout_ms > 600000)
+        timeout_ms = 600000;
+    if (leeway < 0)
+        leeway = 0;
+
+    jwtx_blocklist *bl = calloc(1, sizeof *bl);
+    if (bl == NULL)
+        return jwtx_error_set(err, JWTX_ERR_INTERNAL, "out of memory");
+    bl->leeway = leeway;
+
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        const char *path = url + 7;
+        if (path[0] == '\0') {
+            free(bl);
+            return cfg_error(err, "sqlite: needs a file path, as in sqlite:/var/lib/jwtx/bl.db");
+        }
+        bl->ops = &jwtxp_bl_sqlite_ops;
+        bl->be = jwtxp_bl_sqlite_new(path, timeout_ms);
+    } else {
+        jwtxp_redis_target t;
+        memset(&t, 0, sizeof t);
+        int rc;
+        if (strncmp(url, "redis://", 8) == 0)
+            rc = parse_redis_tcp(url + 8, &t, err);
+        else if (strncmp(url, "unix:", 5) == 0)
+            rc = parse_unix(url + 5, &t, err);
+        else if (strncmp(url, "redis+unix://", 13) == 0) {
+            const char *s = url + 13;
+            rc = 0;
+            if (s[0] != '/') {
+                /* USERINFO@/path: the credentials end where the absolute path starts. */
+                const char *at = strstr(s, "@/");
+                if (at == NULL)
+                    rc = cfg_error(err, "expected redis+unix://[[USER]:PASSWORD@]/path");
+                else
+                    rc = parse_userinfo(s, (size_t)(at - s), &t, err);
+                if (rc == 0)
+                    s = at + 1;
+            }
+            if (rc == 0)
+                rc = parse_unix(s, &t, err);
+        } else {
+            rc = cfg_error(err, "unknown store; use sqlite:PATH, redis://HOST:PORT/DB or "
+                                "unix:/path/to/redis.sock");
+        }
+        if (rc != 0) {
+            jwtxp_redis_target_clear(&t);
+            free(bl);
+            return -1;
+        }
+        bl->ops = &jwtxp_bl_redis_ops;
+        bl->be = jwtxp_bl_redis_new(&t, prefix, timeout_ms);
+        jwtxp_redis_target_clear(&t);
+    }
+    if (bl->be == NULL) {
+        free(bl);
+        return jwtx_error_set(err, JWTX_ERR_INTERNAL, "out of memory");
+    }
+    *out = bl;
+    return 0;
+}
+
+int jwtx_blocklist_open(const jwtx_config *cfg, jwtx_blocklist **out, jwtx_error *err)
+{
+    if (cfg == NULL)
+        return jwtx_error_set(err, JWTX_ERR_INTERNAL, "jwtx_blocklist_open: cfg is NULL");
+    return jwtx_blocklist_open_url(cfg->blocklist, cfg->blocklist_prefix,
+                                   cfg->blocklist_timeout_ms, cfg->decode_leeway, out, err);
+}
+
+void jwtx_blocklist_free(jwtx_blocklist *bl)
+{
+    if (bl == NULL)
+        return;
+    bl->ops->destroy(bl->be);
+    free(bl);
+}
+
+const char *jwtx_blocklist_kind(const jwtx_blocklist *bl)
+{
+    return bl ? bl->ops->kind : "none";
+}
+
+const char *jwtx_blocklist_last_error(const jwtx_blocklist *bl)
+{
+    if (bl == NULL)
+        return "";
+    if (bl->err[0])
+        return bl->err;
+    const char *e = bl->ops->last_error(bl->be);
+    return e ? e : "";
+}
+
+int jwtx_blocklist_ping(jwtx_blocklist *bl)
+{
+    if (bl == NULL)
+        return 0;
+    bl->err[0] = '\0';
+    return bl->ops->ping(bl->be) == 0 ? 0 : -1;
+}
+
+/* Length of a key, or (size_t)-1 when NULL, empty or too long. */
+static size_t key_len(jwtx_blocklist *bl, const char *key, const char *what)
+{
+    if (key == NULL || key[0] == '\0') {
+        snprintf(bl->err, sizeof bl->err, "empty %s", what);
+        return (size_t)-1;
+    }
+    size_t n = strnlen(key, JWTX_BLOCKLIST_KEY_MAX + 1);
+    if (n > JWTX_BLOCKLIST_KEY_MAX) {
+        snprintf(bl->err, sizeof bl->err, "%s longer than %d bytes", what,
+                 JWTX_BLOCKLIST_KEY_MAX);
+        return (size_t)-1;
+    }
+    return n;
+}
+
+int jwtx_blocklist_check(jwtx_blocklist *bl, const char *jti, const char *user, long long iat,
+                         long long now)
+{
+    if (bl == NULL)
+        return JWTX_BL_CLEAR;
+    bl->err[0] = '\0';
+    if (jti == NULL && user == NULL)
+        return JWTX_BL_CLEAR;
+    size_t jlen = 0, ulen = 0;
+    /* An empty jti or user cannot have been revoked: only the other key counts. */
+    if (jti != NULL && jti[0] == '\0')
+        jti = NULL;
+    if (user != NULL && user[0] == '\0')
+        user = NULL;
+    if (jti == NULL && user == NULL)
+        return JWTX_BL_CLEAR;
+    if (jti != NULL && (jlen = key_len(bl, jti, "jti")) == (size_t)-1)
+        return JWTX_BL_UNAVAILABLE;
+    if (user != NULL && (ulen = key_len(bl, user, "user")) == (size_t)-1)
+        return JWTX_BL_UNAVAILABLE;
+    int rc = bl->ops->check(bl->be, jti, jlen, user, ulen, iat, now);
+    if (rc != JWTX_BL_CLEAR && rc != JWTX_BL_REVOKED)
+        return JWTX_BL_UNAVAILABLE;
+    return rc;
+}
+
+int jwtx_blocklist_revoke(jwtx_blocklist *bl, const char *jti, bool has_exp, long long exp,
+                          long long now)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t len = key_len(bl, jti, "jti");
+    if (len == (size_t)-1)
+        return -1;
+    long long until = 0; /* forever */
+    if (has_exp) {
+        /* The entry must outlive every moment the token is still accepted,
+         * which JWT_DECODE_LEEWAY extends past exp. */
+        until = exp > LLONG_MAX - bl->leeway ? LLONG_MAX : exp + bl->leeway;
+        if (until <= now)
+            return 0;
+    }
+    return bl->ops->revoke(bl->be, jti, len, until, now) == 0 ? 0 : -1;
+}
+
+int jwtx_blocklist_revoke_user(jwtx_blocklist *bl, const char *user, long long cutoff)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t len = key_len(bl, user, "user");
+    if (len == (size_t)-1)
+        return -1;
+    return bl->ops->revoke_user(bl->be, user, len, cutoff) == 0 ? 0 : -1;
+}
+
+int jwtx_blocklist_count(jwtx_blocklist *bl, long long now, long long *n)
+{
+    if (bl == NULL || n == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    long long v = 0;
+    if (bl->ops->count(bl->be, now, &v) != 0)
+        return -1;
+    *n = v;
+    return 0;
+}
+
+int jwtx_blocklist_list(jwtx_blocklist *bl, long long now,
+                        int (*cb)(const char *kind, const char *key, long long until, void *ctx),
+                        void *ctx)
+{
+    if (bl == NULL || cb == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    int rc = bl->ops->list(bl->be, now, cb, ctx);
+    return rc < 0 ? -1 : rc;
+}
+
+int jwtx_blocklist_purge(jwtx_blocklist *bl, long long now, long long *removed)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    long long v = 0;
+    if (bl->ops->purge(bl->be, now, &v) != 0)
+        return -1;
+    if (removed)
+        *removed = v;
+    return 0;
+}

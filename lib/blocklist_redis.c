@@ -1,0 +1,554 @@
+/*
+ * blocklist_redis.c — the shared revocation store on Redis, for many
+ * gateways on many machines.
+ *
+ * Keys: <prefix>jti:<jti> (value "1", TTL = remaining life, none = forever)
+ * and <prefix>user:<name> (value = the cut-off time, no TTL). Keys are passed
+ * with %b, so any byte string is safe. One connection per handle (one per
+ * process), made on first use with a connect timeout, then AUTH and SELECT,
+ * and a command timeout on every read and write. After any failure the
+ * connection is dropped and made again on the next call, so a handle
+ * recovers by itself when the server comes back; a connection that the
+ * server closed since the last call (restart, idle timeout) is retried once
+ * at once. Everything fails closed. SIGPIPE is held back during I/O, so a
+ * server that vanished cannot kill the process.
+ *
+ * Only the hiredis 0.14 API subset that also exists in 1.x is used:
+ * redisConnectWithTimeout, redisConnectUnixWithTimeout, redisSetTimeout,
+ * redisCommand, redisAppendCommand/redisGetReply, freeReplyObject, redisFree
+ * and c->err/c->errstr.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+
+#include "jwtx/blocklist.h"
+#include "blocklist_internal.h"
+
+/* Sets a jti entry, keeping the longer life when one exists: ARGV[1] is the
+ * TTL in seconds, 0 for forever. */
+static const char revoke_lua[] =
+    "local ttl = tonumber(ARGV[1]) "
+    "if ttl == 0 then redis.call('SET', KEYS[1], '1') return 1 end "
+    "local cur = redis.call('TTL', KEYS[1]) "
+    "if cur == -1 or cur >= ttl then return 0 end "
+    "redis.call('SET', KEYS[1], '1', 'EX', ttl) return 1";
+
+/* Sets a user cut-off, keeping the larger one. */
+static const char revoke_user_lua[] =
+    "local cur = tonumber(redis.call('GET', KEYS[1])) "
+    "if cur ~= nil and cur >= tonumber(ARGV[1]) then return 0 end "
+    "redis.call('SET', KEYS[1], ARGV[1]) return 1";
+
+#define SCAN_COUNT 500
+
+typedef struct redis_be {
+    jwtxp_redis_target t;
+    char *prefix;
+    size_t prefix_len;
+    struct timeval tv;
+    redisContext *c;
+    pid_t pid;
+    char where[160]; /* "redis 127.0.0.1:6379" or "redis unix:/path", for messages */
+    char err[512];
+} redis_be;
+
+/* An operation on a connected context: 0 ok, -1 failed (b->err set). */
+typedef int (*redis_op)(redis_be *b, void *arg);
+
+static int fail(redis_be *b, const char *what, const char *detail)
+{
+    snprintf(b->err, sizeof b->err, "%s: %s: %s", b->where, what, detail);
+    return -1;
+}
+
+static void drop(redis_be *b)
+{
+    if (b->c != NULL)
+        redisFree(b->c);
+    b->c = NULL;
+}
+
+/* A reply of the wanted type, else -1 with b->err set (NULL = I/O error). */
+static int want(redis_be *b, const redisReply *r, int type, const char *what)
+{
+    if (r == NULL)
+        return fail(b, what, b->c->err ? b->c->errstr : "no reply");
+    if (r->type == REDIS_REPLY_ERROR)
+        return fail(b, what, r->str ? r->str : "error reply");
+    if (r->type != type)
+        return fail(b, what, "unexpected reply type");
+    return 0;
+}
+
+static int connect_now(redis_be *b)
+{
+    if (b->c != NULL && b->pid != getpid())
+        drop(b); /* inherited across fork(): closing our copy of the socket is harmless */
+    if (b->c != NULL && b->c->err != 0)
+        drop(b);
+    if (b->c != NULL)
+        return 0;
+    b->c = b->t.socket ? redisConnectUnixWithTimeout(b->t.socket, b->tv)
+                       : redisConnectWithTimeout(b->t.host, b->t.port, b->tv);
+    if (b->c == NULL)
+        return fail(b, "connect", "out of memory");
+    if (b->c->err != 0) {
+        fail(b, "connect", b->c->errstr);
+        drop(b);
+        return -1;
+    }
+    b->pid = getpid();
+    if (redisSetTimeout(b->c, b->tv) != REDIS_OK) {
+        fail(b, "set timeout", b->c->errstr);
+        drop(b);
+        return -1;
+    }
+    if (b->t.password != NULL) {
+        redisReply *r =
+            b->t.user ? redisCommand(b->c, "AUTH %b %b", b->t.user, strlen(b->t.user),
+                                     b->t.password, strlen(b->t.password))
+                      : redisCommand(b->c, "AUTH %b", b->t.password, strlen(b->t.password));
+        int rc = want(b, r, REDIS_REPLY_STATUS, "AUTH");
+        freeReplyObject(r);
+        if (rc != 0) {
+            drop(b);
+            return -1;
+        }
+    }
+    if (b->t.db != 0) {
+        redisReply *r = redisCommand(b->c, "SELECT %lld", b->t.db);
+        int rc = want(b, r, REDIS_REPLY_STATUS, "SELECT");
+        freeReplyObject(r);
+        if (rc != 0) {
+            drop(b);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Runs op on a connection, SIGPIPE held back. A connection that was already
+ * open and turns out closed by the server (EOF, reset) is made again and op
+ * retried once: every op is a read or an idempotent write. Any failure
+ * drops the connection, so the next call starts afresh (AUTH, SELECT).
+ */
+static int run_op(redis_be *b, redis_op op, void *arg)
+{
+    sigset_t pipe_set, old_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+
+    int rc = -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool reused = b->c != NULL && b->c->err == 0 && b->pid == getpid();
+        if (connect_now(b) != 0)
+            break;
+        rc = op(b, arg);
+        int e = errno;
+        if (rc == 0)
+            break;
+        bool closed = b->c->err == REDIS_ERR_EOF ||
+                      (b->c->err == REDIS_ERR_IO && (e == ECONNRESET || e == EPIPE));
+        drop(b);
+        if (!(reused && closed))
+            break;
+    }
+
+    if (!was_pending) {
+        sigemptyset(&pending);
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE)) {
+            struct timespec zero = {0, 0};
+            (void)sigtimedwait(&pipe_set, NULL, &zero);
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+    return rc;
+}
+
+/* <prefix><kind><s> as a new buffer; *len gets its length. */
+static char *make_key(redis_be *b, const char *kind, const char *s, size_t slen, size_t *len)
+{
+    size_t klen = strlen(kind);
+    char *k = malloc(b->prefix_len + klen + slen + 1);
+    if (k == NULL)
+        return NULL;
+    memcpy(k, b->prefix, b->prefix_len);
+    memcpy(k + b->prefix_len, kind, klen);
+    memcpy(k + b->prefix_len + klen, s, slen);
+    *len = b->prefix_len + klen + slen;
+    k[*len] = '\0';
+    return k;
+}
+
+/* Strict decimal integer (a cut-off value); -1 when it is not one. */
+static int parse_ll(const char *s, size_t len, long long *out)
+{
+    if (len == 0 || len > 20)
+        return -1;
+    char buf[24];
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (errno != 0 || *end != '\0' || end == buf || buf[0] == ' ' || buf[0] == '+')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- ping */
+
+static int op_ping(redis_be *b, void *arg)
+{
+    (void)arg;
+    redisReply *r = redisCommand(b->c, "PING");
+    int rc = want(b, r, REDIS_REPLY_STATUS, "PING");
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_ping(void *be)
+{
+    return run_op(be, op_ping, NULL);
+}
+
+/* ---- check */
+
+typedef struct check_arg {
+    const char *jk, *uk;
+    size_t jklen, uklen;
+    long long iat;
+    int result;
+} check_arg;
+
+static int op_check(redis_be *b, void *arg)
+{
+    check_arg *a = arg;
+    /* One round trip: both commands go out before either reply is read. */
+    if (a->jk != NULL && redisAppendCommand(b->c, "EXISTS %b", a->jk, a->jklen) != REDIS_OK)
+        return fail(b, "EXISTS", "out of memory");
+    if (a->uk != NULL && redisAppendCommand(b->c, "GET %b", a->uk, a->uklen) != REDIS_OK)
+        return fail(b, "GET", "out of memory");
+    int rc = 0;
+    bool revoked = false;
+    if (a->jk != NULL) {
+        redisReply *r = NULL;
+        if (redisGetReply(b->c, (void **)&r) != REDIS_OK)
+            r = NULL;
+        rc = want(b, r, REDIS_REPLY_INTEGER, "EXISTS");
+        if (rc == 0 && r->integer > 0)
+            revoked = true;
+        freeReplyObject(r);
+        if (r == NULL)
+            return -1;
+    }
+    if (a->uk != NULL) {
+        redisReply *r = NULL;
+        if (redisGetReply(b->c, (void **)&r) != REDIS_OK)
+            r = NULL;
+        if (r == NULL)
+            return fail(b, "GET", b->c->err ? b->c->errstr : "no reply");
+        if (r->type == REDIS_REPLY_STRING) {
+            long long cutoff;
+            if (parse_ll(r->str, r->len, &cutoff) != 0)
+                rc = fail(b, "GET", "a user cut-off is not an integer");
+            else if (cutoff >= a->iat)
+                revoked = true;
+        } else if (r->type != REDIS_REPLY_NIL) {
+            int rc2 = want(b, r, REDIS_REPLY_STRING, "GET");
+            rc = rc ? rc : rc2;
+        }
+        freeReplyObject(r);
+    }
+    if (rc == 0)
+        a->result = revoked ? JWTX_BL_REVOKED : JWTX_BL_CLEAR;
+    return rc;
+}
+
+static int rd_check(void *be, const char *jti, size_t jti_len, const char *user, size_t user_len,
+                    long long iat, long long now)
+{
+    redis_be *b = be;
+    (void)now; /* Redis expires jti keys by itself */
+    check_arg a = {.iat = iat, .result = JWTX_BL_UNAVAILABLE};
+    int rc = 0;
+    if (jti != NULL && (a.jk = make_key(b, "jti:", jti, jti_len, &a.jklen)) == NULL)
+        rc = fail(b, "check", "out of memory");
+    if (rc == 0 && user != NULL && (a.uk = make_key(b, "user:", user, user_len, &a.uklen)) == NULL)
+        rc = fail(b, "check", "out of memory");
+    if (rc == 0)
+        rc = run_op(b, op_check, &a);
+    free((char *)a.jk);
+    free((char *)a.uk);
+    return rc == 0 ? a.result : JWTX_BL_UNAVAILABLE;
+}
+
+/* ---- revoke */
+
+typedef struct eval_arg {
+    const char *script;
+    const char *key;
+    size_t klen;
+    long long value;
+} eval_arg;
+
+static int op_eval(redis_be *b, void *arg)
+{
+    eval_arg *a = arg;
+    redisReply *r = redisCommand(b->c, "EVAL %s 1 %b %lld", a->script, a->key, a->klen, a->value);
+    int rc = want(b, r, REDIS_REPLY_INTEGER, "EVAL");
+    freeReplyObject(r);
+    return rc;
+}
+
+static int eval_on_key(redis_be *b, const char *script, const char *kind, const char *s,
+                       size_t len, long long value)
+{
+    eval_arg a = {.script = script, .value = value};
+    char *key = make_key(b, kind, s, len, &a.klen);
+    if (key == NULL)
+        return fail(b, "revoke", "out of memory");
+    a.key = key;
+    int rc = run_op(b, op_eval, &a);
+    free(key);
+    return rc;
+}
+
+static int rd_revoke(void *be, const char *jti, size_t len, long long until, long long now)
+{
+    long long ttl = until == 0 ? 0 : until - now; /* the front end ensures until > now */
+    return eval_on_key(be, revoke_lua, "jti:", jti, len, ttl);
+}
+
+static int rd_revoke_user(void *be, const char *user, size_t len, long long cutoff)
+{
+    return eval_on_key(be, revoke_user_lua, "user:", user, len, cutoff);
+}
+
+/* ---- count, list: SCAN over <prefix>* */
+
+typedef struct scan_arg {
+    long long now;
+    jwtxp_bl_list_cb cb; /* NULL: count only */
+    void *ctx;
+    long long n;
+    int stopped;
+    char *pattern;
+    size_t plen;
+} scan_arg;
+
+/* Which kind a scanned key is, and where its name starts; NULL for others. */
+static const char *key_kind(redis_be *b, const char *k, size_t len, size_t *off)
+{
+    if (len < b->prefix_len || memcmp(k, b->prefix, b->prefix_len) != 0)
+        return NULL;
+    k += b->prefix_len;
+    len -= b->prefix_len;
+    if (len > 4 && memcmp(k, "jti:", 4) == 0) {
+        *off = b->prefix_len + 4;
+        return "jti";
+    }
+    if (len > 5 && memcmp(k, "user:", 5) == 0) {
+        *off = b->prefix_len + 5;
+        return "user";
+    }
+    return NULL;
+}
+
+/* Reports one batch of keys: PTTL for jti keys, GET for user keys, pipelined. */
+static int report_batch(redis_be *b, scan_arg *a, redisReply *keys)
+{
+    size_t sent = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *k = keys->element[i];
+        size_t off;
+        const char *kind = k->type == REDIS_REPLY_STRING ? key_kind(b, k->str, k->len, &off) : NULL;
+        if (kind == NULL)
+            continue;
+        int ok = kind[0] == 'j' ? redisAppendCommand(b->c, "PTTL %b", k->str, k->len)
+                                : redisAppendCommand(b->c, "GET %b", k->str, k->len);
+        if (ok != REDIS_OK)
+            return fail(b, "list", "out of memory");
+        sent++;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < keys->elements && sent > 0; i++) {
+        redisReply *k = keys->element[i];
+        size_t off;
+        const char *kind = k->type == REDIS_REPLY_STRING ? key_kind(b, k->str, k->len, &off) : NULL;
+        if (kind == NULL)
+            continue;
+        sent--;
+        redisReply *r = NULL;
+        if (redisGetReply(b->c, (void **)&r) != REDIS_OK || r == NULL)
+            return fail(b, "list", b->c->errstr[0] ? b->c->errstr : "no reply");
+        long long until = 0;
+        bool live = false;
+        if (r->type == REDIS_REPLY_ERROR) {
+            if (rc == 0)
+                rc = fail(b, "list", r->str ? r->str : "error reply");
+        } else if (kind[0] == 'j' && r->type == REDIS_REPLY_INTEGER) {
+            /* PTTL: -1 no expiry (forever), -2 gone meanwhile, else ms left. */
+            if (r->integer == -1) {
+                live = true;
+            } else if (r->integer >= 0) {
+                live = true;
+                until = a->now + (r->integer + 999) / 1000;
+            }
+        } else if (kind[0] == 'u' && r->type == REDIS_REPLY_STRING) {
+            if (parse_ll(r->str, r->len, &until) == 0)
+                live = true;
+            else if (rc == 0)
+                rc = fail(b, "list", "a user cut-off is not an integer");
+        }
+        freeReplyObject(r);
+        if (rc == 0 && live && !a->stopped) {
+            a->n++;
+            if (a->cb != NULL && a->cb(kind, k->str + off, until, a->ctx) != 0)
+                a->stopped = 1;
+        }
+    }
+    return rc;
+}
+
+static int op_scan(redis_be *b, void *arg)
+{
+    scan_arg *a = arg;
+    char cursor[32] = "0";
+    a->n = 0;
+    a->stopped = 0;
+    do {
+        redisReply *r = redisCommand(b->c, "SCAN %s MATCH %b COUNT %d", cursor, a->pattern,
+                                     a->plen, SCAN_COUNT);
+        if (want(b, r, REDIS_REPLY_ARRAY, "SCAN") != 0) {
+            freeReplyObject(r);
+            return -1;
+        }
+        if (r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[0]->len >= sizeof cursor || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(r);
+            return fail(b, "SCAN", "unexpected reply");
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = '\0';
+        int rc = report_batch(b, a, r->element[1]);
+        freeReplyObject(r);
+        if (rc != 0)
+            return -1;
+    } while (strcmp(cursor, "0") != 0 && !a->stopped);
+    return 0;
+}
+
+static int scan(redis_be *b, scan_arg *a)
+{
+    /* MATCH takes a glob: escape the prefix's own glob characters. */
+    a->pattern = malloc(2 * b->prefix_len + 2);
+    if (a->pattern == NULL)
+        return fail(b, "scan", "out of memory");
+    size_t o = 0;
+    for (size_t i = 0; i < b->prefix_len; i++) {
+        if (strchr("*?[]\\", b->prefix[i]) != NULL)
+            a->pattern[o++] = '\\';
+        a->pattern[o++] = b->prefix[i];
+    }
+    a->pattern[o++] = '*';
+    a->plen = o;
+    int rc = run_op(b, op_scan, a);
+    free(a->pattern);
+    return rc;
+}
+
+static int rd_count(void *be, long long now, long long *n)
+{
+    scan_arg a = {.now = now};
+    if (scan(be, &a) != 0)
+        return -1;
+    *n = a.n;
+    return 0;
+}
+
+static int rd_list(void *be, long long now, jwtxp_bl_list_cb cb, void *ctx)
+{
+    scan_arg a = {.now = now, .cb = cb, .ctx = ctx};
+    if (scan(be, &a) != 0)
+        return -1;
+    return a.stopped ? 1 : 0;
+}
+
+static int rd_purge(void *be, long long now, long long *removed)
+{
+    (void)now;
+    /* Redis deletes expired keys itself; still report whether it answers. */
+    if (run_op(be, op_ping, NULL) != 0)
+        return -1;
+    *removed = 0;
+    return 0;
+}
+
+static const char *rd_last_error(const void *be)
+{
+    return ((const redis_be *)be)->err;
+}
+
+static void rd_destroy(void *be)
+{
+    redis_be *b = be;
+    if (b == NULL)
+        return;
+    drop(b);
+    jwtxp_redis_target_clear(&b->t);
+    free(b->prefix);
+    free(b);
+}
+
+void *jwtxp_bl_redis_new(jwtxp_redis_target *t, const char *prefix, long long timeout_ms)
+{
+    redis_be *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    b->prefix = strdup(prefix);
+    if (b->prefix == NULL) {
+        free(b);
+        return NULL;
+    }
+    b->prefix_len = strlen(prefix);
+    b->t = *t;
+    memset(t, 0, sizeof *t);
+    b->tv.tv_sec = (time_t)(timeout_ms / 1000);
+    b->tv.tv_usec = (suseconds_t)((timeout_ms % 1000) * 1000);
+    if (b->t.socket)
+        snprintf(b->where, sizeof b->where, "redis unix:%s", b->t.socket);
+    else
+        snprintf(b->where, sizeof b->where, "redis %s:%d", b->t.host, b->t.port);
+    return b;
+}
+
+const jwtxp_bl_ops jwtxp_bl_redis_ops = {
+    .kind = "redis",
+    .ping = rd_ping,
+    .check = rd_check,
+    .revoke = rd_revoke,
+    .revoke_user = rd_revoke_user,
+    .count = rd_count,
+    .list = rd_list,
+    .purge = rd_purge,
+    .last_error = rd_last_error,
+    .destroy = rd_destroy,
+};

@@ -1,0 +1,436 @@
+/*
+ * blocklist_sqlite.c — the embedded revocation store: one SQLite file shared
+ * by every FastCGI process of a gateway.
+ *
+ * The file is created on first use with mode 0600 whatever the umask, runs in
+ * WAL mode (readers never wait for the one writer) with synchronous=NORMAL
+ * and a busy timeout, and carries its schema version in PRAGMA user_version
+ * (a newer version than this code knows is refused). Tables:
+ *   revoked(jti TEXT PRIMARY KEY, until INTEGER)   until NULL = forever
+ *   revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER)
+ * Statements are prepared once per handle. Nothing is cached: every check
+ * reads the file, so a revocation by one process is seen by all at once.
+ * Expired rows are deleted as we go (a bounded DELETE every PURGE_EVERY
+ * revokes) and by jwtx_blocklist_purge. The connection is opened lazily and,
+ * after a failure other than a busy database, closed and re-opened on the
+ * next call; a handle inherited across fork() is abandoned, never closed, in
+ * the child (SQLite forbids using or closing it there) and a new one opened.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "jwtx/blocklist.h"
+#include "blocklist_internal.h"
+
+#define SCHEMA_VERSION 1
+#define PURGE_EVERY 64
+#define PURGE_BATCH 500
+#define BUSY_MIN_MS 2000
+
+enum {
+    ST_CHECK,
+    ST_REVOKE,
+    ST_REVOKE_USER,
+    ST_COUNT,
+    ST_LIST_JTI,
+    ST_LIST_USER,
+    ST_PURGE,
+    ST__N
+};
+
+static const char *const stmt_sql[ST__N] = {
+    [ST_CHECK] = "SELECT EXISTS(SELECT 1 FROM revoked WHERE jti = ?1 AND "
+                 "(until IS NULL OR until > ?2)), "
+                 "(SELECT cutoff FROM revoked_users WHERE user = ?3)",
+    [ST_REVOKE] = "INSERT INTO revoked(jti, until) VALUES(?1, ?2) ON CONFLICT(jti) DO UPDATE SET "
+                  "until = CASE WHEN revoked.until IS NULL OR excluded.until IS NULL THEN NULL "
+                  "ELSE max(revoked.until, excluded.until) END",
+    [ST_REVOKE_USER] = "INSERT INTO revoked_users(user, cutoff) VALUES(?1, ?2) "
+                       "ON CONFLICT(user) DO UPDATE SET "
+                       "cutoff = max(revoked_users.cutoff, excluded.cutoff)",
+    [ST_COUNT] = "SELECT (SELECT count(*) FROM revoked WHERE until IS NULL OR until > ?1) + "
+                 "(SELECT count(*) FROM revoked_users)",
+    [ST_LIST_JTI] = "SELECT jti, coalesce(until, 0) FROM revoked "
+                    "WHERE until IS NULL OR until > ?1 ORDER BY jti",
+    [ST_LIST_USER] = "SELECT user, cutoff FROM revoked_users ORDER BY user",
+    [ST_PURGE] = "DELETE FROM revoked WHERE rowid IN (SELECT rowid FROM revoked "
+                 "WHERE until IS NOT NULL AND until <= ?1 LIMIT 500)",
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS revoked(jti TEXT PRIMARY KEY, until INTEGER);"
+    "CREATE INDEX IF NOT EXISTS revoked_until ON revoked(until);"
+    "CREATE TABLE IF NOT EXISTS revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER NOT NULL);"
+    "PRAGMA user_version = 1;";
+
+typedef struct sqlite_be {
+    char *path;
+    int busy_ms;
+    sqlite3 *db;
+    pid_t pid; /* the process that opened db */
+    sqlite3_stmt *st[ST__N];
+    unsigned revokes;
+    char err[512];
+} sqlite_be;
+
+static void close_db(sqlite_be *b)
+{
+    for (int i = 0; i < ST__N; i++) {
+        sqlite3_finalize(b->st[i]);
+        b->st[i] = NULL;
+    }
+    sqlite3_close_v2(b->db);
+    b->db = NULL;
+}
+
+static int fail(sqlite_be *b, const char *what)
+{
+    snprintf(b->err, sizeof b->err, "sqlite %s: %s: %s", b->path, what,
+             b->db ? sqlite3_errmsg(b->db) : "cannot open");
+    return -1;
+}
+
+/* After a failed statement: a busy/locked file is transient, anything else
+ * gets a fresh connection next time. */
+static void after_error(sqlite_be *b, int rc)
+{
+    int prim = rc & 0xff;
+    if (prim != SQLITE_BUSY && prim != SQLITE_LOCKED)
+        close_db(b);
+}
+
+/* Creates the file with mode 0600 when missing, whatever the umask. */
+static int create_file(sqlite_be *b)
+{
+    int fd = open(b->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return 0;
+        snprintf(b->err, sizeof b->err, "sqlite %s: cannot create: %s", b->path,
+                 strerror(errno));
+        return -1;
+    }
+    int rc = fchmod(fd, 0600);
+    int e = errno;
+    close(fd);
+    if (rc != 0) {
+        snprintf(b->err, sizeof b->err, "sqlite %s: chmod: %s", b->path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+static int exec(sqlite_be *b, const char *sql)
+{
+    int rc = sqlite3_exec(b->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fail(b, sql);
+}
+
+static int pragma_int(sqlite_be *b, const char *sql, long long *v)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(b->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : fail(b, sql);
+}
+
+static int setup_schema(sqlite_be *b)
+{
+    long long ver = 0;
+    if (pragma_int(b, "PRAGMA user_version", &ver) != 0)
+        return -1;
+    if (ver == 0) {
+        /* Several processes may start at once: create under the write lock,
+         * then look again. */
+        if (exec(b, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        if (pragma_int(b, "PRAGMA user_version", &ver) != 0 ||
+            (ver == 0 && exec(b, schema_sql) != 0)) {
+            sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (exec(b, "COMMIT") != 0) {
+            sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (ver == 0)
+            ver = SCHEMA_VERSION;
+    }
+    if (ver != SCHEMA_VERSION) {
+        snprintf(b->err, sizeof b->err,
+                 "sqlite %s: schema version %lld is not %d, the one this jwtx knows", b->path,
+                 ver, SCHEMA_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+static int ensure_open(sqlite_be *b)
+{
+    if (b->db != NULL && b->pid != getpid()) {
+        /* Inherited across fork(): abandon the parent's connection. */
+        b->db = NULL;
+        for (int i = 0; i < ST__N; i++)
+            b->st[i] = NULL;
+    }
+    if (b->db != NULL)
+        return 0;
+    if (create_file(b) != 0)
+        return -1;
+    int rc = sqlite3_open_v2(b->path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        fail(b, "open");
+        close_db(b);
+        return -1;
+    }
+    b->pid = getpid();
+    sqlite3_busy_timeout(b->db, b->busy_ms);
+    sqlite3_extended_result_codes(b->db, 1);
+
+    char *mode = NULL;
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(b->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        mode = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    int wal = mode != NULL && sqlite3_stricmp(mode, "wal") == 0;
+    sqlite3_free(mode);
+    if (!wal) {
+        fail(b, "cannot switch to WAL mode");
+        close_db(b);
+        return -1;
+    }
+    if (exec(b, "PRAGMA synchronous = NORMAL") != 0 || setup_schema(b) != 0) {
+        close_db(b);
+        return -1;
+    }
+    for (int i = 0; i < ST__N; i++) {
+        if (sqlite3_prepare_v3(b->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &b->st[i],
+                               NULL) != SQLITE_OK) {
+            fail(b, "prepare");
+            close_db(b);
+            return -1;
+        }
+    }
+    b->err[0] = '\0';
+    return 0;
+}
+
+/* Steps a statement to its end (writes). 0 or -1. */
+static int run(sqlite_be *b, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        fail(b, what);
+        after_error(b, rc);
+        return -1;
+    }
+    return 0;
+}
+
+static int sq_ping(void *be)
+{
+    return ensure_open(be);
+}
+
+static int sq_check(void *be, const char *jti, size_t jti_len, const char *user, size_t user_len,
+                    long long iat, long long now)
+{
+    sqlite_be *b = be;
+    if (ensure_open(b) != 0)
+        return JWTX_BL_UNAVAILABLE;
+    sqlite3_stmt *st = b->st[ST_CHECK];
+    if (jti != NULL)
+        sqlite3_bind_text(st, 1, jti, (int)jti_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    if (user != NULL)
+        sqlite3_bind_text(st, 3, user, (int)user_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int result = JWTX_BL_UNAVAILABLE;
+    if (rc == SQLITE_ROW) {
+        result = JWTX_BL_CLEAR;
+        if (sqlite3_column_int64(st, 0) != 0)
+            result = JWTX_BL_REVOKED;
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_int64(st, 1) >= iat)
+            result = JWTX_BL_REVOKED;
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            result = JWTX_BL_UNAVAILABLE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (result == JWTX_BL_UNAVAILABLE) {
+        fail(b, "check");
+        after_error(b, rc);
+    }
+    return result;
+}
+
+/* One bounded DELETE of expired rows; *n gets how many. */
+static int purge_batch(sqlite_be *b, long long now, long long *n)
+{
+    sqlite3_stmt *st = b->st[ST_PURGE];
+    sqlite3_bind_int64(st, 1, now);
+    if (run(b, st, "purge") != 0)
+        return -1;
+    *n = sqlite3_changes(b->db);
+    return 0;
+}
+
+static int sq_revoke(void *be, const char *jti, size_t len, long long until, long long now)
+{
+    sqlite_be *b = be;
+    if (ensure_open(b) != 0)
+        return -1;
+    sqlite3_stmt *st = b->st[ST_REVOKE];
+    sqlite3_bind_text(st, 1, jti, (int)len, SQLITE_STATIC);
+    if (until != 0)
+        sqlite3_bind_int64(st, 2, until);
+    if (run(b, st, "revoke") != 0)
+        return -1;
+    if (++b->revokes % PURGE_EVERY == 0) {
+        /* Housekeeping only: the revocation itself is already stored. */
+        long long n;
+        (void)purge_batch(b, now, &n);
+        b->err[0] = '\0';
+    }
+    return 0;
+}
+
+static int sq_revoke_user(void *be, const char *user, size_t len, long long cutoff)
+{
+    sqlite_be *b = be;
+    if (ensure_open(b) != 0)
+        return -1;
+    sqlite3_stmt *st = b->st[ST_REVOKE_USER];
+    sqlite3_bind_text(st, 1, user, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cutoff);
+    return run(b, st, "revoke user");
+}
+
+static int sq_count(void *be, long long now, long long *n)
+{
+    sqlite_be *b = be;
+    if (ensure_open(b) != 0)
+        return -1;
+    sqlite3_stmt *st = b->st[ST_COUNT];
+    sqlite3_bind_int64(st, 1, now);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW) {
+        fail(b, "count");
+        after_error(b, rc);
+        return -1;
+    }
+    return 0;
+}
+
+static int sq_list(void *be, long long now, jwtxp_bl_list_cb cb, void *ctx)
+{
+    sqlite_be *b = be;
+    if (ensure_open(b) != 0)
+        return -1;
+    /* One read transaction, so both tables are seen at the same moment. */
+    if (exec(b, "BEGIN") != 0)
+        return -1;
+    int result = 0, rc = SQLITE_DONE;
+    static const char *const kinds[2] = {"jti", "user"};
+    sqlite3_stmt *sts[2] = {b->st[ST_LIST_JTI], b->st[ST_LIST_USER]};
+    sqlite3_bind_int64(sts[0], 1, now);
+    for (int k = 0; k < 2 && result == 0; k++) {
+        while ((rc = sqlite3_step(sts[k])) == SQLITE_ROW) {
+            const char *key = (const char *)sqlite3_column_text(sts[k], 0);
+            long long until = sqlite3_column_int64(sts[k], 1);
+            if (key != NULL && cb(kinds[k], key, until, ctx) != 0) {
+                result = 1;
+                break;
+            }
+        }
+        if (result == 0 && rc != SQLITE_DONE) {
+            fail(b, "list");
+            result = -1;
+        }
+        sqlite3_reset(sts[k]);
+    }
+    sqlite3_clear_bindings(sts[0]);
+    sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL);
+    if (result < 0)
+        after_error(b, rc);
+    return result;
+}
+
+static int sq_purge(void *be, long long now, long long *removed)
+{
+    sqlite_be *b = be;
+    if (ensure_open(b) != 0)
+        return -1;
+    long long total = 0, n;
+    /* Batches keep each write transaction short for the other processes. */
+    do {
+        if (purge_batch(b, now, &n) != 0)
+            return -1;
+        total += n;
+    } while (n == PURGE_BATCH);
+    *removed = total;
+    return 0;
+}
+
+static const char *sq_last_error(const void *be)
+{
+    return ((const sqlite_be *)be)->err;
+}
+
+static void sq_destroy(void *be)
+{
+    sqlite_be *b = be;
+    if (b == NULL)
+        return;
+    if (b->db != NULL && b->pid == getpid())
+        close_db(b);
+    free(b->path);
+    free(b);
+}
+
+void *jwtxp_bl_sqlite_new(const char *path, long long timeout_ms)
+{
+    sqlite_be *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    b->path = strdup(path);
+    if (b->path == NULL) {
+        free(b);
+        return NULL;
+    }
+    b->busy_ms = timeout_ms > BUSY_MIN_MS ? (int)timeout_ms : BUSY_MIN_MS;
+    return b;
+}
+
+const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {
+    .kind = "sqlite",
+    .ping = sq_ping,
+    .check = sq_check,
+    .revoke = sq_revoke,
+    .revoke_user = sq_revoke_user,
+    .count = sq_count,
+    .list = sq_list,
+    .purge = sq_purge,
+    .last_error = sq_last_error,
+    .destroy = sq_destroy,
+};
