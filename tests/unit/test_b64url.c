@@ -33,8 +33,8 @@ static char *guarded(const char *s, size_t n, void **map, size_t *maplen)
 /* Decodes n chars of s from a guarded buffer; returns the decoder's result. */
 static int decode_guarded(const char *s, size_t n, unsigned char *out, size_t *outlen)
 {
-    void *map;
-    size_t maplen;
+    void *map = NULL;
+    size_t maplen = 0;
     char *p = guarded(s, n, &map, &maplen);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     int rc = jwtx_b64url_decode(p, n, out, outlen);
