@@ -668,6 +668,7 @@ static int parse_htpasswd(const char *path, const char *text, size_t len, pwdb *
     unsigned line = 0;
     char why[256];
     const char *p = text, *end = text + len;
+    char names[512] = "";
     size_t wl = 0;
     weak[0] = '\0';
 
@@ -744,10 +745,10 @@ static int parse_htpasswd(const char *path, const char *text, size_t len, pwdb *
         tmp.v[tmp.n++] = e;
         if (schemes[e.s].weak) {
             char pb[72];
-            if (nweak < 5 && wl < weak_size) {
-                int w = snprintf(weak + wl, weak_size - wl, "%s%s (%s)", nweak ? ", " : "",
+            if (nweak < 5 && wl < sizeof names) {
+                int w = snprintf(names + wl, sizeof names - wl, "%s%s (%s)", nweak ? ", " : "",
                                  printable(e.name, pb, sizeof pb), schemes[e.s].label);
-                wl = w < 0 ? weak_size : wl + (size_t)w;
+                wl = w < 0 ? sizeof names : wl + (size_t)w;
             }
             nweak++;
         }
@@ -769,19 +770,11 @@ static int parse_htpasswd(const char *path, const char *text, size_t len, pwdb *
             goto fail;
         }
     }
-    if (nweak > 0) {
-        char tail[256];
-        snprintf(tail, sizeof tail, "%s; please rehash with bcrypt: jwtx passwd %s USER",
-                 nweak > 5 ? " and more" : "", path);
-        char head[128];
-        snprintf(head, sizeof head, "%s: %zu user%s with weak password hashes: ", path, nweak,
-                 nweak == 1 ? "" : "s");
-        char body[512];
-        snprintf(body, sizeof body, "%s", weak);
-        snprintf(weak, weak_size, "%s%s%s", head, body, tail);
-    } else {
-        weak[0] = '\0';
-    }
+    if (nweak > 0)
+        snprintf(weak, weak_size,
+                 "%s: %zu user%s with weak password hashes: %s%s; please rehash with bcrypt: "
+                 "jwtx passwd %s USER",
+                 path, nweak, nweak == 1 ? "" : "s", names, nweak > 5 ? " and more" : "", path);
     *db = tmp;
     return 0;
 fail:
@@ -845,7 +838,7 @@ static int load_claims(jwtx_users *u, jwtx_error *err)
     if (text == NULL)
         return -1;
     json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     free(text);
     if (root == NULL) {
         if (je.line > 0)

@@ -27,9 +27,11 @@
 
 /* Longest user name accepted, in bytes. */
 #define JWTX_USERS_NAME_MAX 255
-/* Longest password accepted, in bytes. bcrypt only uses the first 72 bytes:
- * two passwords that share those 72 bytes are the same bcrypt password. */
-#define JWTX_USERS_PASSWORD_MAX 1024
+/* Longest password accepted, in bytes: libxcrypt refuses longer passphrases
+ * (CRYPT_MAX_PASSPHRASE_SIZE is 512 with the NUL). bcrypt only uses the first
+ * 72 bytes: two passwords that share those 72 bytes are the same bcrypt
+ * password. */
+#define JWTX_USERS_PASSWORD_MAX 511
 /* Largest users or claims file read, in bytes, and longest users-file line. */
 #define JWTX_USERS_FILE_MAX (16 * 1024 * 1024)
 #define JWTX_USERS_LINE_MAX 4096
