@@ -74,7 +74,8 @@ typedef struct sqlite_be {
     char *path;
     int busy_ms;
     sqlite3 *db;
-    pid_t pid; /* the process that opened db */
+    sqlite3 *abandoned; /* the parent's connection, left alone after fork() */
+    pid_t pid;          /* the process that opened db */
     sqlite3_stmt *st[ST__N];
     unsigned revokes;
     char err[512];
@@ -179,7 +180,9 @@ static int setup_schema(sqlite_be *b)
 static int ensure_open(sqlite_be *b)
 {
     if (b->db != NULL && b->pid != getpid()) {
-        /* Inherited across fork(): abandon the parent's connection. */
+        /* Inherited across fork(): abandon the parent's connection (kept
+         * reachable, never used or closed here). */
+        b->abandoned = b->db;
         b->db = NULL;
         for (int i = 0; i < ST__N; i++)
             b->st[i] = NULL;

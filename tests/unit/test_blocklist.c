@@ -1,0 +1,1016 @@
+/*
+ * test_blocklist.c — the revocation store against real stores: a SQLite file
+ * in a temporary directory, and redis-server processes this program starts
+ * itself on free 127.0.0.1 ports below 32768 (and a unix socket), checks are
+ * its own (INFO process_id), and stops again. No mocks: expiry boundaries,
+ * user cut-offs, file modes, schema versions, concurrent processes, failing
+ * closed when Redis dies and recovering on the same handle when it returns.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <sqlite3.h>
+
+#include "cu.h"
+#include "jwtx/blocklist.h"
+
+static char tmpdir[256];
+
+static void rm_rf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
+    return buf[i];
+}
+
+static jwtx_blocklist *open_url(const char *url, const char *prefix, long long leeway)
+{
+    jwtx_blocklist *bl = NULL;
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    int rc = jwtx_blocklist_open_url(url, prefix, 500, leeway, &bl, &err);
+    if (rc != 0)
+        fprintf(stderr, "\n  open %s: %s\n", url, jwtx_error_message(&err));
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(bl);
+    return bl;
+}
+
+static jwtx_blocklist *open_sqlite(const char *name, long long leeway)
+{
+    char url[600];
+    snprintf(url, sizeof url, "sqlite:%s", tmp_path(name));
+    return open_url(url, NULL, leeway);
+}
+
+/* list callback: appends "kind key until\n" to a buffer. */
+typedef struct listbuf {
+    char s[8192];
+    int n;
+    int stop_after;
+} listbuf;
+
+static int list_cb(const char *kind, const char *key, long long until, void *ctx)
+{
+    listbuf *b = ctx;
+    size_t len = strlen(b->s);
+    snprintf(b->s + len, sizeof b->s - len, "%s %s %lld\n", kind, key, until);
+    b->n++;
+    return b->stop_after && b->n >= b->stop_after;
+}
+
+/* ------------------------------------------------------------ URL parsing */
+
+static void test_open_urls(void)
+{
+    static const struct {
+        const char *url;
+        int rc;
+        const char *kind;
+        const char *msg; /* part of the error text */
+    } cases[] = {
+        {"", 0, NULL, NULL},
+        {"sqlite:/tmp/x.db", 0, "sqlite", NULL},
+        {"sqlite:relative.db", 0, "sqlite", NULL},
+        {"sqlite:", -1, NULL, "sqlite: needs a file path"},
+        {"redis://127.0.0.1:6379/0", 0, "redis", NULL},
+        {"redis://localhost", 0, "redis", NULL},
+        {"redis://localhost/", 0, "redis", NULL},
+        {"redis://:s3cret@127.0.0.1:6379/2", 0, "redis", NULL},
+        {"redis://user:p%40ss@127.0.0.1:6379/2", 0, "redis", NULL},
+        {"redis://[::1]:6379/1", 0, "redis", NULL},
+        {"unix:/run/redis.sock", 0, "redis", NULL},
+        {"unix:/run/redis.sock?db=3&password=x", 0, "redis", NULL},
+        {"redis+unix:///run/redis.sock?db=3", 0, "redis", NULL},
+        {"redis+unix://:pw@/run/redis.sock?db=1", 0, "redis", NULL},
+        {"redis://127.0.0.1:0/0", -1, NULL, "port must be a number from 1 to 65535"},
+        {"redis://127.0.0.1:65536/0", -1, NULL, "port must be"},
+        {"redis://127.0.0.1:x/0", -1, NULL, "port must be"},
+        {"redis://127.0.0.1:6379/db", -1, NULL, "database must be a number"},
+        {"redis://127.0.0.1:6379/-1", -1, NULL, "database must be a number"},
+        {"redis://127.0.0.1:6379/1/2", -1, NULL, "database must be a number"},
+        {"redis://", -1, NULL, "missing host"},
+        {"redis://secretonly@host/0", -1, NULL, "[USER]:PASSWORD@"},
+        {"redis://:bad%zz@host/0", -1, NULL, "bad percent-escape in the password"},
+        {"redis://:bad%00@host/0", -1, NULL, "bad percent-escape in the password"},
+        {"redis://ho st/0", -1, NULL, "bad character in the host name"},
+        {"unix:relative.sock", -1, NULL, "must be absolute"},
+        {"unix:/run/redis.sock?db=x", -1, NULL, "db must be a database number"},
+        {"unix:/run/redis.sock?foo=1", -1, NULL, "unknown query parameter"},
+        {"redis+unix://pw/run/redis.sock", -1, NULL, "expected redis+unix://"},
+        {"mysql://x", -1, NULL, "unknown store"},
+        {"sqlite", -1, NULL, "unknown store"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        jwtx_blocklist *bl = (jwtx_blocklist *)&bl; /* must be overwritten or left */
+        jwtx_error err;
+        jwtx_error_clear(&err);
+        int rc = jwtx_blocklist_open_url(cases[i].url, NULL, 100, 0, &bl, &err);
+        if (rc != cases[i].rc)
+            fprintf(stderr, "\n  %s: rc %d (%s)\n", cases[i].url, rc, err.text);
+        CU_ASSERT_EQUAL(rc, cases[i].rc);
+        if (rc == 0) {
+            if (cases[i].kind == NULL) {
+                CU_ASSERT_PTR_NULL(bl);
+            } else {
+                JWTX_ASSERT_STR(jwtx_blocklist_kind(bl), cases[i].kind);
+                jwtx_blocklist_free(bl);
+            }
+        } else {
+            CU_ASSERT_EQUAL(err.code, JWTX_ERR_CONFIG);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.text, cases[i].msg));
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "JWTX_BLOCKLIST: "));
+            CU_ASSERT_PTR_NULL(strstr(err.text, "bad%zz"));
+            CU_ASSERT_PTR_EQUAL(bl, (jwtx_blocklist *)&bl); /* untouched on failure */
+        }
+    }
+    /* The config front door: "" and NULL mean "no store". */
+    jwtx_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    jwtx_blocklist *bl = (jwtx_blocklist *)&cfg;
+    CU_ASSERT_EQUAL(jwtx_blocklist_open(&cfg, &bl, NULL), 0);
+    CU_ASSERT_PTR_NULL(bl);
+    cfg.blocklist = (char *)"redis://127.0.0.1:1/0"; /* nothing listens: open still works */
+    cfg.blocklist_timeout_ms = 100;
+    CU_ASSERT_EQUAL(jwtx_blocklist_open(&cfg, &bl, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(bl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 0), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "redis 127.0.0.1:1: connect"));
+    jwtx_blocklist_free(bl);
+    /* A NULL handle (no store): nothing is revoked, revoking fails. */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(NULL, "j", "u", 0, 0), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(NULL, "j", false, 0, 0), -1);
+    JWTX_ASSERT_STR(jwtx_blocklist_kind(NULL), "none");
+    jwtx_blocklist_free(NULL);
+}
+
+/* ------------------------------------------------ semantics (both stores) */
+
+/* Revoke/check and user cut-offs; no waiting on real time. */
+static void common_semantics(jwtx_blocklist *bl, long long now)
+{
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "a", NULL, now, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "a", true, now + 100, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "a", NULL, now, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "a", "nobody", now, now + 99), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "b", NULL, now, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "A", NULL, now, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, NULL, now, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "", "", now, now), JWTX_BL_CLEAR);
+    /* an exotic jti: spaces, quotes, glob characters, UTF-8 */
+    const char *odd = "x y*?[]'\"\\ \xc3\xa9";
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, odd, false, 0, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, odd, NULL, now, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "x y", NULL, now, now), JWTX_BL_CLEAR);
+
+    /* A token already expired needs no entry. */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "old", true, now, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "old", NULL, now - 10, now - 10), JWTX_BL_CLEAR);
+
+    /* User cut-off: iat == cutoff revoked, iat > cutoff clear; max kept. */
+    long long cut = now - 50;
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "alice", cut, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "alice", cut), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "alice", cut, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "alice", cut - 1, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "alice", cut + 1, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "alice", LLONG_MIN, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "zz", "alice", cut + 1, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "a", "alice", cut + 1, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "zz", "alice", cut, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "bob", LLONG_MIN, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "alice", cut - 20), 0); /* earlier: ignored */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "alice", cut, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "alice", cut + 10), 0); /* later: raises */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "alice", cut + 10, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "alice", cut + 11, now), JWTX_BL_CLEAR);
+
+    /* Bad arguments fail closed. */
+    static char longkey[JWTX_BLOCKLIST_KEY_MAX + 2];
+    memset(longkey, 'k', sizeof longkey - 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, longkey, NULL, now, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, longkey, now, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, longkey, false, 0, now), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "longer than 4096 bytes"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, NULL, false, 0, now), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "", false, 0, now), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "", now), -1);
+    longkey[JWTX_BLOCKLIST_KEY_MAX] = '\0'; /* exactly the maximum is fine */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, longkey, false, 0, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, longkey, NULL, now, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ping(bl), 0);
+    JWTX_ASSERT_STR(jwtx_blocklist_last_error(bl), "");
+}
+
+/* ---------------------------------------------------------------- SQLite */
+
+static void test_sqlite_semantics(void)
+{
+    jwtx_blocklist *bl = open_sqlite("sem.db", 0);
+    JWTX_ASSERT_STR(jwtx_blocklist_kind(bl), "sqlite");
+    common_semantics(bl, 1700000000);
+    jwtx_blocklist_free(bl);
+}
+
+static void test_sqlite_expiry_boundaries(void)
+{
+    jwtx_blocklist *bl = open_sqlite("exp.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "t1", true, 1000, 900), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t1", NULL, 900, 900), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t1", NULL, 900, 999), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t1", NULL, 900, 1000), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t1", NULL, 900, 1001), JWTX_BL_CLEAR);
+    /* exp == now: already expired, nothing stored; exp == now + 1: stored */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "t2", true, 900, 900), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t2", NULL, 0, 899), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "t3", true, 901, 900), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t3", NULL, 0, 900), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t3", NULL, 0, 901), JWTX_BL_CLEAR);
+    /* Revoking again keeps the longer life, and forever beats any exp. */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "t1", true, 2000, 900), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "t1", true, 1500, 900), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t1", NULL, 0, 1999), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t1", NULL, 0, 2000), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "t1", false, 0, 900), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "t1", true, 1200, 900), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t1", NULL, 0, 5000), JWTX_BL_REVOKED);
+    /* Never-expiring token: revoked forever. */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "forever", false, 0, 900), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "forever", NULL, 0, LLONG_MAX), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(bl);
+
+    /* JWT_DECODE_LEEWAY: a token accepted up to exp + leeway stays revoked. */
+    bl = open_sqlite("leeway.db", 10);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "t", true, 1000, 1005), 0); /* past exp, in leeway */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t", NULL, 0, 1009), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "t", NULL, 0, 1010), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "u", true, 1000, 1010), 0); /* needs no entry */
+    long long n = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, 0, &n), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    jwtx_blocklist_free(bl);
+}
+
+static long long sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long v = -999;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static int file_mode(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+static void test_sqlite_file_mode_and_schema(void)
+{
+    static const mode_t masks[] = {0, 022, 0277, 0777};
+    for (size_t i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "mode%zu.db", i);
+        mode_t old = umask(masks[i]);
+        jwtx_blocklist *bl = open_sqlite(name, 0);
+        CU_ASSERT_EQUAL(file_mode(tmp_path(name)), -1); /* lazily created */
+        CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), 0);
+        umask(old);
+        CU_ASSERT_EQUAL(file_mode(tmp_path(name)), 0600);
+        char wal[64];
+        snprintf(wal, sizeof wal, "%s-wal", name);
+        CU_ASSERT_EQUAL(file_mode(tmp_path(wal)), 0600);
+        jwtx_blocklist_free(bl);
+    }
+    const char *p = tmp_path("mode1.db");
+    CU_ASSERT_EQUAL(sql_int(p, "PRAGMA user_version"), 1);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                               "('revoked', 'revoked_users', 'revoked_until')"),
+                    3);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM revoked WHERE jti = 'j' AND until IS NULL"),
+                    1);
+    /* journal_mode is persistent in the file once WAL */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    CU_ASSERT_EQUAL(sqlite3_open(p, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+    JWTX_ASSERT_STR((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    /* A newer schema is refused: fail closed with a reason. */
+    CU_ASSERT_EQUAL(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    jwtx_blocklist *bl = open_sqlite("mode1.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "k", false, 0, 1), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "schema version 2 is not 1"));
+    jwtx_blocklist_free(bl);
+    /* An existing file keeps its mode (the administrator's choice). */
+    int fd = open(tmp_path("given.db"), O_CREAT | O_WRONLY, 0640);
+    CU_ASSERT(fd >= 0);
+    close(fd);
+    chmod(tmp_path("given.db"), 0640);
+    bl = open_sqlite("given.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), 0);
+    CU_ASSERT_EQUAL(file_mode(tmp_path("given.db")), 0640);
+    jwtx_blocklist_free(bl);
+}
+
+static void test_sqlite_two_handles(void)
+{
+    jwtx_blocklist *a = open_sqlite("two.db", 0);
+    jwtx_blocklist *b = open_sqlite("two.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(b, "j1", "u", 10, 100), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(a, "j1", true, 200, 100), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(b, "j1", NULL, 10, 100), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(b, "u", 50), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(a, NULL, "u", 50, 100), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(a, NULL, "u", 51, 100), JWTX_BL_CLEAR);
+    jwtx_blocklist_free(a);
+    jwtx_blocklist_free(b);
+}
+
+/* Two processes revoke 500 jtis each at the same time; none may be lost. One
+ * child opens its own handle; the other uses a handle its parent had already
+ * used (the fork safety net). A child reports its failures through a pipe
+ * and then ends by exec'ing true(1): it still holds the parent's SQLite
+ * connection, which it must never close, so no exit-time leak checker
+ * (LeakSanitizer, valgrind) may run there. */
+static void test_sqlite_fork_concurrent(void)
+{
+    jwtx_blocklist *parent = open_sqlite("fork.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(parent, "p0", false, 0, 100), 0);
+    int go[2], res[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(go), 0);
+    CU_ASSERT_EQUAL_FATAL(pipe(res), 0);
+    pid_t kids[2];
+    for (int c = 0; c < 2; c++) {
+        kids[c] = fork();
+        CU_ASSERT(kids[c] >= 0);
+        if (kids[c] == 0) {
+            char byte;
+            close(go[1]);
+            close(res[0]);
+            if (read(go[0], &byte, 1) < 0) /* start together */
+                _exit(3);
+            jwtx_blocklist *bl = c == 0 ? open_sqlite("fork.db", 0) : parent;
+            unsigned char bad = 0;
+            for (int i = 0; i < 500; i++) {
+                char jti[32];
+                snprintf(jti, sizeof jti, "c%d-%d", c, i);
+                if (jwtx_blocklist_revoke(bl, jti, true, 5000 + i, 100) != 0) {
+                    fprintf(stderr, "child %d: %s\n", c, jwtx_blocklist_last_error(bl));
+                    bad = 1;
+                }
+            }
+            if (c == 0)
+                jwtx_blocklist_free(bl);
+            unsigned char report[2] = {'A' + (unsigned char)c, bad};
+            if (write(res[1], report, 2) != 2)
+                fprintf(stderr, "child %d: cannot report\n", c);
+            execl("/bin/true", "true", (char *)NULL);
+            _exit(4);
+        }
+    }
+    close(go[0]);
+    close(res[1]);
+    close(go[1]); /* EOF releases both children */
+    for (int c = 0; c < 2; c++) {
+        int status = -1;
+        CU_ASSERT_EQUAL(waitpid(kids[c], &status, 0), kids[c]);
+        CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    unsigned char reports[8];
+    ssize_t got = read(res[0], reports, sizeof reports);
+    close(res[0]);
+    CU_ASSERT_EQUAL(got, 4);
+    for (ssize_t i = 0; i + 1 < got; i += 2)
+        CU_ASSERT_EQUAL(reports[i + 1], 0);
+    long long n = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(parent, 100, &n), 0);
+    CU_ASSERT_EQUAL(n, 1001);
+    int missing = 0;
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < 500; i++) {
+            char jti[32];
+            snprintf(jti, sizeof jti, "c%d-%d", c, i);
+            if (jwtx_blocklist_check(parent, jti, NULL, 0, 100) != JWTX_BL_REVOKED)
+                missing++;
+        }
+    CU_ASSERT_EQUAL(missing, 0);
+    /* The parent's own handle still works after the children used theirs. */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(parent, "p0", NULL, 0, 100), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(parent);
+}
+
+static void test_sqlite_purge_count_list(void)
+{
+    jwtx_blocklist *bl = open_sqlite("list.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "b-exp200", true, 200, 100), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "a-exp300", true, 300, 100), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "c-forever", false, 0, 100), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "zed", 150), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "amy", 90), 0);
+    long long n = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, 100, &n), 0);
+    CU_ASSERT_EQUAL(n, 5);
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, 200, &n), 0);
+    CU_ASSERT_EQUAL(n, 4);
+    listbuf lb;
+    memset(&lb, 0, sizeof lb);
+    CU_ASSERT_EQUAL(jwtx_blocklist_list(bl, 100, list_cb, &lb), 0);
+    JWTX_ASSERT_STR(lb.s, "jti a-exp300 300\njti b-exp200 200\njti c-forever 0\n"
+                          "user amy 90\nuser zed 150\n");
+    memset(&lb, 0, sizeof lb);
+    CU_ASSERT_EQUAL(jwtx_blocklist_list(bl, 250, list_cb, &lb), 0);
+    JWTX_ASSERT_STR(lb.s, "jti a-exp300 300\njti c-forever 0\nuser amy 90\nuser zed 150\n");
+    memset(&lb, 0, sizeof lb);
+    lb.stop_after = 2;
+    CU_ASSERT_EQUAL(jwtx_blocklist_list(bl, 100, list_cb, &lb), 1);
+    CU_ASSERT_EQUAL(lb.n, 2);
+    long long removed = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_purge(bl, 250, &removed), 0);
+    CU_ASSERT_EQUAL(removed, 1);
+    CU_ASSERT_EQUAL(sql_int(tmp_path("list.db"), "SELECT count(*) FROM revoked"), 2);
+    CU_ASSERT_EQUAL(jwtx_blocklist_purge(bl, 250, &removed), 0);
+    CU_ASSERT_EQUAL(removed, 0);
+
+    /* A purge larger than one batch. */
+    for (int i = 0; i < 1234; i++) {
+        char jti[32];
+        snprintf(jti, sizeof jti, "bulk-%d", i);
+        CU_ASSERT_EQUAL_FATAL(jwtx_blocklist_revoke(bl, jti, true, 1000 + i % 7, 900), 0);
+    }
+    /* a-exp300 (expired at 900) went during those revokes */
+    CU_ASSERT_EQUAL(sql_int(tmp_path("list.db"), "SELECT count(*) FROM revoked"), 1235);
+    CU_ASSERT_EQUAL(jwtx_blocklist_purge(bl, 5000, &removed), 0);
+    CU_ASSERT_EQUAL(removed, 1234);
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, 5000, &n), 0);
+    CU_ASSERT_EQUAL(n, 3);
+    jwtx_blocklist_free(bl);
+
+    /* Expired rows also go as we revoke (every 64th revoke, bounded). */
+    bl = open_sqlite("gc.db", 0);
+    for (int i = 0; i < 10; i++) {
+        char jti[32];
+        snprintf(jti, sizeof jti, "short-%d", i);
+        CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, jti, true, 1001, 1000), 0);
+    }
+    for (int i = 0; i < 54; i++) {
+        char jti[32];
+        snprintf(jti, sizeof jti, "long-%d", i);
+        CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, jti, true, 9000, 2000), 0);
+    }
+    CU_ASSERT_EQUAL(sql_int(tmp_path("gc.db"), "SELECT count(*) FROM revoked"), 54);
+    jwtx_blocklist_free(bl);
+}
+
+static void test_sqlite_unavailable(void)
+{
+    /* A path under a regular file can never be created, even as root. */
+    int fd = open(tmp_path("plainfile"), O_CREAT | O_WRONLY, 0600);
+    CU_ASSERT(fd >= 0);
+    close(fd);
+    jwtx_blocklist *bl = open_sqlite("plainfile/bl.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", "u", 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "cannot create"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "u", 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", true, 100, 1), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "u", 1), -1);
+    long long n = 42;
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, 1, &n), -1);
+    CU_ASSERT_EQUAL(n, 42); /* outputs only on success */
+    CU_ASSERT_EQUAL(jwtx_blocklist_purge(bl, 1, &n), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ping(bl), -1);
+    listbuf lb;
+    memset(&lb, 0, sizeof lb);
+    CU_ASSERT_EQUAL(jwtx_blocklist_list(bl, 1, list_cb, &lb), -1);
+    jwtx_blocklist_free(bl);
+    /* A directory, and a file that is not a database. */
+    bl = open_sqlite("", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    jwtx_blocklist_free(bl);
+    FILE *f = fopen(tmp_path("junk.db"), "w");
+    CU_ASSERT_PTR_NOT_NULL(f);
+    for (int i = 0; f && i < 100; i++)
+        fputs("this is not a sqlite database at all\n", f);
+    if (f)
+        fclose(f);
+    bl = open_sqlite("junk.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    jwtx_blocklist_free(bl);
+    /* Recovers once the problem is gone: the same handle, no reopen. */
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/later", tmpdir);
+    bl = open_sqlite("later/bl.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), -1);
+    CU_ASSERT_EQUAL(mkdir(dir, 0700), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(bl);
+}
+
+/* ----------------------------------------------------------------- Redis */
+
+typedef struct redis_srv {
+    pid_t pid;
+    int port;
+    char dir[300];
+    char sock[340];
+} redis_srv;
+
+static redis_srv srv_main, srv_auth;
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A port below 32768 on which a bind to 127.0.0.1 succeeds right now. */
+static int free_port(void)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        int port = 20000 + (int)((unsigned)rand() % 12000);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0)
+            return -1;
+        int one = 1;
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_port = htons((unsigned short)port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int ok = bind(s, (struct sockaddr *)&a, sizeof a) == 0;
+        close(s);
+        if (ok)
+            return port;
+    }
+    return -1;
+}
+
+/* A raw hiredis client for looking at what the store wrote. */
+static redisContext *raw_client(const redis_srv *s, const char *password, int db)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", s->port, tv);
+    if (c == NULL || c->err) {
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    if (password) {
+        redisReply *r = redisCommand(c, "AUTH %s", password);
+        freeReplyObject(r);
+    }
+    if (db) {
+        redisReply *r = redisCommand(c, "SELECT %d", db);
+        freeReplyObject(r);
+    }
+    return c;
+}
+
+static long long raw_int(redisContext *c, const char *cmd, const char *key)
+{
+    redisReply *r = redisCommand(c, cmd, key, strlen(key));
+    long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -999;
+    freeReplyObject(r);
+    return v;
+}
+
+/* Is the server on s->port the process we started? (its bind succeeded) */
+static int server_is_ours(const redis_srv *s, const char *password)
+{
+    redisContext *c = raw_client(s, password, 0);
+    if (c == NULL)
+        return 0;
+    redisReply *r = redisCommand(c, "INFO server");
+    int ours = 0;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        const char *p = strstr(r->str, "process_id:");
+        ours = p != NULL && atol(p + 11) == (long)s->pid;
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    return ours;
+}
+
+static void stop_redis(redis_srv *s)
+{
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, SIGTERM);
+    int status;
+    double end = mono() + 5;
+    while (waitpid(s->pid, &status, WNOHANG) == 0) {
+        if (mono() > end) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &status, 0);
+            break;
+        }
+        usleep(10000);
+    }
+    s->pid = 0;
+}
+
+/* Starts redis-server in the foreground as our child (so we know its pid and
+ * stop exactly it), on s->port (0: pick a free one), waits until it answers
+ * and checks the answering server is that child. */
+static int start_redis(redis_srv *s, const char *password, int with_socket)
+{
+    if (s->dir[0] == '\0') {
+        snprintf(s->dir, sizeof s->dir, "%s/redis-%d", tmpdir, s == &srv_main ? 1 : 2);
+        mkdir(s->dir, 0700);
+        snprintf(s->sock, sizeof s->sock, "%s/redis.sock", s->dir);
+    }
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int fixed = s->port != 0;
+        if (!fixed)
+            s->port = free_port();
+        char port[16], log[400];
+        snprintf(port, sizeof port, "%d", s->port);
+        snprintf(log, sizeof log, "%s/redis.log", s->dir);
+        const char *argv[32];
+        int n = 0;
+        argv[n++] = "redis-server";
+        argv[n++] = "--bind";
+        argv[n++] = "127.0.0.1";
+        argv[n++] = "--port";
+        argv[n++] = port;
+        argv[n++] = "--save";
+        argv[n++] = "";
+        argv[n++] = "--appendonly";
+        argv[n++] = "no";
+        argv[n++] = "--daemonize";
+        argv[n++] = "no";
+        argv[n++] = "--dir";
+        argv[n++] = s->dir;
+        argv[n++] = "--logfile";
+        argv[n++] = log;
+        if (password) {
+            argv[n++] = "--requirepass";
+            argv[n++] = password;
+        }
+        if (with_socket) {
+            argv[n++] = "--unixsocket";
+            argv[n++] = s->sock;
+            argv[n++] = "--unixsocketperm";
+            argv[n++] = "700";
+        }
+        argv[n] = NULL;
+        pid_t pid = fork();
+        if (pid < 0)
+            return -1;
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_RDWR);
+            if (devnull >= 0) {
+                dup2(devnull, 0);
+                dup2(devnull, 1);
+            }
+            execvp("redis-server", (char *const *)argv);
+            _exit(127);
+        }
+        s->pid = pid;
+        double end = mono() + 5;
+        int status;
+        while (mono() < end) {
+            if (waitpid(pid, &status, WNOHANG) == pid) { /* e.g. bind failed */
+                s->pid = 0;
+                break;
+            }
+            if (server_is_ours(s, password))
+                return 0;
+            usleep(20000);
+        }
+        stop_redis(s);
+        if (fixed)
+            return -1;
+        s->port = 0;
+    }
+    return -1;
+}
+
+static char url_main[128];
+
+static void test_redis_start(void)
+{
+    srand((unsigned)getpid() ^ (unsigned)time(NULL));
+    CU_ASSERT_EQUAL_FATAL(start_redis(&srv_main, NULL, 1), 0);
+    CU_ASSERT(srv_main.port > 0 && srv_main.port < 32768);
+    snprintf(url_main, sizeof url_main, "redis://127.0.0.1:%d/0", srv_main.port);
+}
+
+static void test_redis_semantics_ttl(void)
+{
+    CU_ASSERT_FATAL(srv_main.pid > 0);
+    jwtx_blocklist *bl = open_url(url_main, NULL, 0);
+    JWTX_ASSERT_STR(jwtx_blocklist_kind(bl), "redis");
+    long long now = (long long)time(NULL);
+    common_semantics(bl, now);
+
+    redisContext *c = raw_client(&srv_main, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    /* TTL = exp - now (the entry is gone when the token expires) */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "ttl1", true, now + 3600, now), 0);
+    long long ttl = raw_int(c, "TTL %b", "jwtx:jti:ttl1");
+    CU_ASSERT(ttl >= 3599 && ttl <= 3600);
+    CU_ASSERT_EQUAL(raw_int(c, "TTL %b", "jwtx:jti:a"), 100);
+    CU_ASSERT_EQUAL(raw_int(c, "TTL %b", "jwtx:jti:x y*?[]'\"\\ \xc3\xa9"), -1); /* forever */
+    CU_ASSERT_EQUAL(raw_int(c, "TTL %b", "jwtx:user:alice"), -1);
+    CU_ASSERT_EQUAL(raw_int(c, "EXISTS %b", "jwtx:jti:old"), 0);
+    /* longer life kept; forever kept */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "ttl1", true, now + 60, now), 0);
+    ttl = raw_int(c, "TTL %b", "jwtx:jti:ttl1");
+    CU_ASSERT(ttl >= 3599 && ttl <= 3600);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "ttl1", false, 0, now), 0);
+    CU_ASSERT_EQUAL(raw_int(c, "TTL %b", "jwtx:jti:ttl1"), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "ttl1", true, now + 60, now), 0);
+    CU_ASSERT_EQUAL(raw_int(c, "TTL %b", "jwtx:jti:ttl1"), -1);
+    /* leeway extends the TTL */
+    jwtx_blocklist *lw = open_url(url_main, NULL, 30);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(lw, "lw", true, now + 100, now), 0);
+    CU_ASSERT_EQUAL(raw_int(c, "TTL %b", "jwtx:jti:lw"), 130);
+    jwtx_blocklist_free(lw);
+    /* Real expiry: an entry with one second to live is gone after it. */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "short", true, now + 1, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "short", NULL, 0, now), JWTX_BL_REVOKED);
+    usleep(2100000);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "short", NULL, 0, now + 2), JWTX_BL_CLEAR);
+    /* A corrupt cut-off fails closed. */
+    redisReply *r = redisCommand(c, "SET jwtx:user:mallory notanumber");
+    freeReplyObject(r);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "mallory", 0, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "not an integer"));
+    r = redisCommand(c, "HSET jwtx:user:hashy a b");
+    freeReplyObject(r);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "a", "hashy", 0, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "WRONGTYPE"));
+    r = redisCommand(c, "DEL jwtx:user:mallory jwtx:user:hashy");
+    freeReplyObject(r);
+    /* and the handle carries on after an error reply */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "a", NULL, 0, now), JWTX_BL_REVOKED);
+    redisFree(c);
+    jwtx_blocklist_free(bl);
+}
+
+static void test_redis_prefix_count_list(void)
+{
+    CU_ASSERT_FATAL(srv_main.pid > 0);
+    char url[160];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/5", srv_main.port);
+    jwtx_blocklist *a = open_url(url, "app*1:", 0);
+    jwtx_blocklist *b = open_url(url, "app2:", 0);
+    long long now = (long long)time(NULL);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(a, "j1", true, now + 500, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(a, "j2", false, 0, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(a, "amy", 77), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(a, "j1", NULL, 0, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(b, "j1", "amy", 0, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(b, "other", false, 0, now), 0);
+    redisContext *c = raw_client(&srv_main, NULL, 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(raw_int(c, "EXISTS %b", "app*1:jti:j1"), 1);
+    CU_ASSERT_EQUAL(raw_int(c, "EXISTS %b", "app2:jti:other"), 1);
+    CU_ASSERT_EQUAL(raw_int(c, "EXISTS %b", "jwtx:jti:j1"), 0);
+    /* keys that only look alike: the glob '*' in the prefix must not match them */
+    redisReply *r = redisCommand(c, "SET appX1:jti:fake 1");
+    freeReplyObject(r);
+    redisFree(c);
+    long long n = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(a, now, &n), 0);
+    CU_ASSERT_EQUAL(n, 3);
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(b, now, &n), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    listbuf lb;
+    memset(&lb, 0, sizeof lb);
+    CU_ASSERT_EQUAL(jwtx_blocklist_list(a, now, list_cb, &lb), 0);
+    CU_ASSERT_EQUAL(lb.n, 3);
+    char want[64];
+    snprintf(want, sizeof want, "jti j1 %lld\n", now + 500);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lb.s, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lb.s, "jti j2 0\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lb.s, "user amy 77\n"));
+    CU_ASSERT_PTR_NULL(strstr(lb.s, "fake"));
+    long long removed = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_purge(a, now, &removed), 0);
+    CU_ASSERT_EQUAL(removed, 0);
+    jwtx_blocklist_free(a);
+    jwtx_blocklist_free(b);
+}
+
+static void test_redis_unix_socket(void)
+{
+    CU_ASSERT_FATAL(srv_main.pid > 0);
+    char url[512];
+    snprintf(url, sizeof url, "unix:%s?db=2", srv_main.sock);
+    jwtx_blocklist *bl = open_url(url, NULL, 0);
+    long long now = (long long)time(NULL);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "via-unix", true, now + 50, now), 0);
+    jwtx_blocklist_free(bl);
+    snprintf(url, sizeof url, "redis+unix://%s?db=2", srv_main.sock);
+    bl = open_url(url, NULL, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "via-unix", NULL, 0, now), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(bl);
+    redisContext *c = raw_client(&srv_main, NULL, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(raw_int(c, "TTL %b", "jwtx:jti:via-unix"), 50);
+    redisFree(c);
+    snprintf(url, sizeof url, "unix:%s/nonexistent.sock", tmpdir);
+    bl = open_url(url, NULL, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "via-unix", NULL, 0, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "redis unix:"));
+    jwtx_blocklist_free(bl);
+}
+
+static void test_redis_auth_and_db(void)
+{
+    CU_ASSERT_EQUAL_FATAL(start_redis(&srv_auth, "s3cr et@x", 0), 0);
+    char url[256];
+    long long now = (long long)time(NULL);
+    /* password percent-encoded in the URL: space and '@' */
+    snprintf(url, sizeof url, "redis://:s3cr%%20et%%40x@127.0.0.1:%d/3", srv_auth.port);
+    jwtx_blocklist *bl = open_url(url, NULL, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "authed", true, now + 100, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "authed", NULL, 0, now), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(bl);
+    redisContext *c = raw_client(&srv_auth, "s3cr et@x", 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(raw_int(c, "EXISTS %b", "jwtx:jti:authed"), 1);
+    redisReply *r = redisCommand(c, "SELECT 0");
+    freeReplyObject(r);
+    CU_ASSERT_EQUAL(raw_int(c, "EXISTS %b", "jwtx:jti:authed"), 0);
+    redisFree(c);
+    /* USER:PASSWORD (Redis 6 ACL "default" user) */
+    snprintf(url, sizeof url, "redis://default:s3cr%%20et%%40x@127.0.0.1:%d/3", srv_auth.port);
+    bl = open_url(url, NULL, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "authed", NULL, 0, now), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(bl);
+    /* wrong or missing password: unavailable, and the password is never shown */
+    snprintf(url, sizeof url, "redis://:wrongpass@127.0.0.1:%d/3", srv_auth.port);
+    bl = open_url(url, NULL, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "authed", NULL, 0, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "x", false, 0, now), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "AUTH"));
+    CU_ASSERT_PTR_NULL(strstr(jwtx_blocklist_last_error(bl), "wrongpass"));
+    jwtx_blocklist_free(bl);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", srv_auth.port);
+    bl = open_url(url, NULL, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "authed", NULL, 0, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "NOAUTH"));
+    jwtx_blocklist_free(bl);
+    /* a database the server does not have */
+    snprintf(url, sizeof url, "redis://:s3cr%%20et%%40x@127.0.0.1:%d/999", srv_auth.port);
+    bl = open_url(url, NULL, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "authed", NULL, 0, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "SELECT"));
+    jwtx_blocklist_free(bl);
+    stop_redis(&srv_auth);
+}
+
+/* Kill the server: answers are UNAVAILABLE (never CLEAR) within the timeout;
+ * start it again on the same port: the same handle recovers by itself. */
+static void test_redis_down_and_back(void)
+{
+    CU_ASSERT_FATAL(srv_main.pid > 0);
+    jwtx_blocklist *bl = open_url(url_main, NULL, 0); /* 500 ms timeout */
+    long long now = (long long)time(NULL);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "before", false, 0, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "before", NULL, 0, now), JWTX_BL_REVOKED);
+    stop_redis(&srv_main);
+    for (int i = 0; i < 3; i++) {
+        double t0 = mono();
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "before", NULL, 0, now), JWTX_BL_UNAVAILABLE);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "never-revoked", "u", 0, now),
+                        JWTX_BL_UNAVAILABLE);
+        CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "during", false, 0, now), -1);
+        CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "u", now), -1);
+        long long n = 7;
+        CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, now, &n), -1);
+        CU_ASSERT_EQUAL(n, 7);
+        CU_ASSERT(mono() - t0 < 2.5); /* five calls, each bounded by the 500 ms timeout */
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "connect"));
+    /* also a handle that never connected */
+    jwtx_blocklist *cold = open_url(url_main, NULL, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(cold, "x", NULL, 0, now), JWTX_BL_UNAVAILABLE);
+
+    CU_ASSERT_EQUAL_FATAL(start_redis(&srv_main, NULL, 1), 0); /* same port */
+    /* nothing persisted (--save ''): the old entry is gone, the store answers */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "before", NULL, 0, now), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "after", false, 0, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "after", NULL, 0, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(cold, "after", NULL, 0, now), JWTX_BL_REVOKED);
+    /* a restart between two calls on a live connection: the stale connection
+     * is noticed and replaced within the same call */
+    stop_redis(&srv_main);
+    CU_ASSERT_EQUAL_FATAL(start_redis(&srv_main, NULL, 1), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "after2", false, 0, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "after2", NULL, 0, now), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(cold);
+    jwtx_blocklist_free(bl);
+}
+
+/* A Redis handle inherited across fork() is not shared with the child. */
+static void test_redis_fork(void)
+{
+    CU_ASSERT_FATAL(srv_main.pid > 0);
+    jwtx_blocklist *bl = open_url(url_main, NULL, 0);
+    long long now = (long long)time(NULL);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "p", false, 0, now), 0);
+    pid_t kid = fork();
+    if (kid == 0) {
+        int bad = 0;
+        for (int i = 0; i < 200; i++) {
+            char jti[32];
+            snprintf(jti, sizeof jti, "kid-%d", i);
+            bad += jwtx_blocklist_revoke(bl, jti, true, now + 100, now) != 0;
+        }
+        jwtx_blocklist_free(bl);
+        _exit(bad ? 1 : 0);
+    }
+    int bad = 0;
+    for (int i = 0; i < 200; i++) /* the parent uses its connection meanwhile */
+        bad += jwtx_blocklist_check(bl, "p", NULL, 0, now) != JWTX_BL_REVOKED;
+    int status = -1;
+    CU_ASSERT_EQUAL(waitpid(kid, &status, 0), kid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "kid-199", NULL, 0, now), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(bl);
+}
+
+static void test_redis_stop(void)
+{
+    stop_redis(&srv_main);
+    stop_redis(&srv_auth);
+    CU_ASSERT_EQUAL(srv_main.pid, 0);
+}
+
+static int suite_init(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/jwtx-test-blocklist-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return 1;
+    signal(SIGPIPE, SIG_DFL); /* the store must cope without the process ignoring it */
+    return 0;
+}
+
+static int suite_cleanup(void)
+{
+    stop_redis(&srv_main);
+    stop_redis(&srv_auth);
+    rm_rf(tmpdir);
+    return 0;
+}
+
+static const jwtx_cu_test tests[] = {
+    {"open: URL forms and errors", test_open_urls},
+    {"sqlite: revoke, check, user cut-off", test_sqlite_semantics},
+    {"sqlite: expiry boundaries, forever, leeway", test_sqlite_expiry_boundaries},
+    {"sqlite: file mode 0600, WAL, schema version", test_sqlite_file_mode_and_schema},
+    {"sqlite: two handles share the file, no cache", test_sqlite_two_handles},
+    {"sqlite: two forked processes, 500 revokes each", test_sqlite_fork_concurrent},
+    {"sqlite: purge, count, list", test_sqlite_purge_count_list},
+    {"sqlite: unusable path is UNAVAILABLE, then recovers", test_sqlite_unavailable},
+    {"redis: start redis-server on a free port", test_redis_start},
+    {"redis: semantics, TTL = exp - now", test_redis_semantics_ttl},
+    {"redis: prefix, count, list", test_redis_prefix_count_list},
+    {"redis: unix socket", test_redis_unix_socket},
+    {"redis: password and database", test_redis_auth_and_db},
+    {"redis: fail closed when down, recover on same handle", test_redis_down_and_back},
+    {"redis: handle inherited across fork", test_redis_fork},
+    {"redis: stop servers", test_redis_stop},
+    {NULL, NULL},
+};
+
+JWTX_CU_MAIN_FIXTURE("blocklist", tests, suite_init, suite_cleanup)
