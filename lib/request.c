@@ -521,7 +521,7 @@ static bool re_space(unsigned char c)
     return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-/* The header with one ';' appended, as _cookie_parse_impl searches it. */
+/* The header with one ';' appended, as _cookie_parse_impl matches it. */
 struct cbytes {
     const unsigned char *b;
     size_t n;
@@ -539,19 +539,17 @@ static size_t ws_skip(const struct cbytes *c, size_t i)
     return i;
 }
 
-/* One attempt of
- *   (?P<key>[^=;]+)(?:\s*=\s*(?P<val>"(?:[^\\"]|\\.)*"|(?:.*?)))?\s*;
- * at position s. On success fills the key and value spans and *end.
- * The key never needs backtracking: a shorter key leaves whitespace that
- * \s* takes back, with the same outcome. A line feed, which '.' does not
- * match, is taken as an ordinary byte of the value: servers never pass one
- * inside a header, and treating it so keeps the scan linear. */
+/* One anchored match of Werkzeug 2.2's
+ *   (?P<key>[^=;]*)(?:\s*=\s*(?P<val>"(?:[^\\"]|\\.)*"|(?:.*?)))?\s*;
+ * at position s of the header with ';' appended. On success fills the key
+ * and value spans and *end. The key never needs backtracking: a shorter key
+ * leaves whitespace that \s* takes back, with the same outcome. The match
+ * fails only when a line feed (which '.' does not match) sits inside a value;
+ * _cookie_parse_impl then stops parsing. Every step moves forward, so the
+ * scan is linear. */
 static bool cookie_match(const struct cbytes *c, size_t s, size_t *ks, size_t *ke, size_t *vs,
                          size_t *ve, size_t *end)
 {
-    unsigned char ch = cat(c, s);
-    if (ch == '=' || ch == ';')
-        return false;
     size_t k = s;
     while (cat(c, k) != '=' && cat(c, k) != ';')
         k++;
@@ -587,10 +585,10 @@ static bool cookie_match(const struct cbytes *c, size_t s, size_t *ks, size_t *k
             }
         }
         /* Lazy (.*?) followed by \s*; : the value ends before the first run
-         * of whitespace that leads to ';'. */
+         * of whitespace that leads to ';', or before ';' itself. */
         size_t p = v;
         for (;;) {
-            if (p >= c->n) {
+            if (p >= c->n) { /* the appended ';' */
                 *vs = v;
                 *ve = c->n;
                 *end = c->n + 1;
@@ -604,6 +602,8 @@ static bool cookie_match(const struct cbytes *c, size_t s, size_t *ks, size_t *k
                     *end = e + 1;
                     return true;
                 }
+                if (memchr(c->b + p, '\n', e - p) != NULL)
+                    return false; /* '.' stops at a line feed */
                 p = e;
             } else if (c->b[p] == ';') {
                 *vs = v;
@@ -668,21 +668,9 @@ static int parse_cookies(struct jwtxp_request_cache *cache, const char *header)
     size_t i = 0;
     size_t cap = 0;
     while (i < c.n && cache->n_cookies < JWTX_REQUEST_MAX_COOKIES) {
-        size_t s = i, ks = 0, ke = 0, vs = 0, ve = 0, end = 0;
-        bool found = false;
-        while (s <= c.n) {
-            if (cookie_match(&c, s, &ks, &ke, &vs, &ve, &end)) {
-                found = true;
-                break;
-            }
-            /* Every start inside the same key fails the same way. */
-            if (cat(&c, s) == '=' || cat(&c, s) == ';')
-                s++;
-            else
-                s = ke + 1;
-        }
-        if (!found)
-            break;
+        size_t ks = 0, ke = 0, vs = 0, ve = 0, end = 0;
+        if (!cookie_match(&c, i, &ks, &ke, &vs, &ve, &end))
+            break; /* _cookie_parse_impl stops at the first failed match */
         i = end;
         strip_span(c.b, &ks, &ke);
         if (ks == ke)

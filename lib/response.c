@@ -231,7 +231,7 @@ void jwtx_http_date(long long t, char buf[30])
 static void cookie_quote(jwtx_buf *out, const char *v)
 {
     static const char legal[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                "!#$%&'*+-.^_`|~:";
+                                "/=!#$%&'*+-.^_`|~:";
     bool all_legal = true;
     for (const char *p = v; *p; p++)
         if (strchr(legal, *p) == NULL)

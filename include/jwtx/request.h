@@ -28,7 +28,7 @@
 #define JWTX_REQUEST_MAX_NAME 256           /* bytes in one param name */
 #define JWTX_REQUEST_MAX_VALUE 65536        /* bytes in one param value */
 #define JWTX_REQUEST_MAX_TOTAL (1024 * 1024) /* bytes of all names and values */
-#define JWTX_REQUEST_MAX_COOKIES 256        /* cookies parsed from HTTP_COOKIE */
+#define JWTX_REQUEST_MAX_COOKIES 256        /* cookies kept from HTTP_COOKIE */
 #define JWTX_REQUEST_MAX_FIELDS 1024        /* query / form fields looked at */
 
 /* Return codes of jwtx_request_set_param / jwtx_request_load_env besides 0. */
