@@ -1,0 +1,185 @@
+/*
+ * cmd_revoke.c — `jwtx revoke`: put a token, a jti or a whole user on the
+ * revocation list named by JWTX_BLOCKLIST in the conf file.
+ *
+ *   jwtx revoke --conf FILE TOKEN             (TOKEN "-" reads it from stdin)
+ *   jwtx revoke --conf FILE --jti JTI --until EPOCH     (0 = forever)
+ *   jwtx revoke --conf FILE --user NAME [--at EPOCH]    (default: now)
+ *
+ * A token is verified with the conf's keys (an expired one is accepted: it
+ * may still be in use within the leeway) and its jti revoked until its exp.
+ * Exit 0 done, 1 failure (bad token, no store configured), 2 usage, 3 the
+ * store is unavailable.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tool.h"
+
+#define TOKEN_MAX 65536
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: jwtx revoke --conf FILE TOKEN\n"
+                    "       jwtx revoke --conf FILE --jti JTI --until EPOCH   (0 = forever)\n"
+                    "       jwtx revoke --conf FILE --user NAME [--at EPOCH]  (default: now)\n");
+    return 2;
+}
+
+static int parse_epoch(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int unavailable(jwtx_blocklist *bl)
+{
+    fprintf(stderr, "jwtx: the revocation store (%s) is unavailable: %s\n",
+            jwtx_blocklist_kind(bl), jwtx_blocklist_last_error(bl));
+    return 3;
+}
+
+/* Verifies the token and finds its jti and exp. 0, or an exit status. */
+static int token_jti(const jwtx_config *cfg, const char *arg, char **jti, bool *has_exp,
+                     long long *exp)
+{
+    char *owned = NULL;
+    const char *text = arg;
+    if (strcmp(arg, "-") == 0) {
+        size_t len;
+        owned = tool_read_file("-", TOKEN_MAX, &len);
+        if (owned == NULL)
+            return 1;
+        owned[strcspn(owned, "\r\n")] = '\0';
+        text = owned;
+    }
+    jwtx_decode_opts opts;
+    memset(&opts, 0, sizeof opts);
+    opts.allow_expired = true;
+    jwtx_token tok;
+    memset(&tok, 0, sizeof tok);
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    int rc = 1;
+    if (strlen(text) > TOKEN_MAX) {
+        fprintf(stderr, "jwtx: the token is longer than %d bytes\n", TOKEN_MAX);
+    } else if (jwtx_token_decode(cfg, text, strlen(text), &opts, &tok, &err) != 0) {
+        fprintf(stderr, "jwtx: not a valid token for this conf: %s\n", jwtx_error_message(&err));
+    } else if (jwtx_token_jti(&tok) == NULL || jwtx_token_jti(&tok)[0] == '\0') {
+        fprintf(stderr, "jwtx: the token has no jti claim; revoke its user with --user\n");
+    } else if ((*jti = strdup(jwtx_token_jti(&tok))) == NULL) {
+        fprintf(stderr, "jwtx: out of memory\n");
+    } else {
+        *has_exp = jwtx_token_exp(&tok, exp);
+        rc = 0;
+    }
+    jwtx_token_clear(&tok);
+    free(owned);
+    return rc;
+}
+
+int cmd_revoke(int argc, char **argv)
+{
+    const char *conf = NULL, *jti_arg = NULL, *until_arg = NULL, *user = NULL, *at_arg = NULL;
+    const char *token = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char **slot = NULL;
+        if (strcmp(argv[i], "--conf") == 0)
+            slot = &conf;
+        else if (strcmp(argv[i], "--jti") == 0)
+            slot = &jti_arg;
+        else if (strcmp(argv[i], "--until") == 0)
+            slot = &until_arg;
+        else if (strcmp(argv[i], "--user") == 0)
+            slot = &user;
+        else if (strcmp(argv[i], "--at") == 0)
+            slot = &at_arg;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage();
+            return 0;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "jwtx revoke: unknown option %s\n", argv[i]);
+            return usage();
+        } else if (token == NULL) {
+            token = argv[i];
+            continue;
+        } else {
+            return usage();
+        }
+        if (i + 1 >= argc || *slot != NULL)
+            return usage();
+        *slot = argv[++i];
+    }
+    int modes = (token != NULL) + (jti_arg != NULL) + (user != NULL);
+    if (conf == NULL || modes != 1 || (jti_arg && until_arg == NULL) ||
+        (until_arg && jti_arg == NULL) || (at_arg && user == NULL))
+        return usage();
+    long long until = 0, at = 0;
+    if (until_arg && parse_epoch(until_arg, &until) != 0) {
+        fprintf(stderr, "jwtx revoke: --until needs epoch seconds (0 = forever)\n");
+        return 2;
+    }
+    if (at_arg && parse_epoch(at_arg, &at) != 0) {
+        fprintf(stderr, "jwtx revoke: --at needs epoch seconds\n");
+        return 2;
+    }
+
+    jwtx_config cfg;
+    if (tool_load_config(conf, &cfg) != 0)
+        return 1;
+    int status = 1;
+    jwtx_blocklist *bl = NULL;
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    char *jti = NULL;
+    long long now = (long long)time(NULL);
+    if (jwtx_blocklist_open(&cfg, &bl, &err) != 0) {
+        fprintf(stderr, "jwtx: %s: %s\n", conf, jwtx_error_message(&err));
+        goto out;
+    }
+    if (bl == NULL) {
+        fprintf(stderr, "jwtx: %s sets no revocation store (JWTX_BLOCKLIST)\n", conf);
+        goto out;
+    }
+    if (user != NULL) {
+        if (at_arg == NULL)
+            at = now;
+        if (jwtx_blocklist_revoke_user(bl, user, at) != 0) {
+            status = user[0] ? unavailable(bl) : 2;
+            goto out;
+        }
+        printf("revoked every token of %s issued at or before %lld\n", user, at);
+        status = 0;
+        goto out;
+    }
+    bool has_exp = until != 0;
+    long long exp = until;
+    if (token != NULL && (status = token_jti(&cfg, token, &jti, &has_exp, &exp)) != 0)
+        goto out;
+    const char *id = jti ? jti : jti_arg;
+    if (jwtx_blocklist_revoke(bl, id, has_exp, exp, now) != 0) {
+        status = id[0] ? unavailable(bl) : 2;
+        goto out;
+    }
+    if (has_exp && exp + cfg.decode_leeway <= now)
+        printf("jti %s expired at %lld: nothing to store\n", id, exp);
+    else if (has_exp)
+        printf("revoked jti %s until %lld\n", id, exp + cfg.decode_leeway);
+    else
+        printf("revoked jti %s forever\n", id);
+    status = 0;
+out:
+    free(jti);
+    jwtx_blocklist_free(bl);
+    jwtx_config_clear(&cfg);
+    return status;
+}
