@@ -84,8 +84,8 @@ static bool salt_and_hash(const char *s, size_t salt_max, size_t hash_len)
 
 static bool is_b64(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 /* Classifies a NUL-terminated hash. Returns 0 with *s set, or -1 with a
@@ -97,8 +97,7 @@ static int classify(const char *h, scheme *s, char *why, size_t why_size)
         snprintf(why, why_size, "missing password hash after ':'");
         return -1;
     }
-    if (strncmp(h, "$2y$", 4) == 0 || strncmp(h, "$2b$", 4) == 0 ||
-        strncmp(h, "$2a$", 4) == 0) {
+    if (strncmp(h, "$2y$", 4) == 0 || strncmp(h, "$2b$", 4) == 0 || strncmp(h, "$2a$", 4) == 0) {
         bool ok = len == 60 && h[4] >= '0' && h[4] <= '3' && h[5] >= '0' && h[5] <= '9' &&
                   h[6] == '$' && itoa64_run(h + 7, 53) == 53;
         int cost = ok ? (h[4] - '0') * 10 + (h[5] - '0') : 0;
@@ -123,7 +122,8 @@ static int classify(const char *h, scheme *s, char *why, size_t why_size)
                 p += d + 1;
         }
         if (p == NULL || !salt_and_hash(p, 16, is5 ? 43 : 86)) {
-            snprintf(why, why_size, "malformed %s hash", is5 ? "$5$ sha256-crypt" : "$6$ sha512-crypt");
+            snprintf(why, why_size, "malformed %s hash",
+                     is5 ? "$5$ sha256-crypt" : "$6$ sha512-crypt");
             return -1;
         }
         *s = is5 ? S_SHA256 : S_SHA512;
@@ -278,8 +278,7 @@ static int sha1_b64(const char *pw, char *out, size_t out_size)
 {
     unsigned char d[20];
     unsigned int dl = 0;
-    if (out_size < 5 + 28 + 1 || !EVP_Digest(pw, strlen(pw), d, &dl, EVP_sha1(), NULL) ||
-        dl != 20)
+    if (out_size < 5 + 28 + 1 || !EVP_Digest(pw, strlen(pw), d, &dl, EVP_sha1(), NULL) || dl != 20)
         return -1;
     memcpy(out, "{SHA}", 5);
     EVP_EncodeBlock((unsigned char *)out + 5, d, 20);
@@ -627,8 +626,8 @@ static int make_dummy(pwdb *db, const entry *in_order, size_t n, struct crypt_da
     scheme s = nk ? in_order[first[best]].s : S_BCRYPT;
     if (nk == 0) {
         char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-        if (crypt_gensalt_rn("$2b$", JWTX_USERS_COST_DEFAULT, NULL, 0, setting,
-                             sizeof setting) != NULL)
+        if (crypt_gensalt_rn("$2b$", JWTX_USERS_COST_DEFAULT, NULL, 0, setting, sizeof setting) !=
+            NULL)
             res = crypt_rn(pw, setting, cd, (int)sizeof *cd);
     } else if (s == S_APR1) {
         char salt[9];
@@ -854,11 +853,13 @@ static int load_claims(jwtx_users *u, jwtx_error *err)
     }
     const char *k;
     json_t *v;
-    json_object_foreach(root, k, v) {
+    json_object_foreach(root, k, v)
+    {
         if (!json_is_object(v)) {
             char pb[72];
-            jwtx_error_set(err, JWTX_ERR_CONFIG, "%s: the claims of user '%s' are not a JSON object",
-                           u->claims_path, printable(k, pb, sizeof pb));
+            jwtx_error_set(err, JWTX_ERR_CONFIG,
+                           "%s: the claims of user '%s' are not a JSON object", u->claims_path,
+                           printable(k, pb, sizeof pb));
             json_decref(root);
             return -1;
         }
@@ -880,8 +881,7 @@ static void refresh(jwtx_users *u)
         jwtx_error_clear(&e);
         if (load_users(u, &e) != 0) {
             u->pw_seen = id;
-            ulog(u, "users: %s; keeping the previous users (%zu)", jwtx_error_message(&e),
-                 u->db.n);
+            ulog(u, "users: %s; keeping the previous users (%zu)", jwtx_error_message(&e), u->db.n);
         }
     }
     if (u->claims_path == NULL)
@@ -1153,8 +1153,7 @@ int jwtx_users_put(const char *path, const char *user, const char *password, int
     }
     if (exists && (st.st_uid != geteuid() || st.st_gid != getegid()))
         (void)!fchown(fd, st.st_uid, st.st_gid); /* only root may; otherwise we own it */
-    if (fchmod(fd, mode) != 0 || write_all(fd, out.p ? out.p : "", out.n) != 0 ||
-        fsync(fd) != 0) {
+    if (fchmod(fd, mode) != 0 || write_all(fd, out.p ? out.p : "", out.n) != 0 || fsync(fd) != 0) {
         jwtx_error_set(err, JWTX_ERR_IO, "%s: %s", tmp, strerror(errno));
         goto done;
     }
@@ -1172,8 +1171,8 @@ int jwtx_users_put(const char *path, const char *user, const char *password, int
     tmp = NULL;
     /* Make the rename durable too. */
     char *slash = strrchr(path, '/');
-    char *dir = slash == NULL ? strdup(".")
-                              : strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    char *dir =
+        slash == NULL ? strdup(".") : strndup(path, slash == path ? 1 : (size_t)(slash - path));
     if (dir != NULL) {
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {

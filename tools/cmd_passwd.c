@@ -145,11 +145,12 @@ static int password_from_tty(char *pw, size_t size)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: jwtx passwd [--cost N] FILE USER\n"
-                    "  adds USER to the htpasswd FILE (created if missing) or changes the\n"
-                    "  password, as a bcrypt hash of cost N (%d to %d, default %d). The\n"
-                    "  password is read from standard input (first line) when it is not a\n"
-                    "  terminal, otherwise asked twice on the terminal.\n",
+    fprintf(stderr,
+            "usage: jwtx passwd [--cost N] FILE USER\n"
+            "  adds USER to the htpasswd FILE (created if missing) or changes the\n"
+            "  password, as a bcrypt hash of cost N (%d to %d, default %d). The\n"
+            "  password is read from standard input (first line) when it is not a\n"
+            "  terminal, otherwise asked twice on the terminal.\n",
             JWTX_USERS_COST_MIN, JWTX_USERS_COST_MAX, JWTX_USERS_COST_DEFAULT);
     return 2;
 }

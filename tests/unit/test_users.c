@@ -176,12 +176,12 @@ static const struct {
     {"dave", "dävé-ünï"},            /* htpasswd -2 ($5$) */
     {"erin", "erin"},                /* htpasswd -5 -r 6000 ($6$rounds=6000$) */
     {"frank", "0123456789012345678901234567890123456789012345678901234567890123456789012345678X"},
-    {"gina", "gina-yes"},      /* $y$ yescrypt */
-    {"hank", "hank-scrypt"},   /* $7$ scrypt */
-    {"ivan", "ivan-md5"},      /* $1$ md5crypt */
-    {"judy", "judy"},          /* $2b$ */
-    {"kate", "kate"},          /* $2a$ */
-    {"ünï", "unicode-user"},   /* UTF-8 user name, htpasswd -B -C 4 */
+    {"gina", "gina-yes"},    /* $y$ yescrypt */
+    {"hank", "hank-scrypt"}, /* $7$ scrypt */
+    {"ivan", "ivan-md5"},    /* $1$ md5crypt */
+    {"judy", "judy"},        /* $2b$ */
+    {"kate", "kate"},        /* $2a$ */
+    {"ünï", "unicode-user"}, /* UTF-8 user name, htpasswd -B -C 4 */
 };
 
 static const struct {
@@ -254,7 +254,8 @@ static void test_weak_logged_once(void)
 
     /* a file with strong hashes only logs nothing */
     char line[200];
-    snprintf(line, sizeof line, "u:%s\n", "$2y$04$9Z4GH1n5OBwyfR0pHh.nxOYMVcN5tTwfHKxUB3zMhGdYSTSkT9Xk2");
+    snprintf(line, sizeof line, "u:%s\n",
+             "$2y$04$9Z4GH1n5OBwyfR0pHh.nxOYMVcN5tTwfHKxUB3zMhGdYSTSkT9Xk2");
     write_str(tpath("strong"), line);
     logcap lc3 = {0};
     u = open_ok(tpath("strong"), NULL, &lc3);
@@ -294,9 +295,8 @@ static void test_apr1_real_htpasswd(void)
         CU_ASSERT_FATAL(line != NULL);
         line += strlen(key);
         size_t n = strcspn(line, "\n");
-        CU_ASSERT_EQUAL(jwtxp_users_md5crypt(apr1_users[i].password, line + 6, "$apr1$", out,
-                                             sizeof out),
-                        0);
+        CU_ASSERT_EQUAL(
+            jwtxp_users_md5crypt(apr1_users[i].password, line + 6, "$apr1$", out, sizeof out), 0);
         CU_ASSERT(strlen(out) == n && memcmp(out, line, n) == 0);
     }
     free(text);
@@ -321,8 +321,8 @@ static void test_md5crypt_vs_libxcrypt(void)
             CU_ASSERT_FATAL(ref != NULL && ref[0] != '*');
             CU_ASSERT_EQUAL_FATAL(jwtxp_users_md5crypt(pw, salts[s], "$1$", ours, sizeof ours), 0);
             if (strcmp(ref, ours) != 0)
-                fprintf(stderr, "\n  salt [%s] len %d: libxcrypt %s, ours %s\n", salts[s], len,
-                        ref, ours);
+                fprintf(stderr, "\n  salt [%s] len %d: libxcrypt %s, ours %s\n", salts[s], len, ref,
+                        ours);
             CU_ASSERT_STRING_EQUAL(ref, ours);
             compared++;
         }
@@ -358,8 +358,7 @@ static void test_htpasswd_at_run_time(void)
     static const struct {
         const char *flags, *prefix;
     } fmts[] = {
-        {"-nbm", "$apr1$"}, {"-nbs", "{SHA}"}, {"-nb2", "$5$"},
-        {"-nb5", "$6$"},    {"-nbB", "$2y$"},
+        {"-nbm", "$apr1$"}, {"-nbs", "{SHA}"}, {"-nb2", "$5$"}, {"-nb5", "$6$"}, {"-nbB", "$2y$"},
     };
     char file[8192] = "";
     char pws[5][40];
@@ -443,7 +442,8 @@ static void test_unknown_user_dummy(void)
     d = jwtxp_users_dummy(u);
     CU_ASSERT(d != NULL && strncmp(d, "$apr1$", 6) == 0 && strlen(d) == 6 + 8 + 1 + 22);
     jwtx_users_free(u);
-    u = open_ok(FIX "mixed.htpasswd", NULL, NULL); /* frank and ünï: $2y$04, a tie broken by order */
+    u = open_ok(FIX "mixed.htpasswd", NULL,
+                NULL); /* frank and ünï: $2y$04, a tie broken by order */
     d = jwtxp_users_dummy(u);
     CU_ASSERT(d != NULL && strncmp(d, "$2y$04$", 7) == 0);
     jwtx_users_free(u);
@@ -454,9 +454,10 @@ static void test_unknown_user_dummy(void)
     CU_ASSERT(d != NULL && strncmp(d, "$2b$10$", 7) == 0);
     CU_ASSERT_EQUAL(jwtx_users_check(u, "x", "y"), -1);
     jwtx_users_free(u);
-    write_str(tpath("y"), "a:$y$j75$aWYE.aWkfOMB5xcIEU3N40$HDEaJKicjVw3PHwBLkNdXa7FQ9AbEVDrFsQ2GHWpD06\n"
-                          "b:$2y$04$9Z4GH1n5OBwyfR0pHh.nxOYMVcN5tTwfHKxUB3zMhGdYSTSkT9Xk2\n"
-                          "c:$y$j75$MSxmu0PAF3m800FA5WF.X/$OXCVGWtdPvs4duhmTrZt1zzbMuMkfUVwOGWifAgQhT3\n");
+    write_str(tpath("y"),
+              "a:$y$j75$aWYE.aWkfOMB5xcIEU3N40$HDEaJKicjVw3PHwBLkNdXa7FQ9AbEVDrFsQ2GHWpD06\n"
+              "b:$2y$04$9Z4GH1n5OBwyfR0pHh.nxOYMVcN5tTwfHKxUB3zMhGdYSTSkT9Xk2\n"
+              "c:$y$j75$MSxmu0PAF3m800FA5WF.X/$OXCVGWtdPvs4duhmTrZt1zzbMuMkfUVwOGWifAgQhT3\n");
     u = open_ok(tpath("y"), NULL, NULL);
     d = jwtxp_users_dummy(u);
     CU_ASSERT(d != NULL && strncmp(d, "$y$j75$", 7) == 0);
@@ -601,7 +602,8 @@ static void test_malformed(void)
 static void test_valid_variants(void)
 {
     static const char bc[] = "$2y$04$9Z4GH1n5OBwyfR0pHh.nxOYMVcN5tTwfHKxUB3zMhGdYSTSkT9Xk2";
-    const char *pw = "0123456789012345678901234567890123456789012345678901234567890123456789012345678X";
+    const char *pw =
+        "0123456789012345678901234567890123456789012345678901234567890123456789012345678X";
     char text[512];
     /* CRLF endings, a trailing ":comment" field, no final newline, blank lines with spaces */
     snprintf(text, sizeof text, "# header\r\n   \r\na:%s\r\nb:%s:extra field\n\t\nc:%s", bc, bc,
@@ -669,7 +671,8 @@ static void test_claims(void)
 static void test_reload(void)
 {
     static const char bc[] = "$2y$04$9Z4GH1n5OBwyfR0pHh.nxOYMVcN5tTwfHKxUB3zMhGdYSTSkT9Xk2";
-    const char *pw = "0123456789012345678901234567890123456789012345678901234567890123456789012345678X";
+    const char *pw =
+        "0123456789012345678901234567890123456789012345678901234567890123456789012345678X";
     const char *f = tpath("reload"), *cf = tpath("reload.json");
     char text[512];
     copy_file(FIX "bcrypt4.htpasswd", f);
@@ -718,8 +721,8 @@ static void test_reload(void)
     CU_ASSERT_TRUE(jwtx_users_exists(u, "new"));
     CU_ASSERT_TRUE(jwtx_users_exists(u, "third"));
     CU_ASSERT_EQUAL(lc.n, 3);
-    snprintf(want, sizeof want, "users: %s: No such file or directory; keeping the previous users (3)",
-             f);
+    snprintf(want, sizeof want,
+             "users: %s: No such file or directory; keeping the previous users (3)", f);
     JWTX_ASSERT_STR(lc.last, want);
 
     /* fixed again: picked up */
@@ -738,9 +741,10 @@ static void test_reload(void)
     bump_mtime(cf, 4);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(jwtx_users_claims(u, "u1"), "n")), 2);
     CU_ASSERT_EQUAL(lc.n, 4);
-    snprintf(want, sizeof want,
-             "users: %s: the claims of user 'u1' are not a JSON object; keeping the previous claims",
-             cf);
+    snprintf(
+        want, sizeof want,
+        "users: %s: the claims of user 'u1' are not a JSON object; keeping the previous claims",
+        cf);
     JWTX_ASSERT_STR(lc.last, want);
     CU_ASSERT(jwtx_users_claims(u, "only") != NULL);
     CU_ASSERT_EQUAL(lc.n, 4);
@@ -767,8 +771,8 @@ static void test_set_password(void)
     CU_ASSERT_FATAL(after != NULL);
     const char *a0 = strstr(before, "\nalice:"), *a1 = strstr(after, "\nalice:");
     CU_ASSERT_FATAL(a0 != NULL && a1 != NULL);
-    CU_ASSERT_EQUAL(a0 - before, a1 - after);                 /* same bytes before */
-    CU_ASSERT(strncmp(a1 + 7, "$2y$04$", 7) == 0);            /* as htpasswd -B writes */
+    CU_ASSERT_EQUAL(a0 - before, a1 - after);                           /* same bytes before */
+    CU_ASSERT(strncmp(a1 + 7, "$2y$04$", 7) == 0);                      /* as htpasswd -B writes */
     CU_ASSERT_STRING_EQUAL(strchr(a0 + 1, '\n'), strchr(a1 + 1, '\n')); /* and after */
     CU_ASSERT_EQUAL(strlen(before), strlen(after) + (60 - 60));
     struct stat st;
