@@ -1,0 +1,156 @@
+#!/bin/sh
+# 40-blocklist-redis: `jwtx revoke` and `jwtx blocklist` end to end against a
+# real redis-server (started here on a free 127.0.0.1 port below 32768, with
+# a password and a database number) and a SQLite file. Checks exit codes,
+# what lands in the store (keys, TTL), and exit 3 with a clear message while
+# Redis is down. Stops only the server it started (by its own pidfile).
+# Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.."
+JWTX=$PWD/tools/jwtx
+pass=0; fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL $1"; }
+check() { # NAME EXPECTED ACTUAL
+    if [ "$2" = "$3" ]; then ok "$1"; else ko "$1: expected [$2], got [$3]"; fi
+}
+
+[ -x "$JWTX" ] || make --no-print-directory tools/jwtx >/dev/null 2>&1
+if [ ! -x "$JWTX" ]; then echo "tools/jwtx is not built"; echo "0 passed, 1 failed"; exit 1; fi
+
+work=$(mktemp -d /tmp/jwtx-suite-blocklist-XXXXXX)
+pidfile=$work/redis.pid
+port=
+stop_redis() {
+    if [ -s "$pidfile" ]; then
+        pid=$(cat "$pidfile")
+        kill "$pid" 2>/dev/null
+        i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+        rm -f "$pidfile"
+    fi
+}
+cleanup() { stop_redis; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+
+PASS='pa ss@word'
+rcli() { redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$PASS" -n 4 "$@"; }
+
+# Starts redis-server on $port (or a random free one) and checks that the
+# server answering there is the one whose pid is in our pidfile.
+start_redis() {
+    want=${1:-}
+    for attempt in 1 2 3 4 5; do
+        p=${want:-$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000 ))}
+        rm -f "$pidfile"
+        redis-server --bind 127.0.0.1 --port "$p" --save '' --appendonly no \
+            --daemonize yes --pidfile "$pidfile" --dir "$work" --logfile "$work/redis.log" \
+            --requirepass "$PASS" >/dev/null 2>&1
+        i=0
+        while [ $i -lt 100 ]; do
+            if [ -s "$pidfile" ]; then
+                got=$(redis-cli -h 127.0.0.1 -p "$p" --no-auth-warning -a "$PASS" INFO server 2>/dev/null \
+                      | tr -d '\r' | sed -n 's/^process_id://p')
+                if [ -n "$got" ] && [ "$got" = "$(cat "$pidfile")" ]; then port=$p; return 0; fi
+                kill -0 "$(cat "$pidfile")" 2>/dev/null || break
+            fi
+            sleep 0.05; i=$((i + 1))
+        done
+        stop_redis
+        [ -n "$want" ] && return 1
+    done
+    return 1
+}
+
+if ! start_redis; then
+    echo "could not start redis-server"; cat "$work/redis.log" 2>/dev/null
+    echo "0 passed, 1 failed"; exit 1
+fi
+echo "redis-server on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+
+SECRET='suite-secret-key-that-is-long-enough-for-hs256'
+cat >"$work/redis.conf" <<EOC
+JWT_SECRET_KEY = "$SECRET"
+JWTX_BLOCKLIST = "redis://:pa%20ss%40word@127.0.0.1:$port/4"
+JWTX_BLOCKLIST_PREFIX = "suite:"
+JWTX_BLOCKLIST_TIMEOUT_MS = 300
+EOC
+cat >"$work/sqlite.conf" <<EOC
+JWT_SECRET_KEY = "$SECRET"
+JWTX_BLOCKLIST = "sqlite:$work/bl.db"
+EOC
+cat >"$work/none.conf" <<EOC
+JWT_SECRET_KEY = "$SECRET"
+EOC
+
+now=$(date +%s)
+for store in redis sqlite; do
+    conf=$work/$store.conf
+    out=$("$JWTX" revoke --conf "$conf" --jti j-forever --until 0 2>&1); rc=$?
+    check "$store: revoke --jti forever exit" 0 $rc
+    check "$store: revoke --jti forever message" "revoked jti j-forever forever" "$out"
+    out=$("$JWTX" revoke --conf "$conf" --jti j-later --until $((now + 600)) 2>&1); rc=$?
+    check "$store: revoke --jti --until exit" 0 $rc
+    out=$("$JWTX" revoke --conf "$conf" --jti j-past --until 5 2>&1); rc=$?
+    check "$store: revoke an expired jti" "0 jti j-past expired at 5: nothing to store" "$rc $out"
+    out=$("$JWTX" revoke --conf "$conf" --user alice --at 1234 2>&1); rc=$?
+    check "$store: revoke --user" "0 revoked every token of alice issued at or before 1234" "$rc $out"
+    tok=$("$JWTX" token create --conf "$conf" --identity carol --expires 900 2>/dev/null)
+    if [ -n "$tok" ]; then
+        out=$("$JWTX" revoke --conf "$conf" "$tok" 2>&1); rc=$?
+        check "$store: revoke TOKEN exit" 0 $rc
+        case "$out" in "revoked jti "*" until "*) ok "$store: revoke TOKEN message";;
+                       *) ko "$store: revoke TOKEN message: $out";; esac
+        jti=$(echo "$out" | awk '{print $3}')
+    else
+        ko "$store: jwtx token create did not work"; jti=none
+    fi
+    out=$("$JWTX" revoke --conf "$conf" "not.a.token" 2>&1); rc=$?
+    check "$store: revoke a bad token exits 1" 1 $rc
+    out=$("$JWTX" blocklist --conf "$conf" count 2>&1); rc=$?
+    check "$store: count" "0 4" "$rc $out"
+    out=$("$JWTX" blocklist --conf "$conf" list 2>&1 | sort); rc=$?
+    exp_list=$(printf 'jti\t%s\t%s\njti\tj-forever\tforever\njti\tj-later\t%s\nuser\talice\t1234\n' \
+        "$jti" "$(echo "$out" | awk -v j="$jti" '$2 == j {print $3}')" $((now + 600)) | sort)
+    check "$store: list" "$exp_list" "$out"
+    out=$("$JWTX" blocklist --conf "$conf" purge 2>&1); rc=$?
+    check "$store: purge" "0 removed 0 expired entries" "$rc $out"
+    [ "$store" = redis ] && redis_jti=$jti
+done
+
+# What Redis holds: prefix, database 4, TTLs.
+check "redis: forever key has no TTL" "-1" "$(rcli TTL suite:jti:j-forever)"
+ttl=$(rcli TTL suite:jti:j-later)
+if [ "$ttl" -ge 598 ] && [ "$ttl" -le 600 ]; then ok "redis: TTL = until - now ($ttl)"; else ko "redis: TTL $ttl"; fi
+ttl=$(rcli TTL "suite:jti:$redis_jti")
+if [ "$ttl" -ge 898 ] && [ "$ttl" -le 900 ]; then ok "redis: token TTL = exp - now ($ttl)"; else ko "redis: token TTL $ttl"; fi
+check "redis: user cut-off value" "1234" "$(rcli GET suite:user:alice)"
+check "redis: nothing in database 0" "0" "$(redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$PASS" -n 0 DBSIZE)"
+check "sqlite: file mode" "600" "$(stat -c %a "$work/bl.db")"
+
+# No store configured.
+out=$("$JWTX" blocklist --conf "$work/none.conf" count 2>&1); rc=$?
+check "no store: exit 1" 1 $rc
+# Usage errors.
+"$JWTX" revoke --conf "$work/redis.conf" --jti x >/dev/null 2>&1; check "usage: --jti without --until" 2 $?
+"$JWTX" blocklist --conf "$work/redis.conf" frobnicate >/dev/null 2>&1; check "usage: bad action" 2 $?
+
+# Redis down: exit 3 with a clear message, quickly; then back.
+stop_redis
+t0=$(date +%s)
+out=$("$JWTX" revoke --conf "$work/redis.conf" --jti j-down --until 0 2>&1); rc=$?
+check "redis down: revoke exits 3" 3 $rc
+case "$out" in *"revocation store (redis) is unavailable: redis 127.0.0.1:$port: connect"*)
+    ok "redis down: message";; *) ko "redis down: message: $out";; esac
+out=$("$JWTX" blocklist --conf "$work/redis.conf" count 2>&1); rc=$?
+check "redis down: count exits 3" 3 $rc
+[ $(( $(date +%s) - t0 )) -le 3 ] && ok "redis down: answers within the timeout" || ko "redis down: too slow"
+if start_redis "$port"; then
+    out=$("$JWTX" revoke --conf "$work/redis.conf" --jti j-back --until 0 2>&1); rc=$?
+    check "redis back: revoke works again" 0 $rc
+    check "redis back: key stored" "1" "$(rcli EXISTS suite:jti:j-back)"
+else
+    ko "redis back: could not restart on port $port"
+fi
+
+echo "blocklist-redis: $pass passed, $fail failed"
+[ $fail -eq 0 ]
