@@ -1,0 +1,70 @@
+/*
+ * gateway.h — the routes the FastCGI programs serve, and their request loop.
+ *
+ * A gateway is one loaded config plus the stores it names (revocation store,
+ * users file). Each route takes a request struct and fills a response struct,
+ * with no I/O of its own, so unit tests drive routes without a server. The
+ * programs in cgi-bin/ are one call to jwtx_serve() with their route.
+ */
+#ifndef JWTX_GATEWAY_H
+#define JWTX_GATEWAY_H
+
+#include "jwtx/blocklist.h"
+#include "jwtx/config.h"
+#include "jwtx/request.h"
+#include "jwtx/response.h"
+#include "jwtx/users.h"
+
+typedef struct jwtx_gateway {
+    jwtx_config cfg;
+    jwtx_blocklist *blocklist; /* NULL: no revocation store */
+    jwtx_users *users;         /* NULL: no users file (every login fails) */
+    const char *program;       /* name used in log lines */
+} jwtx_gateway;
+
+/* Loads the conf file and opens the stores it names. On failure returns -1
+ * and writes "FILE:LINE: OPTION: message" (or the store's error) into errbuf.
+ * Warnings are written to stderr prefixed with program. */
+int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_path, char *errbuf,
+                      size_t errsize);
+void jwtx_gateway_close(jwtx_gateway *gw);
+
+/* A route: fills resp (initialised by the caller) for req. Returns 0; -1 only
+ * when resp could not be built (out of memory): the caller answers 500. */
+typedef int (*jwtx_route_fn)(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
+
+/* POST /login: username + password (JSON or urlencoded form; a form may
+ * carry `next`, a same-site relative path, answered with 303). Issues a
+ * fresh access token and a refresh token, per-user claims merged in. */
+int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
+
+/* POST /refresh: needs a refresh token; issues a new, non-fresh access token. */
+int jwtx_route_refresh(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
+
+/* POST|DELETE /logout: needs a token of either type; revokes it (and the
+ * refresh cookie's token) and clears the JWT cookies. `?everywhere=1`
+ * revokes every token of the user issued until now. */
+int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
+
+/* The example protected resource: {"logged_in_as": <identity>} under the
+ * route policy given by the web server (JWTX_OPTIONAL, JWTX_FRESH, ...). */
+int jwtx_route_protected(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
+
+/* The authorizer: FastCGI AUTHORIZER role (lighttpd, Apache) answers 200 with
+ * Variable-REMOTE_USER and Variable-JWT_*; RESPONDER role (nginx
+ * auth_request) answers 200 with X-Remote-User and X-JWT-* headers. A denial
+ * is the error answer (plus X-JWT-Status and X-JWT-Error-Body headers for
+ * servers that drop the body). */
+int jwtx_route_authorizer(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
+
+/* GET /.well-known/jwks.json: the public keys as a JWK Set. */
+int jwtx_route_jwks(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
+
+/* The request loop. Reads the conf named by the process environment
+ * variable JWTX_CONF once, before the first accept (exit 1 with the message
+ * on stderr when invalid); then serves FastCGI requests on fd 0, or exactly
+ * one CGI request from environ/stdin/stdout when started as CGI. Returns the
+ * process exit status. */
+int jwtx_serve(const char *program, jwtx_route_fn route);
+
+#endif

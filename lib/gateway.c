@@ -1,0 +1,617 @@
+/*
+ * gateway.c — the routes of the FastCGI programs (DESIGN.md "Programs and
+ * the HTTP contract"): login, refresh, logout, the protected example, the
+ * authorizer and JWKS. Each takes a request struct and fills a response
+ * struct; policy comes from the config and the route parameters the web
+ * server sets, never from the client.
+ */
+#include "jwtx/gateway.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jwtx/json.h"
+#include "jwtx/keys.h"
+#include "jwtx/locate.h"
+#include "jwtx/tokens.h"
+#include "jwtx/verify.h"
+
+#define IDENTITY_MAX 512
+
+static void log_warn(const char *file, int line, const char *msg, void *ctx)
+{
+    fprintf(stderr, "%s: warning: %s:%d: %s\n", (const char *)ctx, file, line, msg);
+}
+
+static void log_users(const char *msg, void *ctx)
+{
+    fprintf(stderr, "%s: users: %s\n", (const char *)ctx, msg);
+}
+
+int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_path, char *errbuf,
+                      size_t errsize)
+{
+    memset(gw, 0, sizeof *gw);
+    gw->program = program;
+    jwtx_config_error ce;
+    if (jwtx_config_load(conf_path, &gw->cfg, &ce, log_warn, (void *)program) != 0) {
+        jwtx_config_error_format(&ce, errbuf, errsize);
+        return -1;
+    }
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    if (jwtx_blocklist_open(&gw->cfg, &gw->blocklist, &err) != 0) {
+        snprintf(errbuf, errsize, "%s: JWTX_BLOCKLIST: %s", conf_path, jwtx_error_message(&err));
+        jwtx_gateway_close(gw);
+        return -1;
+    }
+    if (gw->cfg.users_file != NULL) {
+        if (jwtx_users_open(gw->cfg.users_file, gw->cfg.user_claims_file, log_users,
+                            (void *)program, &gw->users, &err) != 0) {
+            snprintf(errbuf, errsize, "%s", jwtx_error_message(&err));
+            jwtx_gateway_close(gw);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void jwtx_gateway_close(jwtx_gateway *gw)
+{
+    if (gw == NULL)
+        return;
+    jwtx_blocklist_free(gw->blocklist);
+    jwtx_users_free(gw->users);
+    jwtx_config_clear(&gw->cfg);
+    gw->blocklist = NULL;
+    gw->users = NULL;
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static bool has_location(const jwtx_config *cfg, jwtx_location loc)
+{
+    for (size_t i = 0; i < cfg->n_token_location; i++)
+        if (cfg->token_location[i] == loc)
+            return true;
+    return false;
+}
+
+static bool cookies_only(const jwtx_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_token_location; i++)
+        if (cfg->token_location[i] != JWTX_LOC_COOKIES)
+            return false;
+    return cfg->n_token_location > 0;
+}
+
+static bool method_is(const jwtx_request *req, const char *m)
+{
+    return req->method != NULL && strcmp(req->method, m) == 0;
+}
+
+/* Flask answers OPTIONS itself: 200, an Allow header, no body. */
+static int answer_options(jwtx_response *resp, const char *allow)
+{
+    resp->status = 200;
+    return jwtx_response_add_header(resp, "Allow", allow);
+}
+
+static int answer_error(jwtx_gateway *gw, jwtx_response *resp, const jwtx_error *err)
+{
+    return jwtx_response_error(resp, &gw->cfg, err);
+}
+
+static int answer_code(jwtx_gateway *gw, jwtx_response *resp, jwtx_err code)
+{
+    jwtx_error err;
+    jwtx_error_set(&err, code, NULL);
+    return answer_error(gw, resp, &err);
+}
+
+static int method_not_allowed(jwtx_gateway *gw, jwtx_response *resp, const char *allow)
+{
+    if (answer_code(gw, resp, JWTX_ERR_METHOD_NOT_ALLOWED) != 0)
+        return -1;
+    return jwtx_response_add_header(resp, "Allow", allow);
+}
+
+/* A form's `next` is followed only when it is a same-site relative path:
+ * "/" then path characters, never "//" or a backslash (which browsers read
+ * as another host), never a control character. */
+static bool safe_next(const char *next)
+{
+    if (next == NULL || next[0] != '/' || next[1] == '/' || next[1] == '\\')
+        return false;
+    size_t n = strlen(next);
+    if (n > 2048)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)next[i];
+        if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == '<' || c == '>')
+            return false;
+    }
+    return true;
+}
+
+static bool param_true(const jwtx_request *req, const char *name)
+{
+    char *v = jwtx_request_query_get(req, name, NULL);
+    bool yes = v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
+                             strcmp(v, "yes") == 0);
+    free(v);
+    return yes;
+}
+
+/* Issues one token for identity with the user's extra claims. */
+static int issue(jwtx_gateway *gw, const char *identity, bool refresh, bool fresh,
+                 jwtx_buf *out, jwtx_issued *issued, jwtx_error *err)
+{
+    jwtx_token_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.refresh = refresh;
+    spec.fresh = fresh ? JWTX_FRESH_TRUE : JWTX_FRESH_FALSE;
+    spec.claims = gw->users ? jwtx_users_claims(gw->users, identity) : NULL;
+    return jwtx_token_create(&gw->cfg, identity, &spec, out, issued, err);
+}
+
+/* ---- login ------------------------------------------------------------ */
+
+typedef struct credentials {
+    char *username;
+    char *password;
+    char *next;
+    bool form;
+} credentials;
+
+static void credentials_clear(credentials *c)
+{
+    if (c->password)
+        memset(c->password, 0, strlen(c->password));
+    free(c->username);
+    free(c->password);
+    free(c->next);
+    memset(c, 0, sizeof *c);
+}
+
+static char *json_member_string(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return NULL;
+    return strdup(json_string_value(v));
+}
+
+/* A form field as a C string; a value with an embedded NUL counts as absent,
+ * so "user%00x" can never be read as "user". */
+static char *form_text(const jwtx_request *req, const char *name)
+{
+    size_t len = 0;
+    char *v = jwtx_request_form_get(req, name, &len);
+    if (v != NULL && strlen(v) != len) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static int read_credentials(const jwtx_request *req, credentials *c)
+{
+    memset(c, 0, sizeof *c);
+    if (jwtx_request_is_json(req)) {
+        const json_t *body = jwtx_request_json(req);
+        if (json_is_object(body)) {
+            c->username = json_member_string(body, "username");
+            c->password = json_member_string(body, "password");
+        }
+    } else {
+        c->form = true;
+        c->username = form_text(req, "username");
+        c->password = form_text(req, "password");
+        c->next = form_text(req, "next");
+    }
+    if (c->username == NULL || c->password == NULL || c->username[0] == '\0' ||
+        c->password[0] == '\0')
+        return -1;
+    return 0;
+}
+
+int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
+{
+    if (method_is(req, "OPTIONS"))
+        return answer_options(resp, "OPTIONS, POST");
+    if (!method_is(req, "POST"))
+        return method_not_allowed(gw, resp, "OPTIONS, POST");
+
+    credentials c;
+    if (read_credentials(req, &c) != 0) {
+        credentials_clear(&c);
+        return answer_code(gw, resp, JWTX_ERR_MISSING_CREDENTIALS);
+    }
+    if (gw->users == NULL || jwtx_users_check(gw->users, c.username, c.password) != 0) {
+        credentials_clear(&c);
+        return answer_code(gw, resp, JWTX_ERR_BAD_CREDENTIALS);
+    }
+
+    jwtx_buf access, refresh;
+    jwtx_buf_init(&access);
+    jwtx_buf_init(&refresh);
+    jwtx_issued ia, ir;
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    int rc = 0;
+    if (issue(gw, c.username, false, true, &access, &ia, &err) != 0 ||
+        issue(gw, c.username, true, false, &refresh, &ir, &err) != 0) {
+        fprintf(stderr, "%s: cannot issue tokens: %s\n", gw->program, jwtx_error_message(&err));
+        rc = answer_code(gw, resp, JWTX_ERR_INTERNAL);
+        goto out;
+    }
+
+    const jwtx_config *cfg = &gw->cfg;
+    long long now = (long long)jwtx_now();
+    if (has_location(cfg, JWTX_LOC_COOKIES)) {
+        if (jwtx_response_set_access_cookies(resp, cfg, access.data, ia.csrf, 0, NULL, now) != 0 ||
+            jwtx_response_set_refresh_cookies(resp, cfg, refresh.data, ir.csrf, 0, NULL, now) != 0) {
+            rc = -1;
+            goto out;
+        }
+    }
+    const char *next = c.form && safe_next(c.next) ? c.next
+                       : c.form && safe_next(cfg->login_redirect) ? cfg->login_redirect
+                                                                  : NULL;
+    if (next != NULL) {
+        rc = jwtx_response_redirect(resp, 303, next);
+        goto out;
+    }
+    if (cookies_only(cfg)) {
+        rc = jwtx_response_msg(resp, 200, "msg", "login successful");
+    } else {
+        json_t *body = json_pack("{s:s, s:s}", "access_token", access.data, "refresh_token",
+                                 refresh.data);
+        rc = body ? jwtx_response_json(resp, 200, body) : -1;
+        json_decref(body);
+    }
+out:
+    credentials_clear(&c);
+    jwtx_buf_clear(&access);
+    jwtx_buf_clear(&refresh);
+    return rc;
+}
+
+/* ---- refresh ---------------------------------------------------------- */
+
+/* Reads the route policy, then runs the check; on failure fills resp. */
+static int check(jwtx_gateway *gw, const jwtx_request *req, jwtx_route_opts *opts,
+                 jwtx_verified *v, jwtx_response *resp, int *rc)
+{
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    memset(v, 0, sizeof *v);
+    if (jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, opts, v, &err) != 0) {
+        if (err.code == JWTX_ERR_STORE_UNAVAILABLE)
+            fprintf(stderr, "%s: revocation store unavailable\n", gw->program);
+        *rc = answer_error(gw, resp, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_opts(jwtx_gateway *gw, const jwtx_request *req, jwtx_route_opts *opts,
+                     jwtx_response *resp, int *rc)
+{
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    jwtx_route_opts_init(opts);
+    if (jwtx_route_opts_from_request(opts, req, &err) != 0) {
+        /* A bad route parameter is the web server's configuration: 500. */
+        fprintf(stderr, "%s: bad route parameter: %s\n", gw->program, jwtx_error_message(&err));
+        *rc = answer_code(gw, resp, JWTX_ERR_INTERNAL);
+        jwtx_route_opts_clear(opts);
+        return -1;
+    }
+    return 0;
+}
+
+int jwtx_route_refresh(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
+{
+    if (method_is(req, "OPTIONS"))
+        return answer_options(resp, "OPTIONS, POST");
+    if (!method_is(req, "POST"))
+        return method_not_allowed(gw, resp, "OPTIONS, POST");
+
+    int rc = 0;
+    jwtx_route_opts opts;
+    if (load_opts(gw, req, &opts, resp, &rc) != 0)
+        return rc;
+    opts.refresh = true;
+    opts.optional = false;
+    jwtx_verified v;
+    if (check(gw, req, &opts, &v, resp, &rc) != 0) {
+        jwtx_route_opts_clear(&opts);
+        return rc;
+    }
+
+    char identity[IDENTITY_MAX];
+    jwtx_verified_identity(&gw->cfg, &v, identity, sizeof identity);
+    jwtx_buf access;
+    jwtx_buf_init(&access);
+    jwtx_issued ia;
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    if (issue(gw, identity, false, false, &access, &ia, &err) != 0) {
+        fprintf(stderr, "%s: cannot issue token: %s\n", gw->program, jwtx_error_message(&err));
+        rc = answer_code(gw, resp, JWTX_ERR_INTERNAL);
+        goto out;
+    }
+    const jwtx_config *cfg = &gw->cfg;
+    if (has_location(cfg, JWTX_LOC_COOKIES) &&
+        jwtx_response_set_access_cookies(resp, cfg, access.data, ia.csrf, 0, NULL,
+                                         (long long)jwtx_now()) != 0) {
+        rc = -1;
+        goto out;
+    }
+    if (cookies_only(cfg)) {
+        rc = jwtx_response_msg(resp, 200, "msg", "refresh successful");
+    } else {
+        json_t *body = json_pack("{s:s}", "access_token", access.data);
+        rc = body ? jwtx_response_json(resp, 200, body) : -1;
+        json_decref(body);
+    }
+out:
+    jwtx_buf_clear(&access);
+    jwtx_verified_clear(&v);
+    jwtx_route_opts_clear(&opts);
+    return rc;
+}
+
+/* ---- logout ----------------------------------------------------------- */
+
+static int revoke_token(jwtx_gateway *gw, const jwtx_token *tok, long long now)
+{
+    const char *jti = jwtx_token_jti(tok);
+    if (jti == NULL)
+        return 0; /* nothing names this token in a store */
+    long long exp = 0;
+    bool has_exp = jwtx_token_exp(tok, &exp);
+    return jwtx_blocklist_revoke(gw->blocklist, jti, has_exp, exp, now);
+}
+
+/* The refresh cookie travels with a browser's logout: revoke it too, so the
+ * session cannot be renewed. An invalid or expired cookie needs no entry. */
+static int revoke_refresh_cookie(jwtx_gateway *gw, const jwtx_request *req,
+                                 const jwtx_verified *v, long long now)
+{
+    const char *val;
+    size_t len;
+    if (jwtx_request_cookie(req, gw->cfg.refresh_cookie_name, &val, &len) != 1 || len == 0)
+        return 0;
+    jwtx_decode_opts dopts;
+    memset(&dopts, 0, sizeof dopts);
+    jwtx_token rt;
+    memset(&rt, 0, sizeof rt);
+    jwtx_error err;
+    if (jwtx_token_decode(&gw->cfg, val, len, &dopts, &rt, &err) != 0)
+        return 0;
+    int rc = 0;
+    const char *a = jwtx_token_jti(&rt), *b = jwtx_token_jti(&v->token);
+    const char *type = jwtx_token_type(&rt);
+    if (type != NULL && strcmp(type, "refresh") == 0 && !(a && b && strcmp(a, b) == 0))
+        rc = revoke_token(gw, &rt, now);
+    jwtx_token_clear(&rt);
+    return rc;
+}
+
+int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
+{
+    if (method_is(req, "OPTIONS"))
+        return answer_options(resp, "DELETE, OPTIONS, POST");
+    if (!method_is(req, "POST") && !method_is(req, "DELETE"))
+        return method_not_allowed(gw, resp, "DELETE, OPTIONS, POST");
+
+    int rc = 0;
+    jwtx_route_opts opts;
+    if (load_opts(gw, req, &opts, resp, &rc) != 0)
+        return rc;
+    opts.verify_type = false;
+    opts.optional = false;
+    jwtx_verified v;
+    if (check(gw, req, &opts, &v, resp, &rc) != 0) {
+        jwtx_route_opts_clear(&opts);
+        return rc;
+    }
+
+    const char *msg = "logout successful";
+    if (gw->blocklist != NULL) {
+        long long now = (long long)jwtx_now();
+        int st = revoke_token(gw, &v.token, now);
+        if (st == 0)
+            st = revoke_refresh_cookie(gw, req, &v, now);
+        if (st == 0 && param_true(req, "everywhere")) {
+            char identity[IDENTITY_MAX];
+            jwtx_verified_identity(&gw->cfg, &v, identity, sizeof identity);
+            st = jwtx_blocklist_revoke_user(gw->blocklist, identity, now);
+            msg = "All tokens revoked";
+        } else {
+            const char *type = jwtx_token_type(&v.token);
+            msg = type && strcmp(type, "refresh") == 0 ? "Refresh token revoked"
+                                                       : "Access token revoked";
+        }
+        if (st != 0) {
+            fprintf(stderr, "%s: cannot record revocation: store unavailable\n", gw->program);
+            rc = answer_code(gw, resp, JWTX_ERR_STORE_UNAVAILABLE);
+            goto out;
+        }
+    }
+    if (jwtx_response_unset_jwt_cookies(resp, &gw->cfg, NULL) != 0 ||
+        jwtx_response_msg(resp, 200, "msg", msg) != 0)
+        rc = -1;
+out:
+    jwtx_verified_clear(&v);
+    jwtx_route_opts_clear(&opts);
+    return rc;
+}
+
+/* ---- protected -------------------------------------------------------- */
+
+/* JWTX_IMPLICIT_REFRESH: a cookie access token close to its expiry is
+ * re-issued (spec section 7.6), non-fresh, with the user's claims. */
+static int implicit_refresh(jwtx_gateway *gw, const jwtx_verified *v, const char *identity,
+                            jwtx_response *resp)
+{
+    const jwtx_config *cfg = &gw->cfg;
+    long long exp;
+    if (cfg->implicit_refresh <= 0 || v->anonymous || v->where != JWTX_LOC_COOKIES ||
+        !jwtx_token_exp(&v->token, &exp))
+        return 0;
+    const char *type = jwtx_token_type(&v->token);
+    if (type != NULL && strcmp(type, "refresh") == 0)
+        return 0;
+    long long now = (long long)jwtx_now();
+    if (exp - now >= cfg->implicit_refresh)
+        return 0;
+    jwtx_buf tok;
+    jwtx_buf_init(&tok);
+    jwtx_issued is;
+    jwtx_error err;
+    int rc = 0;
+    if (issue(gw, identity, false, false, &tok, &is, &err) != 0)
+        fprintf(stderr, "%s: implicit refresh failed: %s\n", gw->program, jwtx_error_message(&err));
+    else
+        rc = jwtx_response_set_access_cookies(resp, cfg, tok.data, is.csrf, 0, NULL, now);
+    jwtx_buf_clear(&tok);
+    return rc;
+}
+
+int jwtx_route_protected(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
+{
+    if (method_is(req, "OPTIONS"))
+        return answer_options(resp, "GET, HEAD, OPTIONS, POST");
+    int rc = 0;
+    jwtx_route_opts opts;
+    if (load_opts(gw, req, &opts, resp, &rc) != 0)
+        return rc;
+    jwtx_verified v;
+    if (check(gw, req, &opts, &v, resp, &rc) != 0) {
+        jwtx_route_opts_clear(&opts);
+        return rc;
+    }
+    char identity[IDENTITY_MAX];
+    jwtx_verified_identity(&gw->cfg, &v, identity, sizeof identity);
+    if (implicit_refresh(gw, &v, identity, resp) != 0) {
+        rc = -1;
+    } else {
+        json_t *body = json_pack("{s:s}", "logged_in_as",
+                                 v.anonymous ? "anonymous user" : identity);
+        rc = body ? jwtx_response_json(resp, 200, body) : -1;
+        json_decref(body);
+    }
+    jwtx_verified_clear(&v);
+    jwtx_route_opts_clear(&opts);
+    return rc;
+}
+
+/* ---- authorizer ------------------------------------------------------- */
+
+static int add_var(jwtx_response *resp, bool authorizer, const char *var, const char *hdr,
+                   const char *value)
+{
+    char name[96];
+    if (authorizer)
+        snprintf(name, sizeof name, "Variable-%s", var);
+    else
+        snprintf(name, sizeof name, "%s", hdr);
+    return jwtx_response_add_header(resp, name, value);
+}
+
+static int grant(jwtx_gateway *gw, const jwtx_request *req, const jwtx_verified *v,
+                 jwtx_response *resp)
+{
+    bool az = req->authorizer;
+    resp->status = 200;
+    if (v->anonymous)
+        return 0;
+    char identity[IDENTITY_MAX];
+    jwtx_verified_identity(&gw->cfg, v, identity, sizeof identity);
+    const char *type = jwtx_token_type(&v->token);
+    const char *jti = jwtx_token_jti(&v->token);
+    jwtx_buf fresh, claims;
+    jwtx_buf_init(&fresh);
+    jwtx_buf_init(&claims);
+    int rc = 0;
+    if (jwtx_json_dump(json_object_get(v->token.claims, "fresh"), 0, &fresh) != 0 ||
+        jwtx_json_dump(v->token.claims, 0, &claims) != 0 || fresh.failed || claims.failed)
+        rc = -1;
+    if (rc == 0)
+        rc = add_var(resp, az, "REMOTE_USER", "X-Remote-User", identity) ||
+             add_var(resp, az, "JWT_IDENTITY", "X-JWT-Identity", identity) ||
+             add_var(resp, az, "JWT_JTI", "X-JWT-Jti", jti ? jti : "") ||
+             add_var(resp, az, "JWT_TYPE", "X-JWT-Type", type ? type : "access") ||
+             add_var(resp, az, "JWT_FRESH", "X-JWT-Fresh", fresh.data) ||
+             add_var(resp, az, "JWT_LOCATION", "X-JWT-Location", jwtx_location_name(v->where)) ||
+             add_var(resp, az, "JWT_CLAIMS", "X-JWT-Claims", claims.data)
+                 ? -1
+                 : 0;
+    jwtx_buf_clear(&fresh);
+    jwtx_buf_clear(&claims);
+    return rc;
+}
+
+int jwtx_route_authorizer(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
+{
+    int rc = 0;
+    jwtx_route_opts opts;
+    if (load_opts(gw, req, &opts, resp, &rc) != 0)
+        return rc;
+    jwtx_verified v;
+    memset(&v, 0, sizeof v);
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    if (jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, &opts, &v, &err) != 0) {
+        if (err.code == JWTX_ERR_STORE_UNAVAILABLE)
+            fprintf(stderr, "%s: revocation store unavailable\n", gw->program);
+        rc = answer_error(gw, resp, &err);
+        if (rc == 0) {
+            /* Servers that replace the body (nginx, Apache mod_fcgid) can
+             * rebuild the same answer from these. */
+            char status[8];
+            snprintf(status, sizeof status, "%d", jwtx_err_status(err.code));
+            rc = jwtx_response_add_header(resp, "X-JWT-Status", status);
+            if (rc == 0 && resp->body.data != NULL && resp->body.len > 0) {
+                size_t n = resp->body.len;
+                char *line = strndup(resp->body.data, n);
+                if (line == NULL)
+                    rc = -1;
+                else {
+                    if (n > 0 && line[n - 1] == '\n')
+                        line[n - 1] = '\0';
+                    rc = jwtx_response_add_header(resp, "X-JWT-Error-Body", line);
+                    free(line);
+                }
+            }
+        }
+    } else {
+        rc = grant(gw, req, &v, resp);
+    }
+    jwtx_verified_clear(&v);
+    jwtx_route_opts_clear(&opts);
+    return rc;
+}
+
+/* ---- JWKS ------------------------------------------------------------- */
+
+int jwtx_route_jwks(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
+{
+    if (method_is(req, "OPTIONS"))
+        return answer_options(resp, "GET, HEAD, OPTIONS");
+    if (!method_is(req, "GET") && !method_is(req, "HEAD"))
+        return method_not_allowed(gw, resp, "GET, HEAD, OPTIONS");
+    json_t *set = jwtx_keyset_jwks(gw->cfg.keys, &gw->cfg);
+    if (set == NULL)
+        return -1;
+    int rc = jwtx_response_json(resp, 200, set);
+    json_decref(set);
+    if (rc == 0)
+        rc = jwtx_response_add_header(resp, "Cache-Control", "public, max-age=300");
+    return rc;
+}

@@ -1,0 +1,122 @@
+/*
+ * serve.c — the request loop shared by every program in cgi-bin/.
+ *
+ * Configuration is read from the process environment (JWTX_CONF) before the
+ * first accept, because web servers hand process settings there and request
+ * parameters elsewhere. libfcgi's explicit-request API (fcgiapp.h) does not
+ * fall back to CGI by itself, so CGI is detected first with FCGX_IsCGI() and
+ * the single request is served from environ, stdin and stdout.
+ */
+#include "jwtx/gateway.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jwtx/json.h"
+
+extern char **environ;
+
+static long read_fcgx(void *ctx, void *buf, size_t n)
+{
+    if (n > 1 << 20)
+        n = 1 << 20;
+    return FCGX_GetStr(buf, (int)n, (FCGX_Stream *)ctx);
+}
+
+static long read_stdin(void *ctx, void *buf, size_t n)
+{
+    (void)ctx;
+    size_t got = fread(buf, 1, n, stdin);
+    if (got == 0 && ferror(stdin))
+        return -1;
+    return (long)got;
+}
+
+/* Builds the answer for one request; never fails to produce one. */
+static void handle(jwtx_gateway *gw, jwtx_route_fn route, char **envp, jwtx_read_fn rd, void *rctx,
+                   jwtx_buf *out)
+{
+    jwtx_request req;
+    jwtx_response resp;
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    jwtx_response_init(&resp);
+    int rc = -1;
+    if (jwtx_request_init(&req) == 0) {
+        if (jwtx_request_load_env(&req, envp) != 0) {
+            jwtx_error_set(&err, JWTX_ERR_BAD_REQUEST, NULL);
+            rc = jwtx_response_error(&resp, &gw->cfg, &err);
+        } else if (!req.authorizer &&
+                   jwtx_request_read_body(&req, rd, rctx, (size_t)gw->cfg.max_body, &err) != 0) {
+            /* The authorizer never reads a body: no server sends one to it. */
+            rc = jwtx_response_error(&resp, &gw->cfg, &err);
+        } else {
+            rc = route(gw, &req, &resp);
+        }
+        jwtx_request_clear(&req);
+    }
+    if (rc == 0)
+        rc = jwtx_response_serialize(&resp, out);
+    if (rc != 0 || out->failed) {
+        static const char fallback[] = "Status: 500 INTERNAL SERVER ERROR\r\n"
+                                       "Content-Type: application/json\r\n\r\n"
+                                       "{\"msg\":\"Internal server error\"}\n";
+        out->len = 0;
+        out->failed = 0;
+        jwtx_buf_append(out, fallback, sizeof fallback - 1);
+        fprintf(stderr, "%s: could not build an answer\n", gw->program);
+    }
+    jwtx_response_clear(&resp);
+}
+
+int jwtx_serve(const char *program, jwtx_route_fn route)
+{
+    const char *conf = getenv("JWTX_CONF");
+    if (conf == NULL || conf[0] == '\0') {
+        fprintf(stderr, "%s: JWTX_CONF is not set (the path of jwtx.conf)\n", program);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    jwtx_gateway gw;
+    char msg[1024];
+    if (jwtx_gateway_open(&gw, program, conf, msg, sizeof msg) != 0) {
+        fprintf(stderr, "%s: %s\n", program, msg);
+        return 1;
+    }
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "%s: FCGX_Init failed\n", program);
+        jwtx_gateway_close(&gw);
+        return 1;
+    }
+
+    jwtx_buf out;
+    jwtx_buf_init(&out);
+    int status = 0;
+    if (FCGX_IsCGI()) {
+        handle(&gw, route, environ, read_stdin, NULL, &out);
+        if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
+            status = 1;
+    } else {
+        FCGX_Request r;
+        if (FCGX_InitRequest(&r, 0, 0) != 0) {
+            fprintf(stderr, "%s: FCGX_InitRequest failed\n", program);
+            status = 1;
+        }
+        while (status == 0 && FCGX_Accept_r(&r) >= 0) {
+            out.len = 0;
+            handle(&gw, route, r.envp, read_fcgx, r.in, &out);
+            FCGX_PutStr(out.data, (int)out.len, r.out);
+            FCGX_Finish_r(&r);
+        }
+        if (status == 0)
+            FCGX_Free(&r, 1);
+    }
+    jwtx_buf_clear(&out);
+    jwtx_gateway_close(&gw);
+    return status;
+}

@@ -1,0 +1,174 @@
+/*
+ * verify.c — jwt_required() as one function: locate, decode, then the
+ * authorization steps of spec section 3 (13-17) in the reference's order.
+ */
+#include "jwtx/verify.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "jwtx/json.h"
+
+void jwtx_verified_clear(jwtx_verified *v)
+{
+    if (v == NULL)
+        return;
+    jwtx_token_clear(&v->token);
+    memset(v, 0, sizeof *v);
+}
+
+const char *jwtx_verified_identity(const jwtx_config *cfg, const jwtx_verified *v, char *buf,
+                                   size_t size)
+{
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    if (v == NULL || v->anonymous || v->token.claims == NULL)
+        return buf;
+    const json_t *id = json_object_get(v->token.claims, cfg->identity_claim);
+    if (id == NULL)
+        return buf;
+    if (json_is_string(id)) {
+        snprintf(buf, size, "%s", json_string_value(id));
+        return buf;
+    }
+    jwtx_buf b;
+    jwtx_buf_init(&b);
+    if (jwtx_json_dump(id, 0, &b) == 0 && !b.failed)
+        snprintf(buf, size, "%s", b.data);
+    jwtx_buf_clear(&b);
+    return buf;
+}
+
+/* A required claim matches when the token's claim equals it, or when the
+ * token's claim is an array holding it (roles, scopes). */
+static bool claim_matches(const json_t *have, const json_t *want)
+{
+    if (have == NULL)
+        return false;
+    if (json_equal(have, want))
+        return true;
+    if (json_is_array(have)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(have, i, item) {
+            if (json_equal(item, want))
+                return true;
+        }
+    }
+    return false;
+}
+
+static int check_required_claims(const json_t *claims, const json_t *required, jwtx_error *err)
+{
+    if (required == NULL)
+        return 0;
+    const char *name;
+    const json_t *want;
+    json_object_foreach((json_t *)required, name, want) {
+        if (!claim_matches(json_object_get(claims, name), want))
+            return jwtx_error_set(err, JWTX_ERR_CLAIMS_VERIFICATION, NULL);
+    }
+    return 0;
+}
+
+int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *users,
+                        const jwtx_request *req, const jwtx_route_opts *opts, jwtx_verified *out,
+                        jwtx_error *err)
+{
+    jwtx_verified v;
+    memset(&v, 0, sizeof v);
+
+    /* Step 0: OPTIONS is never authenticated (CORS preflight). */
+    if (req->method != NULL && strcmp(req->method, "OPTIONS") == 0) {
+        v.anonymous = true;
+        *out = v;
+        return 0;
+    }
+
+    /* Steps 1-2: find the token. Only "nothing found" may become anonymous. */
+    jwtx_located loc;
+    memset(&loc, 0, sizeof loc);
+    if (jwtx_locate_token(cfg, req, opts, &loc, err) != 0) {
+        jwtx_located_clear(&loc);
+        if (opts->optional && jwtx_err_family_of(err->code) == JWTX_FAMILY_NO_AUTH) {
+            jwtx_error_clear(err);
+            v.anonymous = true;
+            *out = v;
+            return 0;
+        }
+        return -1;
+    }
+
+    /* Steps 3-11: decode and verify, with the CSRF value when one was taken. */
+    jwtx_decode_opts dopts;
+    memset(&dopts, 0, sizeof dopts);
+    dopts.check_csrf = loc.check_csrf;
+    dopts.csrf = loc.csrf;
+    dopts.csrf_len = loc.csrf_len;
+    int rc = jwtx_token_decode(cfg, loc.token, loc.token_len, &dopts, &v.token, err);
+    v.where = loc.where;
+    jwtx_located_clear(&loc);
+    if (rc != 0)
+        return -1;
+
+    /* Step 13: token type. Custom types count as non-refresh. */
+    if (opts->verify_type) {
+        const char *type = jwtx_token_type(&v.token);
+        bool is_refresh = type != NULL && strcmp(type, "refresh") == 0;
+        if (opts->refresh && !is_refresh) {
+            jwtx_error_set(err, JWTX_ERR_ONLY_REFRESH, NULL);
+            goto fail;
+        }
+        if (!opts->refresh && is_refresh) {
+            jwtx_error_set(err, JWTX_ERR_ONLY_NON_REFRESH, NULL);
+            goto fail;
+        }
+    }
+
+    /* Step 14: freshness (no leeway). */
+    if (opts->fresh && !jwtx_token_is_fresh(&v.token, jwtx_now())) {
+        jwtx_error_set(err, JWTX_ERR_FRESH_REQUIRED, NULL);
+        goto fail;
+    }
+
+    /* Step 15: revocation. A store that cannot answer never lets a token through. */
+    if (bl != NULL && !opts->skip_revocation_check) {
+        long long iat = 0;
+        char idbuf[512];
+        if (!jwtx_token_iat(&v.token, &iat))
+            iat = 0;
+        const char *identity = jwtx_verified_identity(cfg, &v, idbuf, sizeof idbuf);
+        int st = jwtx_blocklist_check(bl, jwtx_token_jti(&v.token), identity[0] ? identity : NULL,
+                                      iat, (long long)jwtx_now());
+        if (st == JWTX_BL_REVOKED) {
+            jwtx_error_set(err, JWTX_ERR_REVOKED, NULL);
+            goto fail;
+        }
+        if (st != JWTX_BL_CLEAR) {
+            jwtx_error_set(err, JWTX_ERR_STORE_UNAVAILABLE, NULL);
+            goto fail;
+        }
+    }
+
+    /* Step 16: the route's required claims (token_verification_loader). */
+    if (check_required_claims(v.token.claims, opts->require_claims, err) != 0)
+        goto fail;
+
+    /* Step 17: user lookup: the identity must still be a user. */
+    if (cfg->user_lookup) {
+        char idbuf[512];
+        const char *identity = jwtx_verified_identity(cfg, &v, idbuf, sizeof idbuf);
+        if (users == NULL || !jwtx_users_exists(users, identity)) {
+            jwtx_error_set(err, JWTX_ERR_USER_LOOKUP, "Error loading the user %s", identity);
+            goto fail;
+        }
+    }
+
+    *out = v;
+    return 0;
+
+fail:
+    jwtx_token_clear(&v.token);
+    return -1;
+}
