@@ -17,6 +17,7 @@
  * the child (SQLite forbids using or closing it there) and a new one opened.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,9 +190,13 @@ static int ensure_open(sqlite_be *b)
     }
     if (b->db != NULL)
         return 0;
-    if (create_file(b) != 0)
+    /* ":memory:" is a private store of this handle (tests, single process). */
+    bool memory = strcmp(b->path, ":memory:") == 0;
+    if (!memory && create_file(b) != 0)
         return -1;
-    int rc = sqlite3_open_v2(b->path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+    int rc = sqlite3_open_v2(b->path, &b->db,
+                             memory ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
                              NULL);
     if (rc != SQLITE_OK) {
         fail(b, "open");
@@ -208,7 +213,7 @@ static int ensure_open(sqlite_be *b)
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
         mode = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    int wal = mode != NULL && sqlite3_stricmp(mode, "wal") == 0;
+    int wal = mode != NULL && sqlite3_stricmp(mode, memory ? "memory" : "wal") == 0;
     sqlite3_free(mode);
     if (!wal) {
         fail(b, "cannot switch to WAL mode");

@@ -226,12 +226,27 @@ static void common_semantics(jwtx_blocklist *bl, long long now)
 
 /* ---------------------------------------------------------------- SQLite */
 
+static int file_mode(const char *path);
+
 static void test_sqlite_semantics(void)
 {
     jwtx_blocklist *bl = open_sqlite("sem.db", 0);
     JWTX_ASSERT_STR(jwtx_blocklist_kind(bl), "sqlite");
     common_semantics(bl, 1700000000);
     jwtx_blocklist_free(bl);
+}
+
+/* "sqlite::memory:": a private store, no file created. */
+static void test_sqlite_memory(void)
+{
+    char cwd[512];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof cwd));
+    CU_ASSERT_EQUAL_FATAL(chdir(tmpdir), 0);
+    jwtx_blocklist *bl = open_url("sqlite::memory:", NULL, 0);
+    common_semantics(bl, 1700000000);
+    CU_ASSERT_EQUAL(file_mode(":memory:"), -1);
+    jwtx_blocklist_free(bl);
+    CU_ASSERT_EQUAL(chdir(cwd), 0);
 }
 
 static void test_sqlite_expiry_boundaries(void)
@@ -996,6 +1011,7 @@ static int suite_cleanup(void)
 static const jwtx_cu_test tests[] = {
     {"open: URL forms and errors", test_open_urls},
     {"sqlite: revoke, check, user cut-off", test_sqlite_semantics},
+    {"sqlite: :memory: store", test_sqlite_memory},
     {"sqlite: expiry boundaries, forever, leeway", test_sqlite_expiry_boundaries},
     {"sqlite: file mode 0600, WAL, schema version", test_sqlite_file_mode_and_schema},
     {"sqlite: two handles share the file, no cache", test_sqlite_two_handles},
