@@ -35,10 +35,10 @@
 #include "jwtx/keys.h"
 
 /* Limits on what comes from outside. */
-#define CONF_MAX_FILE (1024 * 1024)   /* whole conf file */
-#define CONF_MAX_LINE (64 * 1024)     /* one physical line */
-#define CONF_MAX_ITEMS 64             /* members of one list */
-#define KEY_FILE_MAX (1024 * 1024)    /* a secret or PEM file */
+#define CONF_MAX_FILE (1024 * 1024) /* whole conf file */
+#define CONF_MAX_LINE (64 * 1024)   /* one physical line */
+#define CONF_MAX_ITEMS 64           /* members of one list */
+#define KEY_FILE_MAX (1024 * 1024)  /* a secret or PEM file */
 #define LEEWAY_MAX (10LL * 365 * 86400)
 #define DURATION_MAX (100LL * 365 * 86400)
 
@@ -49,10 +49,10 @@ typedef enum vtype { V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_LIST, V_TUPLE } vt
 
 typedef struct pval {
     vtype t;
-    long long i;    /* V_BOOL (0/1), V_INT */
-    char *s;        /* V_STR: UTF-8, NUL-terminated, may hold NULs (see len) */
+    long long i; /* V_BOOL (0/1), V_INT */
+    char *s;     /* V_STR: UTF-8, NUL-terminated, may hold NULs (see len) */
     size_t len;
-    size_t n;       /* V_LIST, V_TUPLE */
+    size_t n; /* V_LIST, V_TUPLE */
     struct pval *items;
 } pval;
 
@@ -382,11 +382,26 @@ static json_t *j_token_location(const jwtx_config *, const opt *);
 static json_t *j_samesite(const jwtx_config *, const opt *);
 static json_t *j_blocklist(const jwtx_config *, const opt *);
 
-#define STR(n, f, d, fl) {n, K_STR, OFF(f), d, 0, 0, 0, fl, NULL, NULL}
-#define BOOLO(n, f, d) {n, K_BOOL, OFF(f), NULL, d, 0, 1, 0, NULL, NULL}
-#define INTO(n, f, d, lo, hi, fl) {n, K_INT, OFF(f), NULL, d, lo, hi, fl, NULL, NULL}
-#define DUR(n, f, d) {n, K_DURATION, OFF(f), NULL, d, 1, DURATION_MAX, 0, NULL, NULL}
-#define SPEC(n, f, d, h, j) {n, K_SPECIAL, f, d, 0, 0, 0, 0, h, j}
+#define STR(n, f, d, fl)                                                                           \
+    {                                                                                              \
+        n, K_STR, OFF(f), d, 0, 0, 0, fl, NULL, NULL                                               \
+    }
+#define BOOLO(n, f, d)                                                                             \
+    {                                                                                              \
+        n, K_BOOL, OFF(f), NULL, d, 0, 1, 0, NULL, NULL                                            \
+    }
+#define INTO(n, f, d, lo, hi, fl)                                                                  \
+    {                                                                                              \
+        n, K_INT, OFF(f), NULL, d, lo, hi, fl, NULL, NULL                                          \
+    }
+#define DUR(n, f, d)                                                                               \
+    {                                                                                              \
+        n, K_DURATION, OFF(f), NULL, d, 1, DURATION_MAX, 0, NULL, NULL                             \
+    }
+#define SPEC(n, f, d, h, j)                                                                        \
+    {                                                                                              \
+        n, K_SPECIAL, f, d, 0, 0, 0, 0, h, j                                                       \
+    }
 
 enum {
     O_SECRET_KEY_FLASK = 0,
@@ -413,8 +428,7 @@ static const opt options[] = {
     SPEC("JWT_PRIVATE_KEY", OFF(private_key), NULL, h_pem, j_masked),
     SPEC("JWT_PUBLIC_KEY", OFF(public_key), NULL, h_pem, j_public_key),
     SPEC("JWT_DECODE_AUDIENCE", OFF(decode_audience), NULL, h_decode_aud_iss, j_decode_aud_iss),
-    SPEC("JWT_ENCODE_AUDIENCE", OFF(encode_audience), NULL, h_encode_audience,
-         j_encode_audience),
+    SPEC("JWT_ENCODE_AUDIENCE", OFF(encode_audience), NULL, h_encode_audience, j_encode_audience),
     SPEC("JWT_DECODE_ISSUER", OFF(decode_issuer), NULL, h_decode_aud_iss, j_decode_aud_iss),
     STR("JWT_ENCODE_ISSUER", encode_issuer, NULL, F_NULLABLE | F_EMPTY_NULL),
     INTO("JWT_DECODE_LEEWAY", decode_leeway, 0, 0, LEEWAY_MAX, 0),
@@ -479,9 +493,13 @@ static const opt options[] = {
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
-static const char *const removed_options[] = {
-    "JWT_USER_CLAIMS",       "JWT_CSRF_HEADER_NAME", "JWT_BLACKLIST_ENABLED",
-    "JWT_BLACKLIST_TOKEN_CHECKS", "JWT_VERIFY_AUDIENCE", "JWT_CLAIMS_IN_REFRESH_TOKEN", NULL};
+static const char *const removed_options[] = {"JWT_USER_CLAIMS",
+                                              "JWT_CSRF_HEADER_NAME",
+                                              "JWT_BLACKLIST_ENABLED",
+                                              "JWT_BLACKLIST_TOKEN_CHECKS",
+                                              "JWT_VERIFY_AUDIENCE",
+                                              "JWT_CLAIMS_IN_REFRESH_TOKEN",
+                                              NULL};
 
 static const opt *find_option(const char *name, size_t *idx)
 {
@@ -727,19 +745,45 @@ static int parse_one_string(parser *ps, sbuf *b)
         unsigned long cp;
         int ndig = 0;
         switch (e) {
-        case '\\': cp = '\\'; break;
-        case '\'': cp = '\''; break;
-        case '"': cp = '"'; break;
-        case 'a': cp = 7; break;
-        case 'b': cp = 8; break;
-        case 'f': cp = 12; break;
-        case 'n': cp = '\n'; break;
-        case 'r': cp = '\r'; break;
-        case 't': cp = '\t'; break;
-        case 'v': cp = 11; break;
-        case 'x': ndig = 2; break;
-        case 'u': ndig = 4; break;
-        case 'U': ndig = 8; break;
+        case '\\':
+            cp = '\\';
+            break;
+        case '\'':
+            cp = '\'';
+            break;
+        case '"':
+            cp = '"';
+            break;
+        case 'a':
+            cp = 7;
+            break;
+        case 'b':
+            cp = 8;
+            break;
+        case 'f':
+            cp = 12;
+            break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 't':
+            cp = '\t';
+            break;
+        case 'v':
+            cp = 11;
+            break;
+        case 'x':
+            ndig = 2;
+            break;
+        case 'u':
+            ndig = 4;
+            break;
+        case 'U':
+            ndig = 8;
+            break;
         case 'N':
             return perr(ps, "\\N{...} escapes are not supported");
         default:
@@ -766,8 +810,7 @@ static int parse_one_string(parser *ps, sbuf *b)
             if (cp > 0x10FFFF)
                 return perr(ps, "\\U escape out of range (above U+10FFFF)");
             if (cp >= 0xD800 && cp <= 0xDFFF)
-                return perr(ps, "\\%c escape gives a lone surrogate, which is not valid UTF-8",
-                            e);
+                return perr(ps, "\\%c escape gives a lone surrogate, which is not valid UTF-8", e);
         }
         if (put_utf8(b, cp) != 0)
             return perr(ps, "out of memory");
@@ -812,8 +855,7 @@ static int parse_string(parser *ps, pval *out)
 }
 
 /* Digits of base with single underscores between them (PEP 515). */
-static int parse_digits(parser *ps, int base, unsigned long long *acc, bool *overflow,
-                        int *count)
+static int parse_digits(parser *ps, int base, unsigned long long *acc, bool *overflow, int *count)
 {
     bool need_digit = true; /* at start and after '_' */
     *count = 0;
@@ -1169,8 +1211,8 @@ static int parse_statement(parser *ps, assigned *as)
     size_t idx;
     if (find_option(name, &idx) != NULL) {
         if (as->val[idx] != NULL) {
-            warn(ps->lc, line, "%s is assigned again (first on line %d); the last value wins",
-                 name, as->line[idx]);
+            warn(ps->lc, line, "%s is assigned again (first on line %d); the last value wins", name,
+                 as->line[idx]);
             pval_free(as->val[idx]);
         }
         as->val[idx] = v;
@@ -1283,8 +1325,7 @@ static char *resolve_path(loadctx *lc, const char *p)
 
 /* Generic string conversion (used by K_STR and several handlers). Sets *out
  * to a new string or NULL (None, or "" with F_EMPTY_NULL). */
-static int get_str(loadctx *lc, const opt *o, const pval *v, int line, unsigned flags,
-                   char **out)
+static int get_str(loadctx *lc, const opt *o, const pval *v, int line, unsigned flags, char **out)
 {
     *out = NULL;
     if (v->t == V_NONE && (flags & (F_NULLABLE | F_EMPTY_NULL)))
@@ -1360,8 +1401,7 @@ static int h_generic(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v,
         if (v->t != V_INT)
             return bad_type(lc, o, line, "an integer", v);
         if (v->i < o->min || v->i > o->max)
-            return fail(lc, line, o->name, "must be an integer from %lld to %lld", o->min,
-                        o->max);
+            return fail(lc, line, o->name, "must be an integer from %lld to %lld", o->min, o->max);
         *AT(cfg, o, long long) = v->i;
         return 0;
     case K_STR: {
@@ -1408,8 +1448,7 @@ static int h_algorithm(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *
 }
 
 /* Only checked here; resolved against JWT_ALGORITHM in resolve(). */
-static int h_decode_algorithms(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v,
-                               int line)
+static int h_decode_algorithms(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int line)
 {
     (void)cfg;
     if (v->t == V_NONE)
@@ -1459,8 +1498,8 @@ static int h_pem(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int
 static int h_decode_aud_iss(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int line)
 {
     jwtx_strlist *l = AT(cfg, o, jwtx_strlist);
-    bool *set = o->off == OFF(decode_audience) ? &cfg->decode_audience_set
-                                               : &cfg->decode_issuer_set;
+    bool *set =
+        o->off == OFF(decode_audience) ? &cfg->decode_audience_set : &cfg->decode_issuer_set;
     strlist_clear(l);
     *set = false;
     if (v->t == V_NONE)
@@ -1477,8 +1516,7 @@ static int h_decode_aud_iss(loadctx *lc, jwtx_config *cfg, const opt *o, const p
     return 0;
 }
 
-static int h_encode_audience(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v,
-                             int line)
+static int h_encode_audience(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int line)
 {
     json_decref(cfg->encode_audience);
     cfg->encode_audience = NULL;
@@ -1697,8 +1735,10 @@ static int h_decode_keys(loadctx *lc, jwtx_config *cfg, const opt *o, const pval
         const pval *it = &v->items[k];
         if (it->t != V_STR || has_nul(it)) {
             strlist_clear(&l);
-            return fail(lc, line, o->name, "expected a list of \"kid=path\" strings, but item "
-                        "%zu is %s", k + 1, pval_type(it));
+            return fail(lc, line, o->name,
+                        "expected a list of \"kid=path\" strings, but item "
+                        "%zu is %s",
+                        k + 1, pval_type(it));
         }
         const char *eq = strchr(it->s, '=');
         if (eq == NULL || eq == it->s || eq[1] == '\0') {
@@ -1734,8 +1774,7 @@ static int h_key_id(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, 
 {
     char *s;
     if (v->t == V_STR && v->len == 0)
-        return fail(lc, line, o->name,
-                    "cannot be empty (None uses the key's RFC 7638 thumbprint)");
+        return fail(lc, line, o->name, "cannot be empty (None uses the key's RFC 7638 thumbprint)");
     if (get_str(lc, o, v, line, F_NULLABLE, &s) != 0)
         return -1;
     free(cfg->key_id);
@@ -1743,8 +1782,7 @@ static int h_key_id(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, 
     return 0;
 }
 
-static int h_login_redirect(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v,
-                            int line)
+static int h_login_redirect(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int line)
 {
     char *s;
     if (get_str(lc, o, v, line, F_NULLABLE | F_EMPTY_NULL, &s) != 0)
@@ -1776,8 +1814,8 @@ static int h_aux(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int
 /* Resolution: what depends on several options                               */
 
 /* Reads a key file (capped), returning its contents or NULL with an error. */
-static char *read_key_file(loadctx *lc, const char *option, int line, const char *path,
-                           size_t *len, bool secret)
+static char *read_key_file(loadctx *lc, const char *option, int line, const char *path, size_t *len,
+                           bool secret)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -1973,8 +2011,8 @@ static int cmp_line(const void *a, const void *b, void *ctx)
 static char *base_dir_of(const char *name)
 {
     const char *slash = name ? strrchr(name, '/') : NULL;
-    char *dir = slash ? xstrndup(name, slash == name ? 1 : (size_t)(slash - name))
-                      : xstrndup(".", 1);
+    char *dir =
+        slash ? xstrndup(name, slash == name ? 1 : (size_t)(slash - name)) : xstrndup(".", 1);
     if (dir == NULL)
         return NULL;
     char *abs = realpath(dir, NULL);
@@ -2063,7 +2101,8 @@ static int load_text(const char *name, const char *text, size_t len, jwtx_config
                 if (strcmp(alias[a][0], lc.err->option) != 0 || line_of(as, where) != 0)
                     continue;
                 for (size_t b = 1; b < 3 && alias[a][b] != NULL; b++)
-                    if (line_of(as, alias[a][b]) != 0 && pval_truthy(as->val[idx_of(alias[a][b])])) {
+                    if (line_of(as, alias[a][b]) != 0 &&
+                        pval_truthy(as->val[idx_of(alias[a][b])])) {
                         where = alias[a][b];
                         break;
                     }

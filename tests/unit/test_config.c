@@ -254,15 +254,13 @@ static const value_case value_cases[] = {
     {"JWT_HEADER_NAME = 'X-Token'", "JWT_HEADER_NAME", "\"X-Token\""},
     {"JWT_COOKIE_SAMESITE = 'lax'", "JWT_COOKIE_SAMESITE", "\"Lax\""},
     {"JWT_COOKIE_SAMESITE = 'STRICT'", "JWT_COOKIE_SAMESITE", "\"Strict\""},
-    {"JWT_COOKIE_SAMESITE = 'None'\nJWT_COOKIE_SECURE = True", "JWT_COOKIE_SAMESITE",
-     "\"None\""},
+    {"JWT_COOKIE_SAMESITE = 'None'\nJWT_COOKIE_SECURE = True", "JWT_COOKIE_SAMESITE", "\"None\""},
     {"JWT_COOKIE_SAMESITE = None", "JWT_COOKIE_SAMESITE", "null"},
     {"JWT_COOKIE_DOMAIN = '.example.com'", "JWT_COOKIE_DOMAIN", "\".example.com\""},
     {"JWT_COOKIE_DOMAIN = ''", "JWT_COOKIE_DOMAIN", "null"},
     {"JWT_CSRF_METHODS = ['GET']", "JWT_CSRF_METHODS", "[\"GET\"]"},
     {"JWT_CSRF_METHODS = []", "JWT_CSRF_METHODS", "[]"},
-    {"JWT_QUERY_STRING_VALUE_PREFIX = 'Bearer '", "JWT_QUERY_STRING_VALUE_PREFIX",
-     "\"Bearer \""},
+    {"JWT_QUERY_STRING_VALUE_PREFIX = 'Bearer '", "JWT_QUERY_STRING_VALUE_PREFIX", "\"Bearer \""},
     {"JWTX_BLOCKLIST = 'redis://127.0.0.1:6379/0'", "JWTX_BLOCKLIST",
      "\"redis://127.0.0.1:6379/0\""},
     {"JWTX_BLOCKLIST = 'redis://:pw@127.0.0.1:6379/0'", "JWTX_BLOCKLIST",
@@ -306,8 +304,8 @@ static const value_case value_cases[] = {
     {"JWT_ERROR_MESSAGE_KEY = 'first'\nJWT_ERROR_MESSAGE_KEY = 'last'", "JWT_ERROR_MESSAGE_KEY",
      "\"last\""},
     {"JWT_ERROR_MESSAGE_KEY = 'crlf'\r\n", "JWT_ERROR_MESSAGE_KEY", "\"crlf\""},
-    {"JWT_CSRF_METHODS = [\n  'PUT',  # put\n\n  # a comment line\n  'POST'\n]",
-     "JWT_CSRF_METHODS", "[\"PUT\",\"POST\"]"},
+    {"JWT_CSRF_METHODS = [\n  'PUT',  # put\n\n  # a comment line\n  'POST'\n]", "JWT_CSRF_METHODS",
+     "[\"PUT\",\"POST\"]"},
     {"JWT_CSRF_METHODS = (\n 'PUT',\n)", "JWT_CSRF_METHODS", "[\"PUT\"]"},
     {"JWT_CSRF_METHODS = ()", "JWT_CSRF_METHODS", "[]"},
     {"\n\n# comment\n   # indented comment\n\t\nJWT_DECODE_LEEWAY = 4\n\n", "JWT_DECODE_LEEWAY",
@@ -360,9 +358,8 @@ static void test_struct_values(void)
     jwtx_config_clear(&c);
 
     /* a secret may hold any character, NUL included (it has a length) */
-    CU_ASSERT_EQUAL_FATAL(load("JWT_SECRET_KEY = 'ab\\x00cd-0123456789abcdef0123456789'\n", &c,
-                               NULL, 0, NULL),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        load("JWT_SECRET_KEY = 'ab\\x00cd-0123456789abcdef0123456789'\n", &c, NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(c.secret_key_len, 32);
     CU_ASSERT_EQUAL(memcmp(c.secret_key, "ab\0cd", 5), 0);
     jwtx_config_clear(&c);
@@ -466,7 +463,8 @@ static const error_case error_cases[] = {
      "t.conf:2: JWT_QUERY_STRING_VALUE_PREFIX: expected a string, got None"},
     {S "JWT_JSON_KEY = ['a']", "t.conf:2: JWT_JSON_KEY: expected a string, got list"},
     /* algorithms */
-    {S "JWT_ALGORITHM = 'none'", "t.conf:2: JWT_ALGORITHM: the \"none\" algorithm is never allowed"},
+    {S "JWT_ALGORITHM = 'none'",
+     "t.conf:2: JWT_ALGORITHM: the \"none\" algorithm is never allowed"},
     {S "JWT_ALGORITHM = 'hs256'",
      "t.conf:2: JWT_ALGORITHM: unsupported algorithm \"hs256\"; use one of HS256, HS384, HS512, "
      "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA"},
@@ -533,8 +531,7 @@ static const error_case error_cases[] = {
     /* gateway options */
     {S "JWTX_BCRYPT_COST = 3", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 31"},
     {S "JWTX_BCRYPT_COST = 32", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 31"},
-    {S "JWTX_MAX_BODY = 1023",
-     "t.conf:2: JWTX_MAX_BODY: must be an integer from 1024 to 16777216"},
+    {S "JWTX_MAX_BODY = 1023", "t.conf:2: JWTX_MAX_BODY: must be an integer from 1024 to 16777216"},
     {S "JWTX_MAX_BODY = 16_777_217",
      "t.conf:2: JWTX_MAX_BODY: must be an integer from 1024 to 16777216"},
     {S "JWTX_MAX_BODY = '64k'", "t.conf:2: JWTX_MAX_BODY: expected an integer, got str"},
@@ -672,8 +669,7 @@ static void test_nul_and_limits(void)
     jwtx_config_error e;
     char msg[600];
     static const char nul[] = "JWT_SECRET_KEY = 'abc'\nX = '\0'\n";
-    CU_ASSERT_EQUAL(jwtx_config_load_string("t.conf", nul, sizeof nul - 1, &c, &e, NULL, NULL),
-                    -1);
+    CU_ASSERT_EQUAL(jwtx_config_load_string("t.conf", nul, sizeof nul - 1, &c, &e, NULL, NULL), -1);
     JWTX_ASSERT_STR(jwtx_config_error_format(&e, msg, sizeof msg),
                     "t.conf:2: source code cannot contain null bytes");
 
@@ -768,8 +764,9 @@ static void test_warnings(void)
                               "JWT_CSRF_METHODS = ['post']\n";
     CU_ASSERT_EQUAL_FATAL(load(text, &c, NULL, 0, &w), 0);
     CU_ASSERT_EQUAL(w.n, 10);
-    JWTX_ASSERT_STR(w.text[0],
-                    "t.conf:2: JWT_USER_CLAIMS was removed in Flask-JWT-Extended 4.0 and is ignored");
+    JWTX_ASSERT_STR(
+        w.text[0],
+        "t.conf:2: JWT_USER_CLAIMS was removed in Flask-JWT-Extended 4.0 and is ignored");
     JWTX_ASSERT_STR(w.text[1], "t.conf:3: JWT_CSRF_HEADER_NAME was removed in "
                                "Flask-JWT-Extended 4.0 and is ignored");
     JWTX_ASSERT_STR(w.text[2], "t.conf:4: JWT_BLACKLIST_ENABLED was removed in "
@@ -791,10 +788,10 @@ static void test_warnings(void)
 
     /* negative durations and SameSite=None without Secure are allowed but warned */
     memset(&w, 0, sizeof w);
-    CU_ASSERT_EQUAL_FATAL(
-        load(SECRET "JWT_ACCESS_TOKEN_EXPIRES = -1\nJWT_COOKIE_SAMESITE = 'none'\n", &c, NULL, 0,
-             &w),
-        0);
+    CU_ASSERT_EQUAL_FATAL(load(SECRET
+                               "JWT_ACCESS_TOKEN_EXPIRES = -1\nJWT_COOKIE_SAMESITE = 'none'\n",
+                               &c, NULL, 0, &w),
+                          0);
     CU_ASSERT_EQUAL(w.n, 2);
     JWTX_ASSERT_STR(w.text[0], "t.conf:2: JWT_ACCESS_TOKEN_EXPIRES is negative: every new token "
                                "is already expired");
@@ -828,8 +825,7 @@ static void test_secret_fallback(void)
                   "jwt-secret");
     expect_secret("t.conf", "SECRET_KEY = 'flask-secret'\n", "flask-secret");
     expect_secret("t.conf", "JWT_SECRET_KEY = ''\nSECRET_KEY = 'flask-secret'\n", "flask-secret");
-    expect_secret("t.conf", "JWT_SECRET_KEY = None\nSECRET_KEY = 'flask-secret'\n",
-                  "flask-secret");
+    expect_secret("t.conf", "JWT_SECRET_KEY = None\nSECRET_KEY = 'flask-secret'\n", "flask-secret");
     expect_secret("t.conf", "JWT_SECRET_KEY = False\nSECRET_KEY = 'flask-secret'\n",
                   "flask-secret");
     /* the file form, relative to the conf's directory, one newline stripped */
@@ -964,11 +960,10 @@ static void test_key_files(void)
 static void test_bad_fixtures(void)
 {
     static const char *const names[] = {
-        "bad-alg-none",      "bad-both-keys",      "bad-duration-true", "bad-escape",
-        "bad-header-name",   "bad-location-empty", "bad-location-member",
-        "bad-location-none", "bad-no-secret",      "bad-rsa-small",     "bad-samesite",
-        "bad-type-bool",     "bad-unclosed-list",  "bad-unknown-option", "bad-zero-duration",
-        NULL};
+        "bad-alg-none",      "bad-both-keys",      "bad-duration-true",   "bad-escape",
+        "bad-header-name",   "bad-location-empty", "bad-location-member", "bad-location-none",
+        "bad-no-secret",     "bad-rsa-small",      "bad-samesite",        "bad-type-bool",
+        "bad-unclosed-list", "bad-unknown-option", "bad-zero-duration",   NULL};
     for (const char *const *n = names; *n; n++) {
         char path[256], line[700], want[800], msg[800] = "";
         snprintf(path, sizeof path, FIX "%s.conf", *n);
@@ -990,10 +985,9 @@ static void test_bad_fixtures(void)
 
 static void test_good_fixtures(void)
 {
-    static const char *const names[] = {"good-minimal",     "good-files",
-                                        "good-rsa",         "good-es256-inline",
-                                        "good-everything",  "good-python-corners",
-                                        NULL};
+    static const char *const names[] = {
+        "good-minimal",    "good-files",          "good-rsa", "good-es256-inline",
+        "good-everything", "good-python-corners", NULL};
     for (const char *const *n = names; *n; n++) {
         char path[256], msg[800] = "";
         snprintf(path, sizeof path, FIX "%s.conf", *n);
@@ -1010,11 +1004,12 @@ static void test_good_fixtures(void)
      * tests/suites/15-conf-python.sh) */
     jwtx_config c;
     warnings w = {0};
-    CU_ASSERT_EQUAL_FATAL(
-        jwtx_config_load(FIX "good-python-corners.conf", &c, NULL, collect, &w), 0);
+    CU_ASSERT_EQUAL_FATAL(jwtx_config_load(FIX "good-python-corners.conf", &c, NULL, collect, &w),
+                          0);
     CU_ASSERT_EQUAL(w.n, 3);
     CU_ASSERT_EQUAL(c.secret_key_len, 40);
-    CU_ASSERT(c.secret_key && strcmp(c.secret_key, "flask-secret-used-as-fallback-0123456789") == 0);
+    CU_ASSERT(c.secret_key &&
+              strcmp(c.secret_key, "flask-secret-used-as-fallback-0123456789") == 0);
     CU_ASSERT_EQUAL(c.access_expires.seconds, 900);
     CU_ASSERT_EQUAL(c.refresh_expires.seconds, 2592000);
     CU_ASSERT_EQUAL(c.decode_leeway, 15);
