@@ -298,8 +298,8 @@ int jwtx_blocklist_open(const jwtx_config *cfg, jwtx_blocklist **out, jwtx_error
 {
     if (cfg == NULL)
         return jwtx_error_set(err, JWTX_ERR_INTERNAL, "jwtx_blocklist_open: cfg is NULL");
-    return jwtx_blocklist_open_url(cfg->blocklist, cfg->blocklist_prefix,
-                                   cfg->blocklist_timeout_ms, cfg->decode_leeway, out, err);
+    return jwtx_blocklist_open_url(cfg->blocklist, cfg->blocklist_prefix, cfg->blocklist_timeout_ms,
+                                   cfg->decode_leeway, out, err);
 }
 
 void jwtx_blocklist_free(jwtx_blocklist *bl)
@@ -342,8 +342,7 @@ static size_t key_len(jwtx_blocklist *bl, const char *key, const char *what)
     }
     size_t n = strnlen(key, JWTX_BLOCKLIST_KEY_MAX + 1);
     if (n > JWTX_BLOCKLIST_KEY_MAX) {
-        snprintf(bl->err, sizeof bl->err, "%s longer than %d bytes", what,
-                 JWTX_BLOCKLIST_KEY_MAX);
+        snprintf(bl->err, sizeof bl->err, "%s longer than %d bytes", what, JWTX_BLOCKLIST_KEY_MAX);
         return (size_t)-1;
     }
     return n;

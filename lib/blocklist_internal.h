@@ -32,7 +32,7 @@ typedef struct jwtxp_bl_ops {
 
 /* Where a Redis server is: host+port, or a unix socket path. Owned strings. */
 typedef struct jwtxp_redis_target {
-    char *host;     /* NULL for a unix socket */
+    char *host; /* NULL for a unix socket */
     int port;
     char *socket;   /* NULL for TCP */
     char *user;     /* NULL: AUTH password only */

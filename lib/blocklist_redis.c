@@ -36,12 +36,11 @@
 
 /* Sets a jti entry, keeping the longer life when one exists: ARGV[1] is the
  * TTL in seconds, 0 for forever. */
-static const char revoke_lua[] =
-    "local ttl = tonumber(ARGV[1]) "
-    "if ttl == 0 then redis.call('SET', KEYS[1], '1') return 1 end "
-    "local cur = redis.call('TTL', KEYS[1]) "
-    "if cur == -1 or cur >= ttl then return 0 end "
-    "redis.call('SET', KEYS[1], '1', 'EX', ttl) return 1";
+static const char revoke_lua[] = "local ttl = tonumber(ARGV[1]) "
+                                 "if ttl == 0 then redis.call('SET', KEYS[1], '1') return 1 end "
+                                 "local cur = redis.call('TTL', KEYS[1]) "
+                                 "if cur == -1 or cur >= ttl then return 0 end "
+                                 "redis.call('SET', KEYS[1], '1', 'EX', ttl) return 1";
 
 /* Sets a user cut-off, keeping the larger one. */
 static const char revoke_user_lua[] =
@@ -114,10 +113,10 @@ static int connect_now(redis_be *b)
         return -1;
     }
     if (b->t.password != NULL) {
-        redisReply *r =
-            b->t.user ? redisCommand(b->c, "AUTH %b %b", b->t.user, strlen(b->t.user),
-                                     b->t.password, strlen(b->t.password))
-                      : redisCommand(b->c, "AUTH %b", b->t.password, strlen(b->t.password));
+        redisReply *r = b->t.user
+                            ? redisCommand(b->c, "AUTH %b %b", b->t.user, strlen(b->t.user),
+                                           b->t.password, strlen(b->t.password))
+                            : redisCommand(b->c, "AUTH %b", b->t.password, strlen(b->t.password));
         int rc = want(b, r, REDIS_REPLY_STATUS, "AUTH");
         freeReplyObject(r);
         if (rc != 0) {
@@ -318,8 +317,8 @@ static int op_eval(redis_be *b, void *arg)
     return rc;
 }
 
-static int eval_on_key(redis_be *b, const char *script, const char *kind, const char *s,
-                       size_t len, long long value)
+static int eval_on_key(redis_be *b, const char *script, const char *kind, const char *s, size_t len,
+                       long long value)
 {
     eval_arg a = {.script = script, .value = value};
     char *key = make_key(b, kind, s, len, &a.klen);
@@ -435,8 +434,8 @@ static int op_scan(redis_be *b, void *arg)
     a->n = 0;
     a->stopped = 0;
     do {
-        redisReply *r = redisCommand(b->c, "SCAN %s MATCH %b COUNT %d", cursor, a->pattern,
-                                     a->plen, SCAN_COUNT);
+        redisReply *r = redisCommand(b->c, "SCAN %s MATCH %b COUNT %d", cursor, a->pattern, a->plen,
+                                     SCAN_COUNT);
         if (want(b, r, REDIS_REPLY_ARRAY, "SCAN") != 0) {
             freeReplyObject(r);
             return -1;

@@ -35,16 +35,7 @@
 #define PURGE_BATCH 500
 #define BUSY_MIN_MS 2000
 
-enum {
-    ST_CHECK,
-    ST_REVOKE,
-    ST_REVOKE_USER,
-    ST_COUNT,
-    ST_LIST_JTI,
-    ST_LIST_USER,
-    ST_PURGE,
-    ST__N
-};
+enum { ST_CHECK, ST_REVOKE, ST_REVOKE_USER, ST_COUNT, ST_LIST_JTI, ST_LIST_USER, ST_PURGE, ST__N };
 
 static const char *const stmt_sql[ST__N] = {
     [ST_CHECK] = "SELECT EXISTS(SELECT 1 FROM revoked WHERE jti = ?1 AND "
@@ -115,8 +106,7 @@ static int create_file(sqlite_be *b)
     if (fd < 0) {
         if (errno == EEXIST)
             return 0;
-        snprintf(b->err, sizeof b->err, "sqlite %s: cannot create: %s", b->path,
-                 strerror(errno));
+        snprintf(b->err, sizeof b->err, "sqlite %s: cannot create: %s", b->path, strerror(errno));
         return -1;
     }
     int rc = fchmod(fd, 0600);
@@ -171,8 +161,8 @@ static int setup_schema(sqlite_be *b)
     }
     if (ver != SCHEMA_VERSION) {
         snprintf(b->err, sizeof b->err,
-                 "sqlite %s: schema version %lld is not %d, the one this jwtx knows", b->path,
-                 ver, SCHEMA_VERSION);
+                 "sqlite %s: schema version %lld is not %d, the one this jwtx knows", b->path, ver,
+                 SCHEMA_VERSION);
         return -1;
     }
     return 0;

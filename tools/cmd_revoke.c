@@ -43,8 +43,8 @@ static int parse_epoch(const char *s, long long *out)
 
 static int unavailable(jwtx_blocklist *bl)
 {
-    fprintf(stderr, "jwtx: the revocation store (%s) is unavailable: %s\n",
-            jwtx_blocklist_kind(bl), jwtx_blocklist_last_error(bl));
+    fprintf(stderr, "jwtx: the revocation store (%s) is unavailable: %s\n", jwtx_blocklist_kind(bl),
+            jwtx_blocklist_last_error(bl));
     return 3;
 }
 
