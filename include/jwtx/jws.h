@@ -81,9 +81,9 @@ void jwtx_jws_parts_clear(jwtx_jws_parts *p);
 /* Splits, decodes and verifies a compact JWS against the config's allow-list
  * and keys, in this order (spec section 3 with spec/README.md points 3-4):
  * split at the first and last dot (Not enough segments); header segment
- * (Invalid header padding), header JSON (Invalid header string: ...), kid,
- * crit, b64; payload segment (Invalid payload padding); signature segment
- * (Invalid crypto padding); alg present (Algorithm not specified), allowed
+ * (Invalid header padding), header JSON (Invalid header string: ...);
+ * payload segment (Invalid payload padding); signature segment (Invalid
+ * crypto padding); kid, crit, b64 (as PyJWT orders them); alg present (Algorithm not specified), allowed
  * (The specified alg value is not allowed), implemented (Algorithm not
  * supported); key selection by kid; signature (Signature verification
  * failed). The payload is NOT parsed here. Returns 0 and fills *out, or -1
