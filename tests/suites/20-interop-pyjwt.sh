@@ -4,8 +4,8 @@
 # Run from the repository root (tests/run-all.sh does) after `make`. Uses
 # Debian's /usr/bin/python3 with python3-jwt (PyJWT 2.6) and
 # python3-cryptography; tests/interop/pyjwt_peer.py is the PyJWT side.
-# For every algorithm: keys from `tools/jwtx keygen` (HMAC secrets from
-# openssl rand), a conf file, then
+# For every algorithm: keys (or the HMAC secret) from `tools/jwtx keygen`, a
+# conf file naming the key files, then
 #   (a) `jwtx token create` -> PyJWT jwt.decode(algorithms=[alg]) accepts it;
 #       header exactly {"alg":..,"typ":"JWT"}, Flask-JWT-Extended claims in order
 #   (b) PyJWT jwt.encode -> `jwtx token verify` exits 0 and prints the claims
@@ -69,27 +69,26 @@ key_type() {
     openssl pkey -pubin -in "$1" -noout -text 2>/dev/null | head -n 1
 }
 
-# make_keys ALG KEYALG DIR: a key pair (or secret) for ALG in DIR; sets
-# PRIV and PUB to the signing and verification key files. KEYALG is what
-# `jwtx keygen` is asked for (Ed448 for EdDSA with Ed448).
+# make_keys ALG CURVE DIR: `jwtx keygen ALG [--curve CURVE] --out DIR`; sets
+# PRIV and PUB to the signing and verification key files (both the secret
+# file for HS*).
 make_keys() {
-    mkdir -p "$3"
-    case $1 in
-    HS*)
-        case $1 in HS256) n=32 ;; HS384) n=48 ;; *) n=64 ;; esac
-        openssl rand -hex "$n" >"$3/secret.txt" || return 1
-        PRIV=$3/secret.txt
-        PUB=$3/secret.txt
-        return 0
-        ;;
-    esac
-    if ! "$JWTX" keygen "$2" --out "$3" >"$3/keygen.out" 2>&1; then
-        echo "    jwtx keygen $2 failed:"
-        show "$3/keygen.out"
+    if ! "$JWTX" keygen "$1" ${2:+--curve "$2"} --out "$3" >"$T/keygen.out" 2>&1; then
+        echo "    jwtx keygen $1 ${2:+--curve $2 }failed:"
+        show "$T/keygen.out"
         return 1
     fi
+    case $1 in
+    HS*)
+        PRIV=$3/secret.key
+        PUB=$PRIV
+        [ -s "$PRIV" ] && return 0
+        echo "    jwtx keygen $1 wrote no $PRIV"
+        return 1
+        ;;
+    esac
     PRIV=$(find_pem "$3" "PRIVATE KEY") && PUB=$(find_pem "$3" "PUBLIC KEY") || {
-        echo "    jwtx keygen $2 wrote no private/public PEM pair into $3:"
+        echo "    jwtx keygen $1 wrote no private/public PEM pair into $3:"
         ls -l "$3" | sed 's/^/    /'
         return 1
     }
@@ -99,7 +98,7 @@ make_keys() {
 write_conf() {
     case $2 in
     HS*)
-        printf 'JWT_ALGORITHM = "%s"\nJWT_SECRET_KEY = "%s"\n' "$2" "$(cat "$3")" >"$1"
+        printf 'JWT_ALGORITHM = "%s"\nJWTX_SECRET_KEY_FILE = "%s"\n' "$2" "$3" >"$1"
         ;;
     *)
         printf 'JWT_ALGORITHM = "%s"\nJWTX_PRIVATE_KEY_FILE = "%s"\nJWTX_PUBLIC_KEY_FILE = "%s"\n' \
@@ -128,21 +127,31 @@ for c in $CASES; do
     curve=${c#*:}
     [ "$curve" = "$c" ] && curve=""
     label=$alg${curve:+ ($curve)}
-    keyalg=${curve:-$alg}
-    [ "$keyalg" = Ed25519 ] && keyalg=EdDSA
     d=$T/$alg$curve
 
-    if ! make_keys "$alg" "$keyalg" "$d/k1" || ! { K1PRIV=$PRIV; K1PUB=$PUB; make_keys "$alg" "$keyalg" "$d/k2"; }; then
+    # The second ("wrong") key: RSA keys are slow to make, so the RS and PS
+    # cases share one.
+    case $alg in RS* | PS*) k2=$T/rsa-k2 ;; *) k2=$d/k2 ;; esac
+    if ! make_keys "$alg" "$curve" "$d/k1"; then
         bad "$label: keys"
         continue
     fi
-    K2PRIV=$PRIV
+    K1PRIV=$PRIV
+    K1PUB=$PUB
+    if [ -d "$k2" ]; then
+        K2PRIV=$(find_pem "$k2" "PRIVATE KEY")
+    elif make_keys "$alg" "$curve" "$k2"; then
+        K2PRIV=$PRIV
+    else
+        bad "$label: second key"
+        continue
+    fi
     if [ -n "$curve" ]; then
         kt=$(key_type "$K1PUB")
-        case $kt in
-        *"$curve"*) ;;
+        case $(echo "$kt" | tr '[:lower:]' '[:upper:]') in
+        *"$(echo "$curve" | tr '[:lower:]' '[:upper:]')"*) ;;
         *)
-            bad "$label: jwtx keygen $keyalg made a \"$kt\" key, want $curve"
+            bad "$label: jwtx keygen EdDSA --curve $curve made a \"$kt\" key"
             continue
             ;;
         esac
@@ -197,7 +206,7 @@ done
 
 # (d) attacks against an RS256 gateway.
 d=$T/attack
-if make_keys RS256 RS256 "$d"; then
+if make_keys RS256 "" "$d"; then
     write_conf "$d/jwtx.conf" RS256 "$PRIV" "$PUB"
     if tok=$("$PY" "$PEER" forge-hs256 --secret-file "$PUB" --sub attacker 2>"$d/f.err"); then
         expect_reject "RS256 conf: HS256 token keyed with the public key PEM (key confusion) -> not allowed" \
