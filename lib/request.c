@@ -746,8 +746,8 @@ size_t jwtx_request_cookie_count(const jwtx_request *req)
     return req->cache->n_cookies;
 }
 
-int jwtx_request_cookie_at(const jwtx_request *req, size_t i, const char **name,
-                           const char **val, size_t *len)
+int jwtx_request_cookie_at(const jwtx_request *req, size_t i, const char **name, const char **val,
+                           size_t *len)
 {
     if (req == NULL || ensure_cookies(req) != 0 || i >= req->cache->n_cookies)
         return -1;
@@ -821,7 +821,8 @@ static char *url_decode_get(const char *s, size_t n, const char *name, size_t *l
                 free(key.p);
                 return NULL;
             }
-            bool match = key.len == name_len && (name_len == 0 || memcmp(key.p, name, name_len) == 0);
+            bool match =
+                key.len == name_len && (name_len == 0 || memcmp(key.p, name, name_len) == 0);
             free(key.p);
             if (match) {
                 struct sbuf val = {0};

@@ -222,8 +222,9 @@ void jwtx_http_date(long long t, char buf[30])
     /* Every field is in range after the clamp above, so 29 bytes suffice;
      * the unsigned casts and modulos tell the compiler so. */
     snprintf(buf, 30, "%s, %02u %s %04u %02u:%02u:%02u GMT", days[tm.tm_wday % 7],
-             (unsigned)tm.tm_mday % 32u, months[tm.tm_mon % 12], (unsigned)(tm.tm_year + 1900) % 10000u,
-             (unsigned)tm.tm_hour % 24u, (unsigned)tm.tm_min % 60u, (unsigned)tm.tm_sec % 61u);
+             (unsigned)tm.tm_mday % 32u, months[tm.tm_mon % 12],
+             (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)tm.tm_hour % 24u,
+             (unsigned)tm.tm_min % 60u, (unsigned)tm.tm_sec % 61u);
 }
 
 /* werkzeug._internal._cookie_quote: bytes outside the legal set make the
@@ -411,15 +412,15 @@ static const char *or_slash(const char *p)
     return p ? p : "/";
 }
 
-int jwtx_response_set_access_cookies(jwtx_response *resp, const jwtx_config *cfg,
-                                     const char *token, const char *csrf, long long max_age,
-                                     const char *domain, long long now)
+int jwtx_response_set_access_cookies(jwtx_response *resp, const jwtx_config *cfg, const char *token,
+                                     const char *csrf, long long max_age, const char *domain,
+                                     long long now)
 {
     if (cfg == NULL)
         return -1;
     return set_cookies(resp, cfg, cfg->access_cookie_name, or_slash(cfg->access_cookie_path),
-                       cfg->access_csrf_cookie_name, or_slash(cfg->access_csrf_cookie_path),
-                       token, csrf, max_age, domain, now);
+                       cfg->access_csrf_cookie_name, or_slash(cfg->access_csrf_cookie_path), token,
+                       csrf, max_age, domain, now);
 }
 
 int jwtx_response_set_refresh_cookies(jwtx_response *resp, const jwtx_config *cfg,
@@ -480,8 +481,7 @@ int jwtx_response_unset_refresh_cookies(jwtx_response *resp, const jwtx_config *
                          domain);
 }
 
-int jwtx_response_unset_jwt_cookies(jwtx_response *resp, const jwtx_config *cfg,
-                                    const char *domain)
+int jwtx_response_unset_jwt_cookies(jwtx_response *resp, const jwtx_config *cfg, const char *domain)
 {
     if (resp == NULL)
         return -1;

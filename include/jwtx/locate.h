@@ -53,8 +53,7 @@ void jwtx_route_opts_clear(jwtx_route_opts *opts);
  * opts must be initialised; params that are set override its fields. On
  * failure (-1, err set with JWTX_ERR_CONFIG: a misconfigured server, answer
  * 500) opts is left unchanged. Returns 0 on success. */
-int jwtx_route_opts_from_request(jwtx_route_opts *opts, const jwtx_request *req,
-                                 jwtx_error *err);
+int jwtx_route_opts_from_request(jwtx_route_opts *opts, const jwtx_request *req, jwtx_error *err);
 
 /* The check of JWTX_REQUIRE_CLAIMS (the token_verification_loader
  * replacement; a failure answers 400 JWTX_ERR_CLAIMS_VERIFICATION): every

@@ -24,12 +24,12 @@
 #include "jwtx/errors.h"
 
 /* Limits on what a request may hold. Exceeding one is a bad request. */
-#define JWTX_REQUEST_MAX_PARAMS 1024        /* params (env entries) */
-#define JWTX_REQUEST_MAX_NAME 256           /* bytes in one param name */
-#define JWTX_REQUEST_MAX_VALUE 65536        /* bytes in one param value */
+#define JWTX_REQUEST_MAX_PARAMS 1024         /* params (env entries) */
+#define JWTX_REQUEST_MAX_NAME 256            /* bytes in one param name */
+#define JWTX_REQUEST_MAX_VALUE 65536         /* bytes in one param value */
 #define JWTX_REQUEST_MAX_TOTAL (1024 * 1024) /* bytes of all names and values */
-#define JWTX_REQUEST_MAX_COOKIES 256        /* cookies kept from HTTP_COOKIE */
-#define JWTX_REQUEST_MAX_FIELDS 1024        /* query / form fields looked at */
+#define JWTX_REQUEST_MAX_COOKIES 256         /* cookies kept from HTTP_COOKIE */
+#define JWTX_REQUEST_MAX_FIELDS 1024         /* query / form fields looked at */
 
 /* Return codes of jwtx_request_set_param / jwtx_request_load_env besides 0. */
 #define JWTX_REQUEST_ENOMEM (-1) /* allocation failure: answer 500 */
@@ -127,8 +127,8 @@ int jwtx_request_cookie(const jwtx_request *req, const char *name, const char **
  * order with duplicates kept. For logout and tests. Returns 0, or -1 when i
  * is out of range or parsing failed. */
 size_t jwtx_request_cookie_count(const jwtx_request *req);
-int jwtx_request_cookie_at(const jwtx_request *req, size_t i, const char **name,
-                           const char **val, size_t *len);
+int jwtx_request_cookie_at(const jwtx_request *req, size_t i, const char **name, const char **val,
+                           size_t *len);
 
 /* The first value of query parameter name (case-sensitive), decoded as
  * url_decode: '+' → space, %XX decoded (an invalid escape stays literally),

@@ -27,7 +27,7 @@ typedef struct jwtx_header {
 } jwtx_header;
 
 typedef struct jwtx_response {
-    int status;          /* 200 after init */
+    int status;           /* 200 after init */
     jwtx_header *headers; /* in the order added; Set-Cookie may repeat */
     size_t n_headers;
     jwtx_buf body;
@@ -73,9 +73,9 @@ int jwtx_response_error(jwtx_response *resp, const jwtx_config *cfg, const jwtx_
  * or "" = JWT_COOKIE_DOMAIN; now is the current Unix time (for Expires).
  * Returns 0, or -1 (a domain without a dot — Werkzeug refuses it — or a
  * header failure); on -1 no cookie was added. */
-int jwtx_response_set_access_cookies(jwtx_response *resp, const jwtx_config *cfg,
-                                     const char *token, const char *csrf, long long max_age,
-                                     const char *domain, long long now);
+int jwtx_response_set_access_cookies(jwtx_response *resp, const jwtx_config *cfg, const char *token,
+                                     const char *csrf, long long max_age, const char *domain,
+                                     long long now);
 /* set_refresh_cookies: the same with the refresh names and paths. */
 int jwtx_response_set_refresh_cookies(jwtx_response *resp, const jwtx_config *cfg,
                                       const char *token, const char *csrf, long long max_age,

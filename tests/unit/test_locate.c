@@ -87,7 +87,7 @@ static void check(const jwtx_config *cfg, const jwtx_request *r, const jwtx_rout
     jwtx_located_clear(&out);
 }
 
-#define MISSING_TYPE                                                                              \
+#define MISSING_TYPE                                                                               \
     "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'"
 #define BAD_HEADER "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"
 
@@ -126,8 +126,12 @@ static void test_headers_default(void)
         {"Bearer\xa0T", {"T", 0, NULL}},
         {"Bearer\x1fT", {"T", 0, NULL}},
         {"Bearer\x0bT", {"T", 0, NULL}},
-        {"\x85" "Bearer T\x85", {"T", 0, NULL}},
-        {"Basic x,\xa0" "Bearer T", {"T", 0, NULL}},
+        {"\x85"
+         "Bearer T\x85",
+         {"T", 0, NULL}},
+        {"Basic x,\xa0"
+         "Bearer T",
+         {"T", 0, NULL}},
         /* whitespace-only and empty pieces are skipped (the reference 500s) */
         {",  ,Bearer T", {"T", 0, NULL}},
         {"Bearer T,,Basic x", {"T", 0, NULL}},
@@ -208,7 +212,7 @@ static const jwtx_location COOKIES_ONLY[] = {JWTX_LOC_COOKIES, JWTX_LOC_NONE};
 
 struct cookie_row {
     const char *method;
-    const char *cookie; /* HTTP_COOKIE or NULL */
+    const char *cookie;      /* HTTP_COOKIE or NULL */
     const char *csrf_header; /* HTTP_X_CSRF_TOKEN or NULL */
     const char *form;        /* urlencoded body or NULL */
     struct expect e;
@@ -255,17 +259,17 @@ static void run_cookie_rows(const jwtx_config *cfg, const jwtx_route_opts *opts,
     }
 }
 
-#define MISSING_ACCESS_COOKIE                                                                     \
-    {                                                                                             \
-        NULL, JWTX_ERR_MISSING_COOKIE, "Missing cookie \"access_token_cookie\""                   \
+#define MISSING_ACCESS_COOKIE                                                                      \
+    {                                                                                              \
+        NULL, JWTX_ERR_MISSING_COOKIE, "Missing cookie \"access_token_cookie\""                    \
     }
-#define CSRF_MISSING                                                                              \
-    {                                                                                             \
-        NULL, JWTX_ERR_CSRF_MISSING, "Missing CSRF token"                                         \
+#define CSRF_MISSING                                                                               \
+    {                                                                                              \
+        NULL, JWTX_ERR_CSRF_MISSING, "Missing CSRF token"                                          \
     }
-#define TOK(t)                                                                                    \
-    {                                                                                             \
-        t, 0, NULL                                                                                \
+#define TOK(t)                                                                                     \
+    {                                                                                              \
+        t, 0, NULL                                                                                 \
     }
 
 static void test_cookies(void)
@@ -364,8 +368,13 @@ static void test_cookies_refresh(void)
     jwtx_route_opts_init(&opts);
     opts.refresh = true;
     static const struct cookie_row rows[] = {
-        {"GET", "access_token_cookie=A", NULL, NULL,
-         {NULL, JWTX_ERR_MISSING_COOKIE, "Missing cookie \"rtok\""}, false, NULL},
+        {"GET",
+         "access_token_cookie=A",
+         NULL,
+         NULL,
+         {NULL, JWTX_ERR_MISSING_COOKIE, "Missing cookie \"rtok\""},
+         false,
+         NULL},
         {"GET", "access_token_cookie=A; rtok=R", NULL, NULL, TOK("R"), false, NULL},
         {"POST", "rtok=R", "rc", NULL, TOK("R"), true, "rc"},
         {"POST", "rtok=R", NULL, "csrf_token=a&rcsrf=r2", TOK("R"), true, "r2"},
@@ -397,11 +406,17 @@ static void test_query(void)
         const char *env[4];
         struct expect e;
     } rows[] = {
-        {"", "jwt", {"QUERY_STRING=", NULL},
+        {"",
+         "jwt",
+         {"QUERY_STRING=", NULL},
          {NULL, JWTX_ERR_MISSING_QUERY, "Missing 'jwt' query paramater"}},
-        {"", "jwt", {"QUERY_STRING=jwt=", NULL},
+        {"",
+         "jwt",
+         {"QUERY_STRING=jwt=", NULL},
          {NULL, JWTX_ERR_MISSING_QUERY, "Missing 'jwt' query paramater"}},
-        {"", "jwt", {"QUERY_STRING=JWT=T", NULL},
+        {"",
+         "jwt",
+         {"QUERY_STRING=JWT=T", NULL},
          {NULL, JWTX_ERR_MISSING_QUERY, "Missing 'jwt' query paramater"}},
         {"", "jwt", {"QUERY_STRING=jwt=T", NULL}, TOK("T")},
         {"", "jwt", {"QUERY_STRING=jwt=a&jwt=b", NULL}, TOK("a")},
@@ -409,19 +424,27 @@ static void test_query(void)
         {"", "jwt", {"REQUEST_METHOD=POST", "QUERY_STRING=jwt=T", NULL}, TOK("T")},
         /* nginx auth_request: only REQUEST_URI has the query */
         {"", "jwt", {"REQUEST_URI=/app?jwt=T", "QUERY_STRING=", NULL}, TOK("T")},
-        {"", "token", {"QUERY_STRING=jwt=T", NULL},
+        {"",
+         "token",
+         {"QUERY_STRING=jwt=T", NULL},
          {NULL, JWTX_ERR_MISSING_QUERY, "Missing 'token' query paramater"}},
         {"", "token", {"QUERY_STRING=token=T", NULL}, TOK("T")},
         {"Bearer ", "jwt", {"QUERY_STRING=jwt=Bearer+T", NULL}, TOK("T")},
         {"Bearer ", "jwt", {"QUERY_STRING=jwt=Bearer%20T", NULL}, TOK("T")},
         {"Bearer ", "jwt", {"QUERY_STRING=jwt=Bearer+", NULL}, TOK("")},
-        {"Bearer ", "jwt", {"QUERY_STRING=jwt=T", NULL},
+        {"Bearer ",
+         "jwt",
+         {"QUERY_STRING=jwt=T", NULL},
          {NULL, JWTX_ERR_BAD_QUERY_PREFIX,
           "Invalid value for query parameter 'jwt'. Expected the value to start with 'Bearer '"}},
-        {"Bearer ", "jwt", {"QUERY_STRING=jwt=bearer+T", NULL},
+        {"Bearer ",
+         "jwt",
+         {"QUERY_STRING=jwt=bearer+T", NULL},
          {NULL, JWTX_ERR_BAD_QUERY_PREFIX,
           "Invalid value for query parameter 'jwt'. Expected the value to start with 'Bearer '"}},
-        {"Bearer ", "jwt", {"QUERY_STRING=", NULL},
+        {"Bearer ",
+         "jwt",
+         {"QUERY_STRING=", NULL},
          {NULL, JWTX_ERR_MISSING_QUERY, "Missing 'jwt' query paramater"}},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -435,17 +458,17 @@ static void test_query(void)
     jwtx_config_clear(&cfg);
 }
 
-#define JSON_CT                                                                                   \
-    {                                                                                             \
-        NULL, JWTX_ERR_JSON_CONTENT_TYPE, "Invalid content-type. Must be application/json."       \
+#define JSON_CT                                                                                    \
+    {                                                                                              \
+        NULL, JWTX_ERR_JSON_CONTENT_TYPE, "Invalid content-type. Must be application/json."        \
     }
-#define JSON_KEY                                                                                  \
-    {                                                                                             \
-        NULL, JWTX_ERR_MISSING_JSON_KEY, "Missing \"access_token\" key in json data."             \
+#define JSON_KEY                                                                                   \
+    {                                                                                              \
+        NULL, JWTX_ERR_MISSING_JSON_KEY, "Missing \"access_token\" key in json data."              \
     }
-#define TOKEN_TYPE                                                                                \
-    {                                                                                             \
-        NULL, JWTX_ERR_TOKEN_TYPE, "Invalid token type. Token must be a <class 'bytes'>"          \
+#define TOKEN_TYPE                                                                                 \
+    {                                                                                              \
+        NULL, JWTX_ERR_TOKEN_TYPE, "Invalid token type. Token must be a <class 'bytes'>"           \
     }
 
 static void test_json(void)
@@ -547,46 +570,69 @@ static void test_multi(void)
         struct expect e;
         jwtx_location where;
     } rows[] = {
-        {CH, {NULL},
+        {CH,
+         {NULL},
          {NULL, JWTX_ERR_MISSING_JWT,
           "Missing JWT in cookies or headers (Missing cookie \"access_token_cookie\"; Missing "
-          "Authorization Header)"}, JWTX_LOC_NONE},
-        {JQ, {NULL},
+          "Authorization Header)"},
+         JWTX_LOC_NONE},
+        {JQ,
+         {NULL},
          {NULL, JWTX_ERR_MISSING_JWT,
           "Missing JWT in json or query_string (Invalid content-type. Must be application/json.; "
-          "Missing 'jwt' query paramater)"}, JWTX_LOC_NONE},
-        {ALL, {NULL},
+          "Missing 'jwt' query paramater)"},
+         JWTX_LOC_NONE},
+        {ALL,
+         {NULL},
          {NULL, JWTX_ERR_MISSING_JWT,
           "Missing JWT in headers, cookies, query_string or json (Missing Authorization Header; "
           "Missing cookie \"access_token_cookie\"; Missing 'jwt' query paramater; Invalid "
-          "content-type. Must be application/json.)"}, JWTX_LOC_NONE},
-        {HH, {NULL},
+          "content-type. Must be application/json.)"},
+         JWTX_LOC_NONE},
+        {HH,
+         {NULL},
          {NULL, JWTX_ERR_MISSING_JWT,
           "Missing JWT in headers or headers (Missing Authorization Header; Missing "
-          "Authorization Header)"}, JWTX_LOC_NONE},
-        {HC, {"HTTP_AUTHORIZATION=Basic x", NULL},
+          "Authorization Header)"},
+         JWTX_LOC_NONE},
+        {HC,
+         {"HTTP_AUTHORIZATION=Basic x", NULL},
          {NULL, JWTX_ERR_MISSING_JWT,
           "Missing JWT in headers or cookies (" MISSING_TYPE
-          "; Missing cookie \"access_token_cookie\")"}, JWTX_LOC_NONE},
+          "; Missing cookie \"access_token_cookie\")"},
+         JWTX_LOC_NONE},
         /* a "missing" header moves on to the cookie */
-        {HC, {"HTTP_AUTHORIZATION=Basic x", "HTTP_COOKIE=access_token_cookie=C", NULL},
-         TOK("C"), JWTX_LOC_COOKIES},
+        {HC,
+         {"HTTP_AUTHORIZATION=Basic x", "HTTP_COOKIE=access_token_cookie=C", NULL},
+         TOK("C"),
+         JWTX_LOC_COOKIES},
         /* first token wins, even when a later one exists */
-        {HC, {"HTTP_AUTHORIZATION=Bearer bad", "HTTP_COOKIE=access_token_cookie=C", NULL},
-         TOK("bad"), JWTX_LOC_HEADERS},
-        {CH, {"HTTP_AUTHORIZATION=Bearer H", "HTTP_COOKIE=access_token_cookie=C", NULL},
-         TOK("C"), JWTX_LOC_COOKIES},
+        {HC,
+         {"HTTP_AUTHORIZATION=Bearer bad", "HTTP_COOKIE=access_token_cookie=C", NULL},
+         TOK("bad"),
+         JWTX_LOC_HEADERS},
+        {CH,
+         {"HTTP_AUTHORIZATION=Bearer H", "HTTP_COOKIE=access_token_cookie=C", NULL},
+         TOK("C"),
+         JWTX_LOC_COOKIES},
         /* a cookie without its CSRF value aborts, though a valid header follows */
         {CH,
-         {"REQUEST_METHOD=POST", "HTTP_AUTHORIZATION=Bearer H",
-          "HTTP_COOKIE=access_token_cookie=C", NULL},
-         CSRF_MISSING, JWTX_LOC_NONE},
-        {CH, {"REQUEST_METHOD=POST", "HTTP_AUTHORIZATION=Bearer H", NULL}, TOK("H"),
+         {"REQUEST_METHOD=POST", "HTTP_AUTHORIZATION=Bearer H", "HTTP_COOKIE=access_token_cookie=C",
+          NULL},
+         CSRF_MISSING,
+         JWTX_LOC_NONE},
+        {CH,
+         {"REQUEST_METHOD=POST", "HTTP_AUTHORIZATION=Bearer H", NULL},
+         TOK("H"),
          JWTX_LOC_HEADERS},
         /* a bad header aborts */
-        {HQ, {"HTTP_AUTHORIZATION=Bearer", "QUERY_STRING=jwt=Q", NULL},
-         {NULL, JWTX_ERR_BAD_HEADER, BAD_HEADER}, JWTX_LOC_NONE},
-        {QH, {"HTTP_AUTHORIZATION=Bearer", "QUERY_STRING=jwt=Q", NULL}, TOK("Q"),
+        {HQ,
+         {"HTTP_AUTHORIZATION=Bearer", "QUERY_STRING=jwt=Q", NULL},
+         {NULL, JWTX_ERR_BAD_HEADER, BAD_HEADER},
+         JWTX_LOC_NONE},
+        {QH,
+         {"HTTP_AUTHORIZATION=Bearer", "QUERY_STRING=jwt=Q", NULL},
+         TOK("Q"),
          JWTX_LOC_QUERY_STRING},
     };
     jwtx_config cfg;
@@ -639,27 +685,97 @@ static void test_route_opts(void)
         {{NULL}, 0, false, false, false, true, false, {0}, NULL},
         {{"JWTX_OPTIONAL=1", "JWTX_FRESH=TRUE", "JWTX_REFRESH=yes", "JWTX_VERIFY_TYPE=off",
           "JWTX_SKIP_REVOCATION_CHECK=On", NULL},
-         0, true, true, true, false, true, {0}, NULL},
-        {{"JWTX_OPTIONAL=0", "JWTX_FRESH=", "JWTX_VERIFY_TYPE= No ", NULL}, 0, false, false, false,
-         false, false, {0}, NULL},
-        {{"JWTX_FRESH=maybe", NULL}, -1, false, false, false, true, false, {0},
+         0,
+         true,
+         true,
+         true,
+         false,
+         true,
+         {0},
+         NULL},
+        {{"JWTX_OPTIONAL=0", "JWTX_FRESH=", "JWTX_VERIFY_TYPE= No ", NULL},
+         0,
+         false,
+         false,
+         false,
+         false,
+         false,
+         {0},
+         NULL},
+        {{"JWTX_FRESH=maybe", NULL},
+         -1,
+         false,
+         false,
+         false,
+         true,
+         false,
+         {0},
          "JWTX_FRESH: 'maybe' is not a boolean"},
-        {{"JWTX_LOCATIONS=cookies, headers", NULL}, 0, false, false, false, true, false,
-         {JWTX_LOC_COOKIES, JWTX_LOC_HEADERS}, NULL},
-        {{"JWTX_LOCATIONS=query_string,json,", NULL}, 0, false, false, false, true, false,
-         {JWTX_LOC_QUERY_STRING, JWTX_LOC_JSON}, NULL},
+        {{"JWTX_LOCATIONS=cookies, headers", NULL},
+         0,
+         false,
+         false,
+         false,
+         true,
+         false,
+         {JWTX_LOC_COOKIES, JWTX_LOC_HEADERS},
+         NULL},
+        {{"JWTX_LOCATIONS=query_string,json,", NULL},
+         0,
+         false,
+         false,
+         false,
+         true,
+         false,
+         {JWTX_LOC_QUERY_STRING, JWTX_LOC_JSON},
+         NULL},
         {{"JWTX_LOCATIONS=", NULL}, 0, false, false, false, true, false, {0}, NULL},
-        {{"JWTX_LOCATIONS=headers,Cookies", NULL}, -1, false, false, false, true, false, {0},
+        {{"JWTX_LOCATIONS=headers,Cookies", NULL},
+         -1,
+         false,
+         false,
+         false,
+         true,
+         false,
+         {0},
          "'Cookies' is not a valid location"},
-        {{"JWTX_LOCATIONS=query-string", NULL}, -1, false, false, false, true, false, {0},
+        {{"JWTX_LOCATIONS=query-string", NULL},
+         -1,
+         false,
+         false,
+         false,
+         true,
+         false,
+         {0},
          "'query-string' is not a valid location"},
-        {{"JWTX_REQUIRE_CLAIMS=[1]", NULL}, -1, false, false, false, true, false, {0},
+        {{"JWTX_REQUIRE_CLAIMS=[1]", NULL},
+         -1,
+         false,
+         false,
+         false,
+         true,
+         false,
+         {0},
          "JWTX_REQUIRE_CLAIMS must be a JSON object"},
-        {{"JWTX_REQUIRE_CLAIMS={bad", NULL}, -1, false, false, false, true, false, {0},
+        {{"JWTX_REQUIRE_CLAIMS={bad", NULL},
+         -1,
+         false,
+         false,
+         false,
+         true,
+         false,
+         {0},
          "JWTX_REQUIRE_CLAIMS must be a JSON object"},
         /* a failure leaves the options as they were */
-        {{"JWTX_OPTIONAL=1", "JWTX_LOCATIONS=nope", NULL}, -1, false, false, false, true, false,
-         {0}, "'nope' is not a valid location"},
+        {{"JWTX_OPTIONAL=1", "JWTX_LOCATIONS=nope", NULL},
+         -1,
+         false,
+         false,
+         false,
+         true,
+         false,
+         {0},
+         "'nope' is not a valid location"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         jwtx_request r;
@@ -739,14 +855,15 @@ static void test_csrf_equal(void)
         const char *a, *b;
         bool eq;
     } rows[] = {
-        {"abc", "abc", true},   {"abc", "abd", false},   {"abc", "ABC", false},
-        {"abc", "abcd", false}, {"", "", true},          {"\xe9", "\xe9", false},
+        {"abc", "abc", true},   {"abc", "abd", false},
+        {"abc", "ABC", false},  {"abc", "abcd", false},
+        {"", "", true},         {"\xe9", "\xe9", false},
         {"a\xe9", "ab", false}, {"8c1f-11", "8c1f-11", true},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        CU_ASSERT_EQUAL(jwtx_locate_csrf_equal(rows[i].a, strlen(rows[i].a), rows[i].b,
-                                               strlen(rows[i].b)),
-                        rows[i].eq);
+        CU_ASSERT_EQUAL(
+            jwtx_locate_csrf_equal(rows[i].a, strlen(rows[i].a), rows[i].b, strlen(rows[i].b)),
+            rows[i].eq);
     CU_ASSERT_FALSE(jwtx_locate_csrf_equal(NULL, 0, "", 0));
 }
 

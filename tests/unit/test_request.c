@@ -41,19 +41,38 @@ static void test_derived(void)
         bool authorizer;
     } rows[] = {
         {{"REQUEST_METHOD=post", "REQUEST_URI=/p?a=1", "QUERY_STRING=a=1", NULL},
-         "POST", "/p?a=1", "/p", "a=1", false},
+         "POST",
+         "/p?a=1",
+         "/p",
+         "a=1",
+         false},
         /* nginx auth_request: QUERY_STRING is the subrequest's (empty) */
         {{"REQUEST_METHOD=GET", "REQUEST_URI=/app/x?jwt=t", "QUERY_STRING=", "SCRIPT_NAME=/_auth",
           NULL},
-         "GET", "/app/x?jwt=t", "/app/x", "jwt=t", false},
-        {{"FCGI_ROLE=AUTHORIZER", "REQUEST_URI=/files/a", NULL}, "GET", "/files/a", "/files/a", "",
+         "GET",
+         "/app/x?jwt=t",
+         "/app/x",
+         "jwt=t",
+         false},
+        {{"FCGI_ROLE=AUTHORIZER", "REQUEST_URI=/files/a", NULL},
+         "GET",
+         "/files/a",
+         "/files/a",
+         "",
          true},
-        {{"FCGI_ROLE=RESPONDER", "SCRIPT_NAME=/api", "PATH_INFO=/hello", "QUERY_STRING=q=2",
-          NULL},
-         "GET", "/api/hello?q=2", "/api/hello", "q=2", false},
+        {{"FCGI_ROLE=RESPONDER", "SCRIPT_NAME=/api", "PATH_INFO=/hello", "QUERY_STRING=q=2", NULL},
+         "GET",
+         "/api/hello?q=2",
+         "/api/hello",
+         "q=2",
+         false},
         /* first of duplicates wins, as FCGX_GetParam */
-        {{"REQUEST_METHOD=delete", "REQUEST_METHOD=GET", "REQUEST_URI=/", NULL}, "DELETE", "/", "/",
-         "", false},
+        {{"REQUEST_METHOD=delete", "REQUEST_METHOD=GET", "REQUEST_URI=/", NULL},
+         "DELETE",
+         "/",
+         "/",
+         "",
+         false},
         {{"NOEQUALS", "=bad", "REQUEST_URI=/x?", NULL}, "GET", "/x?", "/x", "", false},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -120,9 +139,9 @@ static void test_limits(void)
 
 static void test_headers(void)
 {
-    char *env[] = {"HTTP_X_CSRF_TOKEN=abc",      "HTTP_AUTHORIZATION=Bearer t",
+    char *env[] = {"HTTP_X_CSRF_TOKEN=abc",         "HTTP_AUTHORIZATION=Bearer t",
                    "CONTENT_TYPE=application/json", "HTTP_CONTENT_LENGTH=18",
-                   "HTTP_X_CUSTOM_NAME=1",       NULL};
+                   "HTTP_X_CUSTOM_NAME=1",          NULL};
     jwtx_request r;
     make(&r, env);
     JWTX_ASSERT_STR(jwtx_request_header(&r, "X-CSRF-TOKEN"), "abc");
@@ -304,7 +323,8 @@ static void test_query(void)
         {"d", ""},
         {"e", "\xc3\xa9\xef\xbf\xbd"},
         {"jwt", "k"},
-        {"f", "\xef\xbf\xbd\xef\xbf\xbd" "A"},
+        {"f", "\xef\xbf\xbd\xef\xbf\xbd"
+              "A"},
         {"x", NULL},
         {"A", NULL},
     };
@@ -390,7 +410,9 @@ static void test_json_mimetype(void)
         {"application/x-www-form-urlencoded", false, "application/x-www-form-urlencoded"},
         {"", false, ""},
         {";application/json", false, ""},
-        {"\xa0" "application/json", true, "application/json"},
+        {"\xa0"
+         "application/json",
+         true, "application/json"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         jwtx_request r;

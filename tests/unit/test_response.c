@@ -85,8 +85,7 @@ static void test_errors(void)
          NULL},
         {JWTX_ERR_CLAIMS_VERIFICATION, NULL, "msg", 400,
          "{\"msg\":\"User claims verification failed\"}\n", NULL},
-        {JWTX_ERR_BODY_TOO_LARGE, NULL, "msg", 413, "{\"msg\":\"Request body too large\"}\n",
-         NULL},
+        {JWTX_ERR_BODY_TOO_LARGE, NULL, "msg", 413, "{\"msg\":\"Request body too large\"}\n", NULL},
     };
     jwtx_config cfg;
     CU_ASSERT_EQUAL_FATAL(jwtx_config_init(&cfg), 0);
@@ -194,7 +193,8 @@ static void test_http_date(void)
     }
 }
 
-#define NOW 1795877610LL /* Sat, 28 Nov 2026 14:53:30 GMT; +31540000 = Sun, 28 Nov 2027 16:00:10 */
+#define NOW 1795877610LL /* Sat, 28 Nov 2026 14:53:30 GMT; +31540000 = Sun, 28 Nov 2027 16:00:10   \
+                          */
 #define JWT "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
 #define UUID "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
@@ -253,8 +253,7 @@ static void test_set_cookies(void)
 
     /* a domain without a dot is refused and nothing is added */
     jwtx_response_init(&r);
-    CU_ASSERT_EQUAL(jwtx_response_set_access_cookies(&r, &cfg, JWT, UUID, 0, "localhost", NOW),
-                    -1);
+    CU_ASSERT_EQUAL(jwtx_response_set_access_cookies(&r, &cfg, JWT, UUID, 0, "localhost", NOW), -1);
     CU_ASSERT_EQUAL(r.n_headers, 0);
     jwtx_response_clear(&r);
 
