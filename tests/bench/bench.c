@@ -57,8 +57,8 @@ typedef struct bcase {
     const char *alg;
     fam family;
     /* baseline keys */
-    EVP_PKEY *priv;         /* signing key (asymmetric) */
-    EVP_PKEY *pub;          /* public-only key, parsed from its own PEM */
+    EVP_PKEY *priv; /* signing key (asymmetric) */
+    EVP_PKEY *pub;  /* public-only key, parsed from its own PEM */
     /* HMAC-SHA256 keyed once and duplicated per token: twice as fast as
      * OpenSSL 3's one-shot HMAC(), which fetches and keys a MAC every call. */
     EVP_MAC_CTX *hmac_tmpl;
@@ -112,8 +112,7 @@ static double mono_now(void)
 /* ---------------------------------------------------------------------- */
 /* Baseline: base64url, written out so the baseline uses nothing of jwtx.  */
 
-static const char b64_alpha[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static size_t b64_enc(const unsigned char *in, size_t n, char *out)
 {
@@ -287,9 +286,9 @@ static size_t base_sign(bcase *c, char *out, size_t cap)
     base_uuid4(csrf);
 
     json_t *h = json_pack("{s:s,s:s}", "alg", c->alg, "typ", "JWT");
-    json_t *p = json_pack("{s:b,s:I,s:s,s:s,s:s,s:I,s:s,s:I}", "fresh", 0, "iat", iat, "jti", jti,
-                          "type", "access", "sub", IDENTITY, "nbf", iat, "csrf", csrf, "exp",
-                          iat + ACCESS_EXPIRES);
+    json_t *p =
+        json_pack("{s:b,s:I,s:s,s:s,s:s,s:I,s:s,s:I}", "fresh", 0, "iat", iat, "jti", jti, "type",
+                  "access", "sub", IDENTITY, "nbf", iat, "csrf", csrf, "exp", iat + ACCESS_EXPIRES);
     size_t hn = h ? json_dumpb(h, hjson, sizeof hjson, JSON_COMPACT | JSON_SORT_KEYS) : 0;
     size_t pn = p ? json_dumpb(p, pjson, sizeof pjson, JSON_COMPACT) : 0;
     json_decref(h);
@@ -318,7 +317,8 @@ static int base_verify(bcase *c, const char *tok, size_t len)
     const char *d2 = memrchr(tok, '.', len);
     if (d1 == NULL || d2 == d1)
         return -1;
-    size_t hlen = (size_t)(d1 - tok), plen = (size_t)(d2 - d1 - 1), slen = len - (size_t)(d2 - tok) - 1;
+    size_t hlen = (size_t)(d1 - tok), plen = (size_t)(d2 - d1 - 1),
+           slen = len - (size_t)(d2 - tok) - 1;
     if (hlen > sizeof hbuf * 4 / 3 || plen > sizeof pbuf * 4 / 3 || slen > sizeof sig * 4 / 3)
         return -1;
 
@@ -379,8 +379,7 @@ static int jwtx_verify_once(bcase *c, const char *tok, size_t len, bool report)
     memset(&t, 0, sizeof t);
     if (jwtx_token_decode(&c->cfg, tok, len, &opts, &t, &err) != 0) {
         if (report)
-            fprintf(stderr, "bench: jwtx_token_decode %s: %s\n", c->alg,
-                    jwtx_error_message(&err));
+            fprintf(stderr, "bench: jwtx_token_decode %s: %s\n", c->alg, jwtx_error_message(&err));
         return -1;
     }
     jwtx_token_clear(&t);
@@ -439,8 +438,8 @@ static void setup_case(bcase *c)
         if (c->hmac_tmpl == NULL ||
             !EVP_MAC_init(c->hmac_tmpl, (unsigned char *)secret_hex, 64, params))
             die("HMAC setup failed");
-        n = snprintf(conf, sizeof conf, "JWT_ALGORITHM = \"%s\"\nJWT_SECRET_KEY = \"%s\"\n",
-                     c->alg, secret_hex);
+        n = snprintf(conf, sizeof conf, "JWT_ALGORITHM = \"%s\"\nJWT_SECRET_KEY = \"%s\"\n", c->alg,
+                     secret_hex);
         OPENSSL_cleanse(secret_hex, sizeof secret_hex);
     } else {
         char privpath[512], pubpath[512];
