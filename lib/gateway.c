@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "jwtx/json.h"
 #include "jwtx/keys.h"
@@ -557,8 +558,56 @@ static int grant(jwtx_gateway *gw, const jwtx_request *req, const jwtx_verified 
     return rc;
 }
 
+/* A web-server-set switch of the authorizer (never a client value): "1",
+ * "true", "yes" or "on" in any case. */
+static bool server_flag(const jwtx_request *req, const char *name)
+{
+    const char *v = jwtx_request_param(req, name);
+    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+                         strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
+}
+
+/* JWTX_RENDER_ERROR=1 (nginx `error_page 401 = /_jwtx_error`): nginx's
+ * auth_request only understands 2xx/401/403 from its subrequest, so with
+ * JWTX_AUTH_REQUEST=1 every denial reaches nginx as 401; nginx keeps the real
+ * X-JWT-Status and X-JWT-Error-Body with auth_request_set and hands them back
+ * here as JWTX_ERROR_STATUS and JWTX_ERROR_BODY. This answers them as the
+ * client should see them: the real status and JSON body, no-store, and no
+ * WWW-Authenticate (nginx already copied the subrequest's one; a second would
+ * be a duplicate). Nothing is verified again: after error_page the method is
+ * GET, which would skip the CSRF check of the original request. Missing or
+ * malformed values are the web server's misconfiguration: 500. */
+static int render_error(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
+{
+    const char *st = jwtx_request_param(req, "JWTX_ERROR_STATUS");
+    const char *body = jwtx_request_param(req, "JWTX_ERROR_BODY");
+    int status = 0;
+    if (st != NULL && strlen(st) == 3 && st[0] >= '4' && st[0] <= '5' && st[1] >= '0' &&
+        st[1] <= '9' && st[2] >= '0' && st[2] <= '9')
+        status = atoi(st);
+    json_t *obj = NULL;
+    if (status != 0 && body != NULL && body[0] != '\0')
+        obj = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        fprintf(stderr, "%s: JWTX_RENDER_ERROR needs JWTX_ERROR_STATUS (4xx/5xx) and "
+                        "JWTX_ERROR_BODY (a JSON object) from X-JWT-Status/X-JWT-Error-Body\n",
+                gw->program);
+        return answer_code(gw, resp, JWTX_ERR_INTERNAL);
+    }
+    /* The body was written by jwtx_response_json, so re-serializing gives the
+     * same bytes. */
+    int rc = jwtx_response_json(resp, status, obj);
+    json_decref(obj);
+    if (rc == 0)
+        rc = jwtx_response_set_header(resp, "Cache-Control", "no-store");
+    return rc;
+}
+
 int jwtx_route_authorizer(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
 {
+    if (!req->authorizer && server_flag(req, "JWTX_RENDER_ERROR"))
+        return render_error(gw, req, resp);
     int rc = 0;
     jwtx_route_opts opts;
     if (load_opts(gw, req, &opts, resp, &rc) != 0)
@@ -589,6 +638,11 @@ int jwtx_route_authorizer(jwtx_gateway *gw, const jwtx_request *req, jwtx_respon
                     free(line);
                 }
             }
+            /* nginx auth_request turns any status but 2xx/401/403 into 500:
+             * answer 401 and let the error page restore the real one from
+             * X-JWT-Status (see render_error). */
+            if (rc == 0 && !req->authorizer && server_flag(req, "JWTX_AUTH_REQUEST"))
+                resp->status = 401;
         }
     } else {
         rc = grant(gw, req, &v, resp);

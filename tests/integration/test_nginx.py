@@ -1,0 +1,348 @@
+"""Integration suite: the nginx recipe, conf/nginx/jwtx.conf.in, as shipped.
+
+nginx cannot start FastCGI programs, so this suite starts each jwtx program
+with spawn-fcgi (JWTX_CONF in its environment) and fcgiwrap for the legacy CGI
+program and the plain-CGI routes, all on free 127.0.0.1 ports, then nginx in
+the foreground with every path inside a temp folder. It checks what the
+CLIENT sees: login, the responders, auth_request in front of a static folder
+and a CGI program (which receives REMOTE_USER and JWT_*), every denial with
+jwtx's exact status, JSON body and Content-Type (401, 422, 400, 503 -- nginx
+itself only passes 401/403 from an auth subrequest), a single WWW-Authenticate,
+the fresh-only policy and revocation after logout.
+
+Everything started here is stopped here (atexit), by pid, and nothing else.
+"""
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from harness import msg  # noqa: E402
+
+import jwt  # Debian python3-jwt
+
+R = harness.Results("nginx")
+ROOT = harness.ROOT
+SECRET = "nginx-suite-secret-0123456789abcdef0123456789abcdef"
+USERS = os.path.join(ROOT, "conf", "users.htpasswd")
+FCGIWRAP = "/usr/sbin/fcgiwrap"
+MISSING_TEXT = ('Missing JWT in headers or cookies (Missing Authorization Header; '
+                'Missing cookie "access_token_cookie")')
+MISSING = msg(MISSING_TEXT)
+
+for tool in ("nginx", "spawn-fcgi"):
+    if shutil.which(tool) is None:
+        print("%s is not installed (tools/deps.sh installs it)" % tool)
+        R.check(False, "%s present" % tool)
+        R.finish()
+if not os.access(FCGIWRAP, os.X_OK):
+    print("fcgiwrap is not installed (tools/deps.sh installs it)")
+    R.check(False, "fcgiwrap present")
+    R.finish()
+
+run = harness.tmpdir("nginx-")
+claims_file = os.path.join(run, "claims.json")
+with open(claims_file, "w") as f:
+    json.dump({"testuser": {"roles": ["reader"], "team": "blue"}}, f)
+CONF = os.path.join(run, "jwtx.conf")
+with open(CONF, "w") as f:
+    f.write("""
+JWT_SECRET_KEY = "%s"
+JWT_TOKEN_LOCATION = ["headers", "cookies"]
+JWTX_USERS_FILE = "%s"
+JWTX_USER_CLAIMS_FILE = "%s"
+JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"
+JWTX_MAX_BODY = 4096
+""" % (SECRET, USERS, claims_file, run))
+# A second conf whose revocation store is down (a closed Redis port): the
+# authorizer must fail closed with 503, and nginx must show that 503.
+DOWN_CONF = os.path.join(run, "jwtx-down.conf")
+with open(DOWN_CONF, "w") as f:
+    f.write('JWT_SECRET_KEY = "%s"\nJWTX_BLOCKLIST = "redis://127.0.0.1:%d/0"\n'
+            % (SECRET, harness.free_port()))
+
+
+# ---- the FastCGI daemons ---------------------------------------------------
+pidfiles = []
+
+
+def stop_daemons():
+    for pf in pidfiles:
+        try:
+            with open(pf) as f:
+                pids = [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            continue
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+
+
+atexit.register(stop_daemons)
+
+
+def spawn(name, prog, conf=CONF, procs=2):
+    """spawn-fcgi prog on a free port; returns "127.0.0.1:PORT"."""
+    port = harness.free_port()
+    pf = os.path.join(run, name + ".pid")
+    pidfiles.append(pf)
+    env = dict(os.environ, JWTX_CONF=conf)
+    p = subprocess.run(["spawn-fcgi", "-a", "127.0.0.1", "-p", str(port), "-F", str(procs),
+                        "-P", pf, "--", prog], env=env, capture_output=True, text=True)
+    if p.returncode != 0 or not harness.wait_port(port):
+        print("spawn-fcgi %s on %d failed: %s" % (name, port, p.stderr.strip()))
+        R.check(False, "%s daemon bound 127.0.0.1:%d" % (name, port))
+        R.finish()
+    return "127.0.0.1:%d" % port
+
+
+addr = {}
+for prog in ("login", "refresh", "logout", "protected", "jwks", "authorizer"):
+    addr[prog] = spawn(prog, os.path.join(ROOT, "cgi-bin", prog + ".fcgi"))
+addr["fcgiwrap"] = spawn("fcgiwrap", FCGIWRAP)
+addr["down"] = spawn("authorizer-down", os.path.join(ROOT, "cgi-bin", "authorizer.fcgi"),
+                     conf=DOWN_CONF, procs=1)
+
+# ---- nginx from the shipped recipe -------------------------------------------
+port = harness.free_port()
+with open(os.path.join(ROOT, "conf", "nginx", "jwtx.conf.in")) as f:
+    text = f.read()
+subst = {"@LISTEN@": "127.0.0.1:%d" % port, "@RUN@": run,
+         "@WWW@": os.path.join(ROOT, "conf", "demo-www"),
+         "@BIN@": os.path.join(ROOT, "cgi-bin"), "@CONF@": CONF,
+         "@LOGIN@": addr["login"], "@REFRESH@": addr["refresh"], "@LOGOUT@": addr["logout"],
+         "@PROTECTED@": addr["protected"], "@JWKS@": addr["jwks"],
+         "@AUTHORIZER@": addr["authorizer"], "@FCGIWRAP@": addr["fcgiwrap"]}
+for k, v in subst.items():
+    text = text.replace(k, v)
+left = re.findall(r"@[A-Z_]+@", text)
+R.eq(left, [], "recipe: every placeholder filled")
+
+# Test-only routes, in their own include (the recipe itself is unchanged but
+# for this one line): a required-claims policy (400) and an authorizer whose
+# revocation store is down (503).
+anchor = "        include jwtx-auth-locations.conf;\n"
+R.check(anchor in text, "recipe: includes jwtx-auth-locations.conf")
+text = text.replace(anchor, anchor + "        include test-extra.conf;\n")
+www = os.path.join(ROOT, "conf", "demo-www")
+extra = """
+location = /_jwtx_auth_admin {
+    internal;
+    fastcgi_pass_request_body off;
+    fastcgi_param CONTENT_LENGTH "";
+    fastcgi_param JWTX_AUTH_REQUEST 1;
+    fastcgi_param JWTX_REQUIRE_CLAIMS '{"roles": "admin"}';
+    include fastcgi_params;
+    fastcgi_pass jwtx_authorizer;
+}
+location /admin-area/ {
+    auth_request /_jwtx_auth_admin;
+    include jwtx-protect.conf;
+    alias %(www)s/private/;
+}
+location = /_jwtx_auth_down {
+    internal;
+    fastcgi_pass_request_body off;
+    fastcgi_param CONTENT_LENGTH "";
+    fastcgi_param JWTX_AUTH_REQUEST 1;
+    include fastcgi_params;
+    fastcgi_pass %(down)s;
+}
+location /down-area/ {
+    auth_request /_jwtx_auth_down;
+    include jwtx-protect.conf;
+    alias %(www)s/private/;
+}
+# The renderer asked without the values an auth_request keeps: 500.
+location /bare-error/ {
+    error_page 418 = /_jwtx_error;
+    return 418;
+}
+""" % {"www": www, "down": addr["down"]}
+
+for name in ("jwtx-auth-locations.conf", "jwtx-protect.conf", "jwtx-identity-params.conf"):
+    shutil.copy(os.path.join(ROOT, "conf", "nginx", name), run)
+for name in ("fastcgi_params", "mime.types"):
+    shutil.copy(os.path.join("/etc/nginx", name), run)
+with open(os.path.join(run, "test-extra.conf"), "w") as f:
+    f.write(extra)
+nconf = os.path.join(run, "nginx.conf")
+with open(nconf, "w") as f:
+    f.write(text)
+
+base = ["nginx", "-p", run + "/", "-e", os.path.join(run, "error.log"), "-c", nconf]
+t = subprocess.run(base + ["-t"], capture_output=True, text=True)
+R.check(t.returncode == 0, "nginx -t accepts the recipe", t.stderr)
+nginx = subprocess.Popen(base + ["-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_nginx():
+    if nginx.poll() is None:
+        nginx.send_signal(signal.SIGQUIT)
+        try:
+            nginx.wait(10)
+        except subprocess.TimeoutExpired:
+            nginx.kill()
+            nginx.wait()
+
+
+atexit.register(stop_nginx)
+if not harness.wait_port(port) or nginx.poll() is not None:
+    try:
+        print(open(os.path.join(run, "error.log")).read()[-3000:])
+    except OSError:
+        pass
+    R.check(False, "nginx bound 127.0.0.1:%d" % port)
+    R.finish()
+R.check(True, "nginx bound 127.0.0.1:%d" % port)
+
+
+def H(method, path, headers=None, body=None):
+    return harness.request(port, method, path, headers, body)
+
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+
+def login():
+    return H("POST", "/login", body={"username": "testuser", "password": "testpass"})
+
+
+def denial(r, status, text, what, www_auth=None):
+    """The client sees jwtx's exact answer: status, JSON body and type, and
+    WWW-Authenticate once on 401 (never on other statuses)."""
+    R.eq((r.status, r.body), (status, msg(text)), what + ": status and JSON body")
+    R.eq(r.header("Content-Type"), "application/json", what + ": Content-Type application/json")
+    wa = r.all("WWW-Authenticate")
+    if status == 401:
+        want = [www_auth] if www_auth else None
+        R.check(len(wa) == 1 and (want is None or wa == want),
+                what + ": exactly one WWW-Authenticate", repr(wa))
+    else:
+        R.eq(wa, [], what + ": no WWW-Authenticate")
+    R.check(r.header("X-JWT-Status") is None and r.header("X-JWT-Error-Body") is None,
+            what + ": no internal X-JWT-* header leaks")
+
+
+# ---- login and the responders ------------------------------------------------
+a = login()
+body = a.json() or {}
+R.eq(a.status, 200, "login: 200")
+R.eq(sorted(body), ["access_token", "refresh_token"], "login: access and refresh tokens")
+R.eq(a.header("Content-Type"), "application/json", "login: JSON content type")
+ck = a.cookies()
+R.eq(sorted(ck), ["access_token_cookie", "csrf_access_token", "csrf_refresh_token",
+                  "refresh_token_cookie"], "login: the four cookies")
+access, refresh = body.get("access_token", ""), body.get("refresh_token", "")
+R.eq(ck.get("access_token_cookie"), access, "login: access cookie holds the access token")
+r = H("POST", "/login", body={"username": "testuser", "password": "nope"})
+R.eq((r.status, r.body), (401, msg("Bad username or password")), "login: wrong password 401")
+
+r = H("GET", "/protected", headers=bearer(access))
+R.eq((r.status, r.body), (200, b'{"logged_in_as":"testuser"}\n'), "protected: token 200")
+r = H("GET", "/protected")
+R.eq((r.status, r.body), (401, MISSING), "protected: no token 401 from the responder")
+r = H("GET", "/optional")
+R.eq((r.status, r.body), (200, b'{"logged_in_as":"anonymous user"}\n'),
+     "optional: fastcgi_param JWTX_OPTIONAL reaches the responder")
+r = H("GET", "/.well-known/jwks.json")
+R.eq((r.status, r.json()), (200, {"keys": []}), "jwks: 200")
+
+# ---- static folder behind auth_request ------------------------------------
+r = H("GET", "/private/", headers=bearer(access))
+R.check(r.status == 200 and b"private-marker" in r.body, "authorizer: static folder allowed",
+        "%d %r" % (r.status, r.body[:80]))
+r = H("GET", "/private/", headers={"Cookie": "access_token_cookie=" + access})
+R.check(r.status == 200 and b"private-marker" in r.body, "authorizer: cookie token allowed (GET)")
+r = H("GET", "/private/")
+denial(r, 401, MISSING_TEXT, "authorizer: no token", "Bearer")
+r = H("GET", "/private/", headers=bearer("foobarbaz"))
+denial(r, 422, "Not enough segments", "authorizer: bad token")
+r = H("GET", "/private/?x=1", headers=bearer("aaaaa.bbbbb.ccccc"))
+denial(r, 422, "Invalid header padding", "authorizer: bad header padding (with a query)")
+r = H("GET", "/private/", headers=bearer(refresh))
+denial(r, 422, "Only non-refresh tokens are allowed", "authorizer: refresh token refused")
+expired = jwt.encode({"fresh": False, "iat": int(time.time()) - 100, "jti": "x", "type": "access",
+                      "sub": "testuser", "nbf": int(time.time()) - 100,
+                      "exp": int(time.time()) - 5}, SECRET, algorithm="HS256")
+r = H("GET", "/private/", headers=bearer(expired))
+denial(r, 401, "Token has expired", "authorizer: expired token",
+       'Bearer error="invalid_token", error_description="Token has expired"')
+# A POST with the cookie but no CSRF header: the renderer must not re-check
+# the request as the GET nginx turns it into.
+r = H("POST", "/private/", headers={"Cookie": "access_token_cookie=%s; csrf_access_token=%s"
+                                    % (access, ck.get("csrf_access_token"))})
+denial(r, 401, "Missing CSRF token", "authorizer: POST cookie without CSRF header")
+r = H("HEAD", "/private/")
+R.eq((r.status, r.header("Content-Type"), r.body), (401, "application/json", b""),
+     "authorizer: HEAD denied 401 without a body")
+r = H("GET", "/admin-area/", headers=bearer(access))
+denial(r, 400, "User claims verification failed", "authorizer: required claims (400)")
+r = H("GET", "/down-area/", headers=bearer(access))
+denial(r, 503, "Token revocation store unavailable", "authorizer: store down fails closed (503)")
+r = H("GET", "/bare-error/")
+R.eq(r.status, 500, "renderer: without JWTX_ERROR_STATUS/BODY it answers 500")
+r = H("GET", "/_jwtx_auth", headers=bearer(access))
+R.eq(r.status, 404, "auth locations are internal (404 to clients)")
+
+# ---- the legacy CGI program through fcgiwrap --------------------------------
+r = H("GET", "/legacy/whoami.cgi", headers=bearer(access))
+text = r.body.decode("utf-8", "replace")
+R.check(r.status == 200 and "remote_user=testuser\n" in text,
+        "legacy CGI: receives REMOTE_USER (not the empty one of fastcgi_params)", text)
+R.check("jwt_identity=testuser\n" in text and "jwt_type=access\n" in text and
+        "jwt_fresh=true\n" in text, "legacy CGI: receives JWT_IDENTITY, JWT_TYPE, JWT_FRESH", text)
+m = re.search(r"^jwt_claims=(.*)$", text, re.M)
+cl = json.loads(m.group(1)) if m else {}
+R.eq((cl.get("sub"), cl.get("team"), cl.get("roles")), ("testuser", "blue", ["reader"]),
+     "legacy CGI: receives JWT_CLAIMS with the user's claims")
+r = H("GET", "/legacy/whoami.cgi")
+denial(r, 401, MISSING_TEXT, "legacy CGI: no token", "Bearer")
+r = H("GET", "/legacy/whoami.cgi", headers=bearer("a.b"))
+denial(r, 422, "Not enough segments", "legacy CGI: bad token")
+
+# ---- fresh-only policy -------------------------------------------------------
+r = H("POST", "/refresh", headers=bearer(refresh))
+new_access = (r.json() or {}).get("access_token", "")
+R.check(r.status == 200 and new_access, "refresh: new (non-fresh) access token")
+r = H("GET", "/private/fresh/", headers=bearer(access))
+R.check(r.status == 200 and b"fresh-marker" in r.body, "fresh: fresh token reaches the fresh folder")
+r = H("GET", "/private/fresh/", headers=bearer(new_access))
+denial(r, 401, "Fresh token required", "fresh: second auth location refuses a non-fresh token")
+r = H("GET", "/private/", headers=bearer(new_access))
+R.eq(r.status, 200, "fresh: the ordinary folder takes the non-fresh token")
+r = H("GET", "/fresh", headers=bearer(new_access))
+R.eq((r.status, r.body), (401, msg("Fresh token required")), "fresh: responder route too")
+
+# ---- plain CGI through fcgiwrap ----------------------------------------------
+r = H("GET", "/cgi/protected.fcgi", headers=bearer(access))
+R.eq((r.status, r.body), (200, b'{"logged_in_as":"testuser"}\n'), "plain CGI: protected 200")
+r = H("POST", "/cgi/login.fcgi", body={"username": "testuser", "password": "testpass"})
+R.check(r.status == 200 and "access_token" in (r.json() or {}), "plain CGI: login works")
+
+# ---- logout revokes ------------------------------------------------------------
+a2 = login().json() or {}
+acc2 = a2.get("access_token", "")
+r = H("POST", "/logout", headers=bearer(acc2))
+R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'), "logout: access token revoked")
+r = H("GET", "/protected", headers=bearer(acc2))
+R.eq((r.status, r.body), (401, msg("Token has been revoked")), "logout: responder refuses it")
+r = H("GET", "/private/", headers=bearer(acc2))
+denial(r, 401, "Token has been revoked", "logout: authorizer refuses it")
+r = H("GET", "/legacy/whoami.cgi", headers=bearer(acc2))
+R.eq((r.status, r.body), (401, msg("Token has been revoked")), "logout: legacy CGI refused too")
+
+stop_nginx()
+R.eq(nginx.returncode is not None, True, "nginx stopped")
+R.finish()
