@@ -592,8 +592,10 @@ json_t *jwtx_keyset_jwks(const jwtx_keyset *ks, const jwtx_config *cfg)
         return set;
     if (ks->public_key != NULL) {
         const char *kid = ks->key_id;
-        if (kid == NULL && cfg != NULL)
+        if (kid == NULL && cfg != NULL && cfg->key_id != NULL && cfg->key_id[0])
             kid = cfg->key_id;
+        if (kid == NULL && ks->thumbprint[0])
+            kid = ks->thumbprint;
         json_t *j = jwtx_key_to_jwk(ks->public_key, kid, ks->sign_alg);
         if (j == NULL || json_array_append_new(keys, j) != 0)
             goto fail;
@@ -809,9 +811,10 @@ int jwtxp_keys_setup(jwtx_config *cfg, jwtx_config_error *err)
         }
         if (jwtx_key_thumbprint(ks->public_key, ks->thumbprint) != 0)
             ks->thumbprint[0] = '\0';
+        /* Tokens carry a kid only when JWTX_KEY_ID says so: the default header
+         * stays exactly Flask-JWT-Extended's {"alg":..,"typ":"JWT"}. The JWKS
+         * names the key by its thumbprint either way. */
         const char *kid = cfg->key_id != NULL && cfg->key_id[0] ? cfg->key_id : NULL;
-        if (kid == NULL && ks->thumbprint[0])
-            kid = ks->thumbprint;
         if (kid != NULL && (ks->key_id = strdup(kid)) == NULL) {
             cfg_fail(cfg, err, "JWTX_KEY_ID", "out of memory");
             goto fail;
