@@ -1,6 +1,7 @@
 // Progressive enhancement of /login.html: sign in without leaving the page,
 // show errors, call a protected route with the CSRF double-submit header,
-// refresh and sign out. Without JavaScript the form still works.
+// refresh and sign out. Without JavaScript the form still works: it posts to
+// /login and the gateway redirects to the private folder.
 "use strict";
 
 function cookie(name) {
@@ -18,67 +19,111 @@ function say(text, isError) {
   $("status").className = isError ? "error" : "";
 }
 
+// One request; network failures come back as status 0 with a message.
 async function call(method, url, opts) {
   const headers = Object.assign({ "Accept": "application/json" }, (opts && opts.headers) || {});
-  const res = await fetch(url, { method, headers, credentials: "same-origin",
-                                 body: opts && opts.body });
+  let res;
+  try {
+    res = await fetch(url, { method, headers, credentials: "same-origin", body: opts && opts.body });
+  } catch (e) {
+    return { status: 0, data: { msg: "The server cannot be reached." } };
+  }
   let data = {};
   try { data = await res.json(); } catch (e) { /* empty or not JSON */ }
   return { status: res.status, data };
 }
 
-function show(user) {
+// While a request runs, its buttons are disabled and the section is busy.
+async function busy(section, fn) {
+  const buttons = section.querySelectorAll("button");
+  section.setAttribute("aria-busy", "true");
+  buttons.forEach((b) => { b.disabled = true; });
+  try {
+    return await fn();
+  } finally {
+    buttons.forEach((b) => { b.disabled = false; });
+    section.removeAttribute("aria-busy");
+  }
+}
+
+// Tokens are secrets: the page shows that one came back, never its value.
+function redact(data) {
+  const out = {};
+  for (const [k, v] of Object.entries(data || {})) {
+    out[k] = /_token$/.test(k) && typeof v === "string" ? "\u2026 (" + v.length + " characters)" : v;
+  }
+  return out;
+}
+
+function answer(r) {
+  $("answer").textContent = (r.status || "no answer") + " " + JSON.stringify(redact(r.data));
+  $("answer-box").hidden = false;
+}
+
+// user: show the signed-in view; null: the sign-in form. focus: move the
+// keyboard focus to the heading of the view that appeared.
+function show(user, focus) {
+  const wasSignedIn = !$("session").hidden;
   $("signin").hidden = !!user;
   $("session").hidden = !user;
   $("who").textContent = user || "";
+  if (!user) {
+    $("answer").textContent = "";
+    $("answer-box").hidden = true;
+  }
+  if (focus && wasSignedIn !== !!user) $(user ? "session-title" : "username").focus();
 }
 
-async function whoami() {
+async function whoami(focus) {
   const r = await call("GET", "/protected");
   if (r.status === 200 && r.data.logged_in_as) {
-    show(r.data.logged_in_as);
+    show(r.data.logged_in_as, focus);
     return true;
   }
-  show(null);
+  show(null, focus);
   return false;
 }
 
-$("login-form").addEventListener("submit", async (ev) => {
+$("login-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
-  const body = JSON.stringify({ username: $("username").value, password: $("password").value });
-  const r = await call("POST", "/login", { headers: { "Content-Type": "application/json" }, body });
-  if (r.status !== 200) {
-    say(r.data.msg || ("Sign-in failed (" + r.status + ")"), true);
+  busy($("signin"), async () => {
+    const body = JSON.stringify({ username: $("username").value, password: $("password").value });
+    say("Signing in\u2026");
+    const r = await call("POST", "/login", { headers: { "Content-Type": "application/json" }, body });
     $("password").value = "";
-    $("password").focus();
-    return;
-  }
-  $("password").value = "";
-  say("Signed in.");
-  await whoami();
+    if (r.status !== 200) {
+      say(r.data.msg || ("Sign-in failed (" + r.status + ")"), true);
+      $("password").setAttribute("aria-invalid", "true");
+      $("password").focus();
+      return;
+    }
+    $("password").removeAttribute("aria-invalid");
+    say("Signed in.");
+    await whoami(true);
+  });
 });
 
-$("call-protected").addEventListener("click", async () => {
+$("call-protected").addEventListener("click", () => busy($("session"), async () => {
   const r = await call("POST", "/protected", { headers: { "X-CSRF-TOKEN": cookie("csrf_access_token") } });
-  $("answer").textContent = r.status + " " + JSON.stringify(r.data);
+  answer(r);
   say(r.status === 200 ? "Protected route answered." : (r.data.msg || "Refused."), r.status !== 200);
-});
+}));
 
-$("refresh-button").addEventListener("click", async () => {
+$("refresh-button").addEventListener("click", () => busy($("session"), async () => {
   const r = await call("POST", "/refresh", { headers: { "X-CSRF-TOKEN": cookie("csrf_refresh_token") } });
-  $("answer").textContent = r.status + " " + JSON.stringify(r.data);
+  answer(r);
   say(r.status === 200 ? "Access token refreshed." : (r.data.msg || "Refresh refused."), r.status !== 200);
-});
+}));
 
-$("logout-button").addEventListener("click", async () => {
+$("logout-button").addEventListener("click", () => busy($("session"), async () => {
   const r = await call("POST", "/logout", { headers: { "X-CSRF-TOKEN": cookie("csrf_access_token") } });
-  $("answer").textContent = r.status + " " + JSON.stringify(r.data);
   if (r.status === 200) {
     say("Signed out.");
-    show(null);
+    show(null, true);
   } else {
+    answer(r);
     say(r.data.msg || "Sign-out failed.", true);
   }
-});
+}));
 
-whoami();
+whoami(false);
