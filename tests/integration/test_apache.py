@@ -1,0 +1,344 @@
+"""Integration suite: the recipes of conf/apache/ behind a real Apache 2.4.
+
+For every recipe (mod_fcgid from the server config, the same from .htaccess,
+mod_authnz_fcgi with spawn-fcgi daemons, plain mod_cgi) this starts its own
+Apache (prefork) on a free 127.0.0.1 port with its own ServerRoot, PidFile,
+DefaultRuntimeDir and FcgidIPCDir under a temp folder, drives the gateway
+routes and the authorizer in front of a static folder and a legacy CGI
+program with real HTTP, and stops the server and every daemon it started.
+
+Apache is started under setsid: prefork SIGTERMs its whole process group on
+shutdown (notes/web-servers.md section 9), which would kill this script.
+"""
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from harness import msg  # noqa: E402
+
+import jwt  # Debian python3-jwt
+
+R = harness.Results("apache")
+ROOT = harness.ROOT
+APACHE_DIR = os.path.join(ROOT, "conf", "apache")
+BIN = os.path.join(ROOT, "cgi-bin")
+WWW = os.path.join(ROOT, "conf", "demo-www")
+USERS = os.path.join(ROOT, "conf", "users.htpasswd")
+SECRET = "apache-integration-secret-0123456789abcdef0123456789"
+AS_ROOT = os.geteuid() == 0
+# Apache children (and the spawn-fcgi daemons) run as www-data when we are
+# root, the usual Debian user; otherwise Apache cannot switch users at all.
+RUN_USER = "www-data" if AS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
+MISSING = ('Missing JWT in headers or cookies (Missing Authorization Header; '
+           'Missing cookie "access_token_cookie")')
+
+
+def give_to_run_user(path):
+    """The run folder must be readable and writable by the children (SQLite
+    writes its -wal/-shm files beside the database)."""
+    if not AS_ROOT:
+        return
+    pw = pwd.getpwnam(RUN_USER)
+    for d, dirs, files in os.walk(path):
+        for n in [d] + [os.path.join(d, f) for f in dirs + files]:
+            os.chown(n, pw.pw_uid, pw.pw_gid)
+    os.chmod(path, 0o755)
+
+
+def new_run(name):
+    run = harness.tmpdir("apache-%s-" % name)
+    for sub in ("run", "fcgid"):
+        os.mkdir(os.path.join(run, sub))
+    claims = os.path.join(run, "claims.json")
+    with open(claims, "w") as f:
+        f.write('{"testuser": {"roles": ["reader"], "team": "blue"}}\n')
+    conf = os.path.join(run, "jwtx.conf")
+    with open(conf, "w") as f:
+        f.write('JWT_SECRET_KEY = "%s"\n'
+                'JWT_TOKEN_LOCATION = ["headers", "cookies"]\n'
+                'JWTX_USERS_FILE = "%s"\n'
+                'JWTX_USER_CLAIMS_FILE = "%s"\n'
+                'JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"\n' % (SECRET, USERS, claims, run))
+    return run, conf
+
+
+def read(path, tail=3000):
+    try:
+        with open(path) as f:
+            return f.read()[-tail:]
+    except OSError:
+        return ""
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (PID 1 here may not reap) counts as gone.
+    return read("/proc/%d/stat" % pid).split(") ")[-1][:1] not in ("Z", "")
+
+
+def stop_pid(pid, timeout=10.0):
+    if pid <= 0 or not pid_alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    end = time.time() + timeout
+    while time.time() < end and pid_alive(pid):
+        time.sleep(0.05)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+class SpawnFcgi:
+    """One program as a TCP FastCGI daemon on 127.0.0.1 (spawn-fcgi)."""
+
+    def __init__(self, run, prog, conf, name):
+        self.pidfile = os.path.join(run, "run", "spawn-%s.pid" % name)
+        self.pids = []
+        for _ in range(5):
+            self.port = harness.free_port()
+            env = {"PATH": "/usr/bin:/bin", "JWTX_CONF": conf}
+            cmd = ["spawn-fcgi", "-a", "127.0.0.1", "-p", str(self.port), "-F", "1",
+                   "-P", self.pidfile]
+            if AS_ROOT:
+                cmd += ["-u", RUN_USER, "-g", RUN_USER]
+            p = subprocess.run(cmd + ["--", os.path.join(BIN, prog)], env=env,
+                               capture_output=True, text=True)
+            if p.returncode == 0:
+                break
+        else:
+            raise RuntimeError("spawn-fcgi %s failed: %s" % (prog, p.stderr))
+        self.pids = [int(x) for x in read(self.pidfile).split() if x.isdigit()]
+        if not harness.wait_port(self.port):
+            raise RuntimeError("spawn-fcgi %s: nothing on port %d" % (prog, self.port))
+
+    def stop(self):
+        for pid in self.pids:
+            stop_pid(pid)
+        self.pids = []
+
+
+class Apache:
+    """conf/apache/standalone.conf around one recipe, with the given Defines."""
+
+    def __init__(self, run, recipe, defines, flags=()):
+        self.run = run
+        self.pidfile = os.path.join(run, "run", "httpd.pid")
+        self.errlog = os.path.join(run, "error.log")
+        self.pid = 0
+        for _ in range(3):
+            self.port = harness.free_port()
+            lines = ["Define JWTX_SERVER_ROOT %s" % run, "Define JWTX_PORT %d" % self.port,
+                     "Define JWTX_USER %s" % RUN_USER, "Define JWTX_RECIPE %s" % recipe]
+            lines += ["Define %s" % f for f in flags]
+            lines += ["Define %s %s" % kv for kv in defines]
+            lines.append("Include %s" % os.path.join(APACHE_DIR, "standalone.conf"))
+            self.conf = os.path.join(run, "httpd.conf")
+            with open(self.conf, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            give_to_run_user(run)
+            p = subprocess.run(["setsid", "apache2", "-f", self.conf, "-k", "start"],
+                               capture_output=True, text=True, start_new_session=True)
+            if p.returncode != 0:
+                raise RuntimeError("apache2 -k start: %s%s" % (p.stdout, p.stderr))
+            if self._wait_started():
+                return
+            self.stop()
+        raise RuntimeError("apache did not start: %s" % read(self.errlog))
+
+    def _wait_started(self):
+        end = time.time() + 10
+        while time.time() < end:
+            txt = read(self.pidfile, 100).strip()
+            if txt.isdigit():
+                self.pid = int(txt)
+            if "could not bind" in read(self.errlog):
+                return False
+            if self.pid and harness.wait_port(self.port, 0.2):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        """SIGTERM to the pid in its own PidFile (apache2 -k stop does the
+        same); the parent stops its children and the fcgid processes."""
+        if not self.pid:
+            txt = read(self.pidfile, 100).strip()
+            self.pid = int(txt) if txt.isdigit() else 0
+        stop_pid(self.pid, 15.0)
+        self.pid = 0
+
+    def request(self, method, path, headers=None, body=None):
+        return harness.request(self.port, method, path, headers, body)
+
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+
+def leaked_variables(ans):
+    return [k for k, _ in ans.headers if k.lower().startswith("variable-")]
+
+
+def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/json"):
+    """The checks every recipe must pass."""
+    H = srv.request
+
+    def t(what):
+        return "%s: %s" % (name, what)
+
+    # login
+    a = H("POST", "/login", body={"username": "testuser", "password": "testpass"})
+    body = a.json() or {}
+    R.eq((a.status, sorted(body)), (200, ["access_token", "refresh_token"]), t("login gives tokens"))
+    R.eq(sorted(a.cookies()), ["access_token_cookie", "csrf_access_token", "csrf_refresh_token",
+                               "refresh_token_cookie"], t("login sets the four cookies"))
+    R.eq(a.header("Content-Type"), "application/json", t("login answers JSON"))
+    access, refresh = body.get("access_token", ""), body.get("refresh_token", "")
+    r = H("POST", "/login", body={"username": "testuser", "password": "nope"})
+    R.eq((r.status, r.body), (401, msg("Bad username or password")), t("login: wrong password 401"))
+
+    # responders
+    r = H("GET", "/protected", headers=bearer(access))
+    R.eq((r.status, r.body), (200, b'{"logged_in_as":"testuser"}\n'), t("/protected with the token"))
+    r = H("GET", "/protected")
+    R.eq((r.status, r.body), (401, msg(MISSING)), t("/protected without a token"))
+    r = H("GET", "/optional")
+    R.eq((r.status, r.body), (200, b'{"logged_in_as":"anonymous user"}\n'),
+         t("/optional without a token (JWTX_OPTIONAL)"))
+    r = H("GET", "/.well-known/jwks.json")
+    R.eq((r.status, r.json()), (200, {"keys": []}), t("jwks"))
+
+    # the authorizer allows
+    r = H("GET", "/private/", headers=bearer(access))
+    R.check(r.status == 200 and b"private-marker" in r.body, t("static folder allowed with the token"),
+            "%d %r" % (r.status, r.body[:300]))
+    R.eq(leaked_variables(r), [], t("no Variable-* header reaches the client (static)"))
+    r = H("GET", "/legacy/whoami.cgi", headers=bearer(access))
+    text = r.body.decode("utf-8", "replace")
+    R.check(r.status == 200 and "remote_user=testuser\n" in text and "jwt_identity=testuser\n" in text,
+            t("legacy CGI gets REMOTE_USER and JWT_IDENTITY"), "%d %r" % (r.status, text[:400]))
+    claims_line = [ln for ln in text.splitlines() if ln.startswith("jwt_claims=")]
+    got_claims = {}
+    if claims_line:
+        try:
+            import json
+            got_claims = json.loads(claims_line[0][len("jwt_claims="):])
+        except ValueError:
+            pass
+    want_claims = jwt.decode(access, SECRET, algorithms=["HS256"]) if access else {"x": 1}
+    R.eq(got_claims, want_claims, t("legacy CGI gets the token's claims (JWT_CLAIMS)"))
+    R.check("jwt_type=access\n" in text and "jwt_fresh=true\n" in text,
+            t("legacy CGI gets JWT_TYPE and JWT_FRESH"))
+    R.eq(leaked_variables(r), [], t("no Variable-* header reaches the client (CGI)"))
+
+    # the authorizer denies
+    for path in ("/private/", "/legacy/whoami.cgi"):
+        r = H("GET", path)
+        R.eq((r.status, r.header("Content-Type"), r.body), (401, "application/json", msg(MISSING)),
+             t("%s without a token: 401, JSON, the jwtx body" % path))
+        R.check((r.header("WWW-Authenticate") or "").startswith("Bearer"),
+                t("%s without a token: WWW-Authenticate Bearer" % path))
+        R.eq(leaked_variables(r), [], t("%s denial has no Variable-* header" % path))
+    r = H("GET", "/private/", headers=bearer("abc.def"))
+    R.eq((r.status, r.header("Content-Type"), r.body),
+         (bad_token_status, bad_token_ctype, msg("Not enough segments")),
+         t("static folder with a bad token"))
+    r = H("GET", "/private/index.html", headers=bearer(access[:-4] + "AAAA"))
+    R.eq((r.status, r.body), (bad_token_status, msg("Signature verification failed")),
+         t("static file with a forged signature"))
+
+    # per-route policy: fresh-only routes refuse a refreshed token
+    r = H("POST", "/refresh", headers=bearer(refresh))
+    new_access = (r.json() or {}).get("access_token", "")
+    R.check(r.status == 200 and new_access, t("refresh gives a new access token"))
+    r = H("GET", "/fresh", headers=bearer(new_access))
+    R.eq((r.status, r.body), (401, msg("Fresh token required")), t("/fresh refuses a refreshed token"))
+    r = H("GET", "/private/fresh/", headers=bearer(new_access))
+    R.eq((r.status, r.header("Content-Type"), r.body), (401, "application/json", msg("Fresh token required")),
+         t("authorizer: fresh-only folder refuses a refreshed token (SetEnvIf policy)"))
+    r = H("GET", "/private/fresh/", headers=bearer(access))
+    R.check(r.status == 200 and b"fresh-marker" in r.body, t("authorizer: fresh token reaches the fresh folder"))
+    r = H("GET", "/private/", headers=bearer(new_access))
+    R.eq(r.status, 200, t("authorizer: refreshed token is fine outside the fresh folder"))
+
+    # logout revokes
+    r = H("POST", "/logout", headers=bearer(access))
+    R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'), t("logout revokes"))
+    r = H("GET", "/protected", headers=bearer(access))
+    R.eq((r.status, r.body), (401, msg("Token has been revoked")), t("revoked token refused by /protected"))
+    r = H("GET", "/legacy/whoami.cgi", headers=bearer(access))
+    R.eq((r.status, r.header("Content-Type"), r.body), (401, "application/json", msg("Token has been revoked")),
+         t("revoked token refused by the authorizer"))
+
+
+def errors_of(srv):
+    """Lines of the error log that point at a broken recipe."""
+    bad = ("AH00526", "AH00112", "not allowed here", "Invalid command", "segfault",
+           "End of script output before headers", "can't apply process slot")
+    return [ln for ln in read(srv.errlog, 200000).splitlines() if any(b in ln for b in bad)]
+
+
+def recipe_fcgid():
+    run, conf = new_run("fcgid")
+    srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-fcgid.conf"),
+                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW)], ["JWTX_WITH_FCGID"])
+    try:
+        check_recipe("fcgid", srv)
+        r = srv.request("GET", "/jwtx-error")
+        R.eq(r.status, 403, "fcgid: the error renderer is not reachable directly")
+        r = srv.request("GET", "/private/", headers=bearer("abc.def"))
+        R.eq((r.header("X-JWT-Status"), r.header("X-JWT-Error-Body"), r.header("Cache-Control")),
+             (None, None, "no-store"), "fcgid: denial carries no transport headers, one Cache-Control")
+        R.eq(errors_of(srv), [], "fcgid: no configuration errors logged")
+    finally:
+        srv.stop()
+    R.check(not pid_alive(srv.pid or 0), "fcgid: Apache stopped")
+
+
+def recipe_htaccess():
+    run, conf = new_run("htaccess")
+    www = os.path.join(run, "www")
+    shutil.copytree(WWW, www, symlinks=True)
+    wrapper = os.path.join(run, "jwtx-authorizer")
+    with open(os.path.join(APACHE_DIR, "jwtx-authorizer.sh.in")) as f:
+        text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf)
+    with open(wrapper, "w") as f:
+        f.write(text)
+    os.chmod(wrapper, 0o755)
+    with open(os.path.join(APACHE_DIR, "jwtx-fcgid.htaccess")) as f:
+        text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WRAPPER@", wrapper)
+    with open(os.path.join(www, ".htaccess"), "w") as f:
+        f.write(text)
+    srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-fcgid-htaccess-host.conf"),
+                 [("JWTX_WWW", www)], ["JWTX_WITH_FCGID"])
+    try:
+        check_recipe("htaccess", srv)
+        R.eq(errors_of(srv), [], "htaccess: no configuration errors logged")
+    finally:
+        srv.stop()
+
+
+RECIPES = {"fcgid": recipe_fcgid, "htaccess": recipe_htaccess}
+
+if __name__ == "__main__":
+    only = os.environ.get("JWTX_APACHE_RECIPES", "").split(",")
+    for n, fn in RECIPES.items():
+        if only != [""] and n not in only:
+            continue
+        start = time.time()
+        try:
+            fn()
+        except Exception as e:  # a server that does not start fails the suite
+            R.check(False, "%s: recipe ran" % n, repr(e))
+        print("# %s took %.1fs" % (n, time.time() - start))
+    R.finish()
