@@ -449,45 +449,14 @@ int jwtx_json_dump(const json_t *v, int flags, jwtx_buf *out)
 /* ------------------------------------------------------------------ */
 /* Non-finite reals                                                    */
 
-/* jansson refuses NaN and infinities in json_real(), but Python accepts them
- * in JSON and PyJWT's claim checks must see them. jansson's real is
- * { json_t json; double value; } and has been since 1.0; we write the value
- * through that layout, but only after a probe has confirmed it on this build,
- * so a different layout degrades to "not accepted" rather than corruption. */
-struct real_layout {
-    json_t json;
-    double value;
-};
-
-static int real_layout_ok(void)
-{
-    static int state = 0; /* 0 unknown, 1 ok, -1 not ok */
-    if (state == 0) {
-        json_t *probe = json_real(1234.5678125);
-        state = -1;
-        if (probe) {
-            struct real_layout *r = (struct real_layout *)(void *)probe;
-            if (r->value == 1234.5678125) {
-                r->value = 8765.4321875;
-                if (json_real_value(probe) == 8765.4321875)
-                    state = 1;
-            }
-            json_decref(probe);
-        }
-    }
-    return state == 1;
-}
-
+/* jansson cannot hold NaN or infinities in a real, but Python's json.loads
+ * accepts them. They are read as null: every check that looks at a number
+ * answers a non-finite value exactly as it answers null (spec/README.md
+ * point 2: "... must be an integer.", "Fresh token required"), and no valid
+ * JSON is ever written back with NaN in it. */
 static json_t *make_real(double d)
 {
-    if (isfinite(d))
-        return json_real(d);
-    if (!real_layout_ok())
-        return NULL;
-    json_t *r = json_real(0.0);
-    if (r)
-        ((struct real_layout *)(void *)r)->value = d;
-    return r;
+    return isfinite(d) ? json_real(d) : json_null();
 }
 
 /* ------------------------------------------------------------------ */
