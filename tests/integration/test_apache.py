@@ -65,6 +65,7 @@ def new_run(name):
                 'JWTX_USERS_FILE = "%s"\n'
                 'JWTX_USER_CLAIMS_FILE = "%s"\n'
                 'JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"\n' % (SECRET, USERS, claims, run))
+    give_to_run_user(run)
     return run, conf
 
 
@@ -118,6 +119,7 @@ class SpawnFcgi:
         else:
             raise RuntimeError("spawn-fcgi %s failed: %s" % (prog, p.stderr))
         self.pids = [int(x) for x in read(self.pidfile).split() if x.isdigit()]
+        self.started = list(self.pids)
         if not harness.wait_port(self.port):
             raise RuntimeError("spawn-fcgi %s: nothing on port %d" % (prog, self.port))
 
@@ -328,7 +330,33 @@ def recipe_htaccess():
         srv.stop()
 
 
-RECIPES = {"fcgid": recipe_fcgid, "htaccess": recipe_htaccess}
+def recipe_authnz():
+    run, conf = new_run("authnz")
+    daemons = []
+    srv = None
+    try:
+        ports = []
+        for prog in ("authorizer", "login", "refresh", "logout", "protected", "jwks"):
+            d = SpawnFcgi(run, prog + ".fcgi", conf, prog)
+            daemons.append(d)
+            ports.append(("JWTX_%s_PORT" % prog.upper(), str(d.port)))
+        srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-authnz-fcgi.conf"),
+                     [("JWTX_WWW", WWW)] + ports, ["JWTX_WITH_AUTHNZ_FCGI"])
+        check_recipe("authnz", srv)
+        r = srv.request("GET", "/private/no-such-file.html", headers=bearer(
+            (srv.request("POST", "/login", body={"username": "testuser", "password": "testpass"}).json()
+             or {}).get("access_token", "")))
+        R.eq(r.status, 404, "authnz: a missing file behind the authorizer is a 404")
+        R.eq(errors_of(srv), [], "authnz: no configuration errors logged")
+    finally:
+        if srv:
+            srv.stop()
+        for d in daemons:
+            d.stop()
+    R.check(all(not pid_alive(p) for d in daemons for p in d.started), "authnz: spawn-fcgi daemons stopped")
+
+
+RECIPES = {"fcgid": recipe_fcgid, "htaccess": recipe_htaccess, "authnz": recipe_authnz}
 
 if __name__ == "__main__":
     only = os.environ.get("JWTX_APACHE_RECIPES", "").split(",")
