@@ -320,6 +320,10 @@ r = H("GET", "/private/fresh/", headers=bearer(access))
 R.check(r.status == 200 and b"fresh-marker" in r.body, "fresh: fresh token reaches the fresh folder")
 r = H("GET", "/private/fresh/", headers=bearer(new_access))
 denial(r, 401, "Fresh token required", "fresh: second auth location refuses a non-fresh token")
+for path in ("/private//fresh/", "/private/./fresh/", "/private/%66resh/", "/private/x/../fresh/"):
+    r = H("GET", path, headers=bearer(new_access))
+    R.check(r.status != 200, "fresh: %s does not escape the fresh policy" % path,
+            "%d %r" % (r.status, r.body[:60]))
 r = H("GET", "/private/", headers=bearer(new_access))
 R.eq(r.status, 200, "fresh: the ordinary folder takes the non-fresh token")
 r = H("GET", "/fresh", headers=bearer(new_access))

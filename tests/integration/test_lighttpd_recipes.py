@@ -1,0 +1,233 @@
+"""Integration suite: the production lighttpd recipes, included unchanged.
+
+conf/lighttpd/jwtx.conf (FastCGI: lighttpd spawns every program) and
+conf/lighttpd/jwtx-cgi.conf (the same binaries as plain CGI scripts, the
+authorizer as FastCGI) are each included from a small lighttpd.conf that sets
+the server basics and the recipe's variables (var.jwtx_bin, var.jwtx_conf,
+var.jwtx_run, var.jwtx_procs), the way a site includes them. For each recipe
+the same checks run as the client sees them: login, the protected example,
+the authorizer in front of a static folder and a legacy CGI program (which
+receives REMOTE_USER and JWT_*), denials with jwtx's status and JSON body,
+the fresh-only policy, JWKS, and revocation after logout.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from harness import msg  # noqa: E402
+
+R = harness.Results("lighttpd-recipes")
+ROOT = harness.ROOT
+SECRET = "recipes-suite-secret-0123456789abcdef0123456789abcdef"
+USERS = os.path.join(ROOT, "conf", "users.htpasswd")
+MISSING = ('Missing JWT in headers or cookies (Missing Authorization Header; '
+           'Missing cookie "access_token_cookie")')
+
+run = harness.tmpdir("recipes-")
+claims_file = os.path.join(run, "claims.json")
+with open(claims_file, "w") as f:
+    json.dump({"testuser": {"roles": ["reader"], "team": "blue"}}, f)
+CONF = os.path.join(run, "jwtx.conf")
+with open(CONF, "w") as f:
+    f.write("""
+JWT_SECRET_KEY = "%s"
+JWT_TOKEN_LOCATION = ["headers", "cookies"]
+JWTX_USERS_FILE = "%s"
+JWTX_USER_CLAIMS_FILE = "%s"
+JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"
+""" % (SECRET, USERS, claims_file, run))
+
+MAIN = """
+server.modules        = ( "mod_access", "mod_alias" )
+server.bind           = "127.0.0.1"
+server.port           = %(port)d
+server.document-root  = "%(www)s"
+server.errorlog       = "%(run)s/%(name)s-error.log"
+server.pid-file       = "%(run)s/%(name)s.pid"
+index-file.names      = ( "index.html" )
+mimetype.assign       = ( ".html" => "text/html; charset=utf-8", ".json" => "application/json" )
+
+var.jwtx_bin   = "%(bin)s"
+var.jwtx_conf  = "%(conf)s"
+var.jwtx_run   = "%(sockets)s"
+var.jwtx_procs = 2
+include "%(recipe)s"
+"""
+
+
+class Server:
+    def __init__(self, name, recipe):
+        self.name = name
+        self.port = harness.free_port()
+        sockets = os.path.join(run, name)
+        os.mkdir(sockets)
+        self.lconf = os.path.join(run, name + ".conf")
+        with open(self.lconf, "w") as f:
+            f.write(MAIN % {"port": self.port, "www": os.path.join(ROOT, "conf", "demo-www"),
+                            "run": run, "name": name, "bin": os.path.join(ROOT, "cgi-bin"),
+                            "conf": CONF, "sockets": sockets,
+                            "recipe": os.path.join(ROOT, "conf", "lighttpd", recipe)})
+        t = subprocess.run(["lighttpd", "-tt", "-f", self.lconf], capture_output=True, text=True)
+        R.check(t.returncode == 0, "%s: lighttpd -tt accepts the recipe" % name, t.stderr)
+        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.lconf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        import atexit
+        atexit.register(self.stop)
+        ok = harness.wait_port(self.port) and self.proc.poll() is None
+        if not R.check(ok, "%s: lighttpd bound 127.0.0.1:%d" % (name, self.port)):
+            try:
+                print(open(os.path.join(run, name + "-error.log")).read()[-3000:])
+            except OSError:
+                pass
+            R.finish()
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+
+def checks(srv):
+    n = srv.name
+
+    def H(method, path, headers=None, body=None):
+        return harness.request(srv.port, method, path, headers, body)
+
+    def login():
+        return H("POST", "/login", body={"username": "testuser", "password": "testpass"})
+
+    def denial(r, status, text, what):
+        R.eq((r.status, r.body), (status, msg(text)), "%s: %s: status and JSON body" % (n, what))
+        R.eq(r.header("Content-Type"), "application/json",
+             "%s: %s: Content-Type application/json" % (n, what))
+        wa = r.all("WWW-Authenticate")
+        R.check(len(wa) == 1 if status == 401 else wa == [],
+                "%s: %s: WWW-Authenticate once on 401 only" % (n, what), repr(wa))
+
+    # login and the protected example
+    a = login()
+    body = a.json() or {}
+    R.eq((a.status, sorted(body)), (200, ["access_token", "refresh_token"]), n + ": login: tokens")
+    R.eq(a.header("Content-Type"), "application/json", n + ": login: JSON content type")
+    ck = a.cookies()
+    R.eq(sorted(ck), ["access_token_cookie", "csrf_access_token", "csrf_refresh_token",
+                      "refresh_token_cookie"], n + ": login: the four cookies")
+    access, refresh = body.get("access_token", ""), body.get("refresh_token", "")
+    r = H("POST", "/login", body={"username": "testuser", "password": "bad"})
+    R.eq((r.status, r.body), (401, msg("Bad username or password")), n + ": login: wrong password")
+    r = H("GET", "/protected", headers=bearer(access))
+    R.eq((r.status, r.body), (200, b'{"logged_in_as":"testuser"}\n'), n + ": protected: token 200")
+    r = H("GET", "/protected", headers={"Cookie": "access_token_cookie=" + access})
+    R.eq(r.status, 200, n + ": protected: cookie token 200")
+    r = H("GET", "/protected")
+    denial(r, 401, MISSING, "protected: no token")
+    r = H("GET", "/protectedx", headers=bearer(access))
+    R.eq(r.status, 404, n + ": a look-alike URL is not routed to jwtx")
+    r = H("GET", "/.well-known/jwks.json")
+    R.eq((r.status, r.json()), (200, {"keys": []}), n + ": jwks: 200")
+
+    # the authorizer: static folder
+    r = H("GET", "/private/", headers=bearer(access))
+    R.check(r.status == 200 and b"private-marker" in r.body, n + ": authorizer: static folder allowed")
+    r = H("GET", "/private/")
+    denial(r, 401, MISSING, "authorizer: no token")
+    r = H("GET", "/private/", headers=bearer("foobarbaz"))
+    denial(r, 422, "Not enough segments", "authorizer: bad token")
+    # the authorizer: legacy CGI
+    r = H("GET", "/legacy/whoami.cgi", headers=bearer(access))
+    text = r.body.decode("utf-8", "replace")
+    R.check(r.status == 200 and "remote_user=testuser\n" in text,
+            n + ": legacy CGI: receives REMOTE_USER", text)
+    R.check("jwt_identity=testuser\n" in text and "jwt_type=access\n" in text and
+            "jwt_fresh=true\n" in text, n + ": legacy CGI: receives JWT_IDENTITY/TYPE/FRESH", text)
+    m = re.search(r"^jwt_claims=(.*)$", text, re.M)
+    cl = json.loads(m.group(1)) if m else {}
+    R.eq((cl.get("sub"), cl.get("team")), ("testuser", "blue"), n + ": legacy CGI: receives JWT_CLAIMS")
+    r = H("GET", "/legacy/whoami.cgi")
+    denial(r, 401, MISSING, "legacy CGI: no token")
+    r = H("GET", "/legacy/whoami.cgi", headers=bearer("x.y"))
+    denial(r, 422, "Not enough segments", "legacy CGI: bad token")
+
+    # fresh-only policy
+    r = H("POST", "/refresh", headers=bearer(refresh))
+    new_access = (r.json() or {}).get("access_token", "")
+    R.check(r.status == 200 and new_access, n + ": refresh: non-fresh access token")
+    r = H("GET", "/private/fresh/", headers=bearer(access))
+    R.check(r.status == 200 and b"fresh-marker" in r.body, n + ": fresh folder: fresh token 200")
+    r = H("GET", "/private/fresh/", headers=bearer(new_access))
+    denial(r, 401, "Fresh token required", "fresh folder: non-fresh token")
+    for path in ("/private//fresh/", "/private/./fresh/", "/private/%66resh/",
+                 "/private/x/../fresh/"):
+        r = H("GET", path, headers=bearer(new_access))
+        R.check(r.status != 200, n + ": %s does not escape the fresh policy" % path,
+                "%d %r" % (r.status, r.body[:60]))
+    r = H("GET", "/private/", headers=bearer(new_access))
+    R.eq(r.status, 200, n + ": ordinary folder takes the non-fresh token")
+    r = H("GET", "/fresh", headers=bearer(access))
+    R.eq(r.status, 200, n + ": /fresh: fresh token 200")
+    r = H("GET", "/fresh", headers=bearer(new_access))
+    denial(r, 401, "Fresh token required", "/fresh: non-fresh token")
+    r = H("GET", "/fresh?x=1", headers=bearer(new_access))
+    R.eq((r.status, r.body), (401, msg("Fresh token required")),
+         n + ": /fresh?query: a query string does not escape the policy")
+    r = H("GET", "/protected", headers=bearer(new_access))
+    R.eq(r.status, 200, n + ": /protected takes the non-fresh token")
+    for path in ("/fresh/", "/freshly", "/fresh/x"):
+        r = H("GET", path, headers=bearer(new_access))
+        R.check(r.status != 200, n + ": %s is not the fresh route without its policy" % path,
+                "%d %r" % (r.status, r.body[:60]))
+
+    # logout revokes
+    acc2 = (login().json() or {}).get("access_token", "")
+    r = H("POST", "/logout", headers=bearer(acc2))
+    R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'), n + ": logout: revoked")
+    r = H("GET", "/protected", headers=bearer(acc2))
+    denial(r, 401, "Token has been revoked", "logout: reused token at /protected")
+    r = H("GET", "/private/", headers=bearer(acc2))
+    denial(r, 401, "Token has been revoked", "logout: reused token at the authorizer")
+
+
+fcgi = Server("fastcgi", "jwtx.conf")
+checks(fcgi)
+# lighttpd spawned the programs: they are its children and keep running.
+pids = subprocess.run(["pgrep", "-P", str(fcgi.proc.pid)], capture_output=True, text=True).stdout
+names = set()
+for pid in pids.split():
+    try:
+        with open("/proc/%s/comm" % pid) as f:
+            names.add(f.read().strip())
+    except OSError:
+        pass
+R.check({"login.fcgi", "authorizer.fcgi", "protected.fcgi"} <= names,
+        "fastcgi: lighttpd runs the programs as its FastCGI children", repr(sorted(names)))
+fcgi.stop()
+
+cgi = Server("cgi", "jwtx-cgi.conf")
+checks(cgi)
+pids = subprocess.run(["pgrep", "-P", str(cgi.proc.pid)], capture_output=True, text=True).stdout
+names = set()
+for pid in pids.split():
+    try:
+        with open("/proc/%s/comm" % pid) as f:
+            names.add(f.read().strip())
+    except OSError:
+        pass
+R.check("authorizer.fcgi" in names and "login.fcgi" not in names and "protected.fcgi" not in names,
+        "cgi: only the authorizer stays running; the responders ran as CGI", repr(sorted(names)))
+cgi.stop()
+R.finish()
