@@ -15,6 +15,7 @@ When Chromium or chromedriver cannot run, the suite says "cannot run: <why>"
 and counts that as a failure.
 """
 import os
+import signal
 import struct
 import sys
 import traceback
@@ -25,6 +26,8 @@ import webdriver  # noqa: E402
 from webdriver import CannotRun  # noqa: E402
 
 R = harness.Results("browser")
+# A SIGTERM (e.g. from `timeout`) still runs the atexit clean-up.
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 SECRET = "browser-test-secret-0123456789abcdef0123456789abcdef"
 USERS = os.path.join(harness.ROOT, "conf", "users.htpasswd")
 ARTIFACTS = os.path.join(harness.ROOT, "tests", "artifacts")
