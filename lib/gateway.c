@@ -590,8 +590,9 @@ static int render_error(jwtx_gateway *gw, const jwtx_request *req, jwtx_response
         obj = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(obj)) {
         json_decref(obj);
-        fprintf(stderr, "%s: JWTX_RENDER_ERROR needs JWTX_ERROR_STATUS (4xx/5xx) and "
-                        "JWTX_ERROR_BODY (a JSON object) from X-JWT-Status/X-JWT-Error-Body\n",
+        fprintf(stderr,
+                "%s: JWTX_RENDER_ERROR needs JWTX_ERROR_STATUS (4xx/5xx) and "
+                "JWTX_ERROR_BODY (a JSON object) from X-JWT-Status/X-JWT-Error-Body\n",
                 gw->program);
         return answer_code(gw, resp, JWTX_ERR_INTERNAL);
     }
