@@ -284,10 +284,15 @@ def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/j
 
 
 def errors_of(srv):
-    """Lines of the error log that point at a broken recipe."""
+    """Lines of the error log that point at a broken recipe (the whole log is
+    printed when there are any)."""
     bad = ("AH00526", "AH00112", "not allowed here", "Invalid command", "segfault",
            "End of script output before headers", "can't apply process slot")
-    return [ln for ln in read(srv.errlog, 200000).splitlines() if any(b in ln for b in bad)]
+    log = read(srv.errlog, 200000)
+    found = [ln for ln in log.splitlines() if any(b in ln for b in bad)]
+    if found:
+        print("# error log:\n# " + log[-6000:].replace("\n", "\n# "))
+    return found
 
 
 def recipe_fcgid():
@@ -356,7 +361,31 @@ def recipe_authnz():
     R.check(all(not pid_alive(p) for d in daemons for p in d.started), "authnz: spawn-fcgi daemons stopped")
 
 
-RECIPES = {"fcgid": recipe_fcgid, "htaccess": recipe_htaccess, "authnz": recipe_authnz}
+def recipe_cgi():
+    run, conf = new_run("cgi")
+    guard = os.path.join(run, "jwtx-cgi-guard")
+    with open(os.path.join(APACHE_DIR, "jwtx-cgi-guard.sh.in")) as f:
+        text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WWW@", WWW)
+    with open(guard, "w") as f:
+        f.write(text)
+    os.chmod(guard, 0o755)
+    srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-cgi.conf"),
+                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW), ("JWTX_GUARD", guard)])
+    try:
+        check_recipe("cgi", srv)
+        r = srv.request("GET", "/jwtx-guard/private/index.html")
+        R.eq(r.status, 404, "cgi: the guard refuses direct calls")
+        r = srv.request("GET", "/private/nothing-here.txt", headers=bearer(
+            (srv.request("POST", "/login", body={"username": "testuser", "password": "testpass"}).json()
+             or {}).get("access_token", "")))
+        R.eq(r.status, 404, "cgi: a missing file behind the guard is a 404")
+        R.eq(errors_of(srv), [], "cgi: no configuration errors logged")
+    finally:
+        srv.stop()
+
+
+RECIPES = {"fcgid": recipe_fcgid, "htaccess": recipe_htaccess, "authnz": recipe_authnz,
+           "cgi": recipe_cgi}
 
 if __name__ == "__main__":
     only = os.environ.get("JWTX_APACHE_RECIPES", "").split(",")
