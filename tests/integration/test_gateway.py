@@ -37,15 +37,15 @@ JWTX_MAX_BODY = 4096
 
 # Test-only routes: per-route locations through the same FastCGI parameters.
 EXTRA = """
-$HTTP["url"] =~ "^/qs($|\\?)" {
+$HTTP["url"] =~ "^/qs$" {
     setenv.add-environment = ( "JWTX_LOCATIONS" => "query_string,json" )
     fastcgi.server = ( "/qs" => ( var.protected ) )
 }
-$HTTP["url"] =~ "^/claims-admin($|\\?)" {
+$HTTP["url"] =~ "^/claims-admin$" {
     setenv.add-environment = ( "JWTX_REQUIRE_CLAIMS" => "{\\"roles\\": \\"admin\\"}" )
     fastcgi.server = ( "/claims-admin" => ( var.protected ) )
 }
-$HTTP["url"] =~ "^/claims-reader($|\\?)" {
+$HTTP["url"] =~ "^/claims-reader$" {
     setenv.add-environment = ( "JWTX_REQUIRE_CLAIMS" => "{\\"roles\\": \\"reader\\"}" )
     fastcgi.server = ( "/claims-reader" => ( var.protected ) )
 }
