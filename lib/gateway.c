@@ -282,33 +282,45 @@ out:
 
 /* ---- refresh ---------------------------------------------------------- */
 
-/* Reads the route policy, then runs the check; on failure fills resp. */
-static int check(jwtx_gateway *gw, const jwtx_request *req, jwtx_route_opts *opts,
-                 jwtx_verified *v, jwtx_response *resp, int *rc)
+/* How a route adjusts the policy the web server gave it. */
+typedef enum route_kind {
+    ROUTE_AS_CONFIGURED, /* protected, authorizer: the parameters as they are */
+    ROUTE_REFRESH,       /* refresh: jwt_required(refresh=True) */
+    ROUTE_ANY_TYPE       /* logout: jwt_required(verify_type=False) */
+} route_kind;
+
+/* Reads the route policy from the request's server parameters, adjusts it
+ * for the route, and runs jwt_required(). Returns 0 with *v filled (clear it
+ * later), or -1 with the error answer in resp, its build status in *rc and
+ * the outcome in *err. A bad route parameter is the web server's
+ * configuration, answered 500 and logged. */
+static int authenticate(jwtx_gateway *gw, const jwtx_request *req, route_kind kind,
+                        jwtx_verified *v, jwtx_response *resp, int *rc, jwtx_error *err)
 {
-    jwtx_error err;
-    jwtx_error_clear(&err);
+    jwtx_route_opts opts;
+    jwtx_error_clear(err);
     memset(v, 0, sizeof *v);
-    if (jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, opts, v, &err) != 0) {
-        if (err.code == JWTX_ERR_STORE_UNAVAILABLE)
-            fprintf(stderr, "%s: revocation store unavailable\n", gw->program);
-        *rc = answer_error(gw, resp, &err);
+    jwtx_route_opts_init(&opts);
+    if (jwtx_route_opts_from_request(&opts, req, err) != 0) {
+        fprintf(stderr, "%s: bad route parameter: %s\n", gw->program, jwtx_error_message(err));
+        jwtx_route_opts_clear(&opts);
+        jwtx_error_set(err, JWTX_ERR_INTERNAL, NULL);
+        *rc = answer_error(gw, resp, err);
         return -1;
     }
-    return 0;
-}
-
-static int load_opts(jwtx_gateway *gw, const jwtx_request *req, jwtx_route_opts *opts,
-                     jwtx_response *resp, int *rc)
-{
-    jwtx_error err;
-    jwtx_error_clear(&err);
-    jwtx_route_opts_init(opts);
-    if (jwtx_route_opts_from_request(opts, req, &err) != 0) {
-        /* A bad route parameter is the web server's configuration: 500. */
-        fprintf(stderr, "%s: bad route parameter: %s\n", gw->program, jwtx_error_message(&err));
-        *rc = answer_code(gw, resp, JWTX_ERR_INTERNAL);
-        jwtx_route_opts_clear(opts);
+    if (kind == ROUTE_REFRESH) {
+        opts.refresh = true;
+        opts.optional = false;
+    } else if (kind == ROUTE_ANY_TYPE) {
+        opts.verify_type = false;
+        opts.optional = false;
+    }
+    int st = jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, &opts, v, err);
+    jwtx_route_opts_clear(&opts);
+    if (st != 0) {
+        if (err->code == JWTX_ERR_STORE_UNAVAILABLE)
+            fprintf(stderr, "%s: revocation store unavailable\n", gw->program);
+        *rc = answer_error(gw, resp, err);
         return -1;
     }
     return 0;
@@ -322,23 +334,16 @@ int jwtx_route_refresh(jwtx_gateway *gw, const jwtx_request *req, jwtx_response 
         return method_not_allowed(gw, resp, "OPTIONS, POST");
 
     int rc = 0;
-    jwtx_route_opts opts;
-    if (load_opts(gw, req, &opts, resp, &rc) != 0)
-        return rc;
-    opts.refresh = true;
-    opts.optional = false;
     jwtx_verified v;
-    if (check(gw, req, &opts, &v, resp, &rc) != 0) {
-        jwtx_route_opts_clear(&opts);
+    jwtx_error err;
+    if (authenticate(gw, req, ROUTE_REFRESH, &v, resp, &rc, &err) != 0)
         return rc;
-    }
 
     char identity[IDENTITY_MAX];
     jwtx_verified_identity(&gw->cfg, &v, identity, sizeof identity);
     jwtx_buf access;
     jwtx_buf_init(&access);
     jwtx_issued ia;
-    jwtx_error err;
     jwtx_error_clear(&err);
     if (issue(gw, identity, false, false, &access, &ia, &err) != 0) {
         fprintf(stderr, "%s: cannot issue token: %s\n", gw->program, jwtx_error_message(&err));
@@ -362,7 +367,6 @@ int jwtx_route_refresh(jwtx_gateway *gw, const jwtx_request *req, jwtx_response 
 out:
     jwtx_buf_clear(&access);
     jwtx_verified_clear(&v);
-    jwtx_route_opts_clear(&opts);
     return rc;
 }
 
@@ -411,16 +415,10 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
         return method_not_allowed(gw, resp, "DELETE, OPTIONS, POST");
 
     int rc = 0;
-    jwtx_route_opts opts;
-    if (load_opts(gw, req, &opts, resp, &rc) != 0)
-        return rc;
-    opts.verify_type = false;
-    opts.optional = false;
     jwtx_verified v;
-    if (check(gw, req, &opts, &v, resp, &rc) != 0) {
-        jwtx_route_opts_clear(&opts);
+    jwtx_error err;
+    if (authenticate(gw, req, ROUTE_ANY_TYPE, &v, resp, &rc, &err) != 0)
         return rc;
-    }
 
     const char *msg = "logout successful";
     if (gw->blocklist != NULL) {
@@ -449,7 +447,6 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
         rc = -1;
 out:
     jwtx_verified_clear(&v);
-    jwtx_route_opts_clear(&opts);
     return rc;
 }
 
@@ -489,14 +486,10 @@ int jwtx_route_protected(jwtx_gateway *gw, const jwtx_request *req, jwtx_respons
     if (method_is(req, "OPTIONS"))
         return answer_options(resp, "GET, HEAD, OPTIONS, POST");
     int rc = 0;
-    jwtx_route_opts opts;
-    if (load_opts(gw, req, &opts, resp, &rc) != 0)
-        return rc;
     jwtx_verified v;
-    if (check(gw, req, &opts, &v, resp, &rc) != 0) {
-        jwtx_route_opts_clear(&opts);
+    jwtx_error err;
+    if (authenticate(gw, req, ROUTE_AS_CONFIGURED, &v, resp, &rc, &err) != 0)
         return rc;
-    }
     char identity[IDENTITY_MAX];
     jwtx_verified_identity(&gw->cfg, &v, identity, sizeof identity);
     if (implicit_refresh(gw, &v, identity, resp) != 0) {
@@ -508,7 +501,6 @@ int jwtx_route_protected(jwtx_gateway *gw, const jwtx_request *req, jwtx_respons
         json_decref(body);
     }
     jwtx_verified_clear(&v);
-    jwtx_route_opts_clear(&opts);
     return rc;
 }
 
@@ -605,51 +597,47 @@ static int render_error(jwtx_gateway *gw, const jwtx_request *req, jwtx_response
     return rc;
 }
 
+/* Servers that replace an authorizer's body (nginx, Apache mod_fcgid) can
+ * rebuild the same answer from X-JWT-Status and X-JWT-Error-Body (the JSON
+ * body on one line). */
+static int add_denial_headers(jwtx_response *resp, const jwtx_error *err)
+{
+    char status[8];
+    snprintf(status, sizeof status, "%d", jwtx_err_status(err->code));
+    if (jwtx_response_add_header(resp, "X-JWT-Status", status) != 0)
+        return -1;
+    if (resp->body.data == NULL || resp->body.len == 0)
+        return 0;
+    size_t n = resp->body.len;
+    char *line = strndup(resp->body.data, n);
+    if (line == NULL)
+        return -1;
+    if (line[n - 1] == '\n')
+        line[n - 1] = '\0';
+    int rc = jwtx_response_add_header(resp, "X-JWT-Error-Body", line);
+    free(line);
+    return rc;
+}
+
 int jwtx_route_authorizer(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
 {
     if (!req->authorizer && server_flag(req, "JWTX_RENDER_ERROR"))
         return render_error(gw, req, resp);
     int rc = 0;
-    jwtx_route_opts opts;
-    if (load_opts(gw, req, &opts, resp, &rc) != 0)
-        return rc;
     jwtx_verified v;
-    memset(&v, 0, sizeof v);
     jwtx_error err;
-    jwtx_error_clear(&err);
-    if (jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, &opts, &v, &err) != 0) {
-        if (err.code == JWTX_ERR_STORE_UNAVAILABLE)
-            fprintf(stderr, "%s: revocation store unavailable\n", gw->program);
-        rc = answer_error(gw, resp, &err);
-        if (rc == 0) {
-            /* Servers that replace the body (nginx, Apache mod_fcgid) can
-             * rebuild the same answer from these. */
-            char status[8];
-            snprintf(status, sizeof status, "%d", jwtx_err_status(err.code));
-            rc = jwtx_response_add_header(resp, "X-JWT-Status", status);
-            if (rc == 0 && resp->body.data != NULL && resp->body.len > 0) {
-                size_t n = resp->body.len;
-                char *line = strndup(resp->body.data, n);
-                if (line == NULL)
-                    rc = -1;
-                else {
-                    if (n > 0 && line[n - 1] == '\n')
-                        line[n - 1] = '\0';
-                    rc = jwtx_response_add_header(resp, "X-JWT-Error-Body", line);
-                    free(line);
-                }
-            }
-            /* nginx auth_request turns any status but 2xx/401/403 into 500:
-             * answer 401 and let the error page restore the real one from
-             * X-JWT-Status (see render_error). */
-            if (rc == 0 && !req->authorizer && server_flag(req, "JWTX_AUTH_REQUEST"))
-                resp->status = 401;
-        }
-    } else {
+    if (authenticate(gw, req, ROUTE_AS_CONFIGURED, &v, resp, &rc, &err) == 0) {
         rc = grant(gw, req, &v, resp);
+        jwtx_verified_clear(&v);
+        return rc;
     }
-    jwtx_verified_clear(&v);
-    jwtx_route_opts_clear(&opts);
+    if (rc == 0)
+        rc = add_denial_headers(resp, &err);
+    /* nginx auth_request turns any status but 2xx/401/403 into 500: answer
+     * 401 and let the error page restore the real one from X-JWT-Status
+     * (see render_error). */
+    if (rc == 0 && !req->authorizer && server_flag(req, "JWTX_AUTH_REQUEST"))
+        resp->status = 401;
     return rc;
 }
 

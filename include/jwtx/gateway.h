@@ -54,7 +54,11 @@ int jwtx_route_protected(jwtx_gateway *gw, const jwtx_request *req, jwtx_respons
  * Variable-REMOTE_USER and Variable-JWT_*; RESPONDER role (nginx
  * auth_request) answers 200 with X-Remote-User and X-JWT-* headers. A denial
  * is the error answer (plus X-JWT-Status and X-JWT-Error-Body headers for
- * servers that drop the body). */
+ * servers that drop the body). Server parameters for servers that cannot
+ * pass a denial through: JWTX_AUTH_REQUEST=1 answers every denial as 401
+ * (nginx auth_request); JWTX_RENDER_ERROR=1 with JWTX_ERROR_STATUS and
+ * JWTX_ERROR_BODY (taken from those two headers by the server) renders the
+ * stored answer as the client should see it, without verifying again. */
 int jwtx_route_authorizer(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
 
 /* GET /.well-known/jwks.json: the public keys as a JWK Set. */
