@@ -13,10 +13,12 @@ to the same token carrying revoked jti number 7 (so the store really is read).
 
 The load generator is ApacheBench (ab, Debian apache2-utils, already a test
 dependency): keep-alive, 8 connections, the same valid Bearer token on every
-request (a jti that is not in the store: the common case). Timing runs in
-slices of JWTX_BENCH_SECONDS * 2 whole seconds (default 1 s), 3 per gateway,
-rotating over the three gateways of a back end so that a busy machine slows
-them alike. Any failed or non-2xx answer stops the bench with exit 1.
+request (a jti that is not in the store: the common case). Each gateway gets
+about JWTX_BENCH_SECONDS * 6 seconds (default 3 s) of load in 10 short runs
+of a fixed number of requests (sized from a 2000-request warm-up), rotating
+over the three gateways of a back end so that a busy machine slows them
+alike; req/s = requests / ab's time over all runs of a gateway. Any failed or
+non-2xx answer stops the bench with exit 1.
 
 Output, one line per back end and size:
   bench: e2e-protected <sqlite|redis> entries=<N> req/s=<n> baseline=<n> ratio=<req/s / baseline>
@@ -43,7 +45,7 @@ import jwt  # Debian python3-jwt  # noqa: E402
 SECRET = "bench-e2e-secret-0123456789abcdef0123456789abcdef"
 USERS = os.path.join(harness.ROOT, "conf", "users.htpasswd")
 REVOKED = harness.msg("Token has been revoked")
-ROUNDS = 3
+ROUNDS = 10
 CONCURRENCY = 8
 
 
@@ -85,14 +87,12 @@ class Redis:
         self.proc = None
 
 
-def ab(port, token, seconds=None, requests=None):
-    """requests/s of keep-alive GET /protected for whole `seconds` (ab takes
-    no fractions), or for a number of requests."""
-    limit = ["-t", str(seconds), "-n", "100000000"] if seconds else ["-n", str(requests)]
-    cmd = ["ab", "-q", "-k", "-c", str(CONCURRENCY)] + limit + [
+def ab(port, token, requests):
+    """(requests done, seconds) of keep-alive GET /protected, `requests` of them."""
+    cmd = ["ab", "-q", "-k", "-c", str(CONCURRENCY), "-n", str(requests),
            "-H", "Authorization: Bearer " + token, "http://127.0.0.1:%d/protected" % port]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=(seconds or 10) + 30)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         die("ab against port %d did not finish" % port)
     out = p.stdout
@@ -101,13 +101,13 @@ def ab(port, token, seconds=None, requests=None):
         m = re.search(r"^%s:\s+([0-9.]+)" % re.escape(name), out, re.M)
         return float(m.group(1)) if m else None
 
-    rps, done, failed = field("Requests per second"), field("Complete requests"), \
+    secs, done, failed = field("Time taken for tests"), field("Complete requests"), \
         field("Failed requests")
     non2xx = field("Non-2xx responses") or 0
-    if p.returncode != 0 or rps is None or not done or failed or non2xx:
+    if p.returncode != 0 or not secs or done != requests or failed or non2xx:
         die("ab against port %d: exit %d, %s complete, %s failed, %s non-2xx\n%s%s"
             % (port, p.returncode, done, failed, non2xx, out[-1500:], p.stderr[-500:]))
-    return rps
+    return done, secs
 
 
 def with_jti(token, jti):
@@ -130,17 +130,21 @@ def sanity(name, srv, token, revoked_token, filled):
 
 def measure(kind, gateways, token, slice_s):
     """gateways: [(label, entries, Lighttpd)], the first is the baseline.
-    Rotates ab slices over them; prints one line per store gateway."""
-    total = {label: 0.0 for label, _, _ in gateways}
-    for port in [g.port for _, _, g in gateways]:
-        ab(port, token, requests=2000)  # warm-up: connections, FastCGI processes, store
+    Rotates short ab runs over them; prints one line per store gateway."""
+    size, done, took = {}, {}, {}
+    for label, _, g in gateways:
+        n, t = ab(g.port, token, 2000)  # warm-up: connections, FastCGI processes, store
+        size[label] = max(200, int(n / t * slice_s))  # requests for one slice
+        done[label], took[label] = 0, 0.0
     for r in range(ROUNDS):
         for k in range(len(gateways)):
             label, _, g = gateways[(r + k) % len(gateways)]
-            total[label] += ab(g.port, token, slice_s)
-    base = total[gateways[0][0]] / ROUNDS
+            n, t = ab(g.port, token, size[label])
+            done[label] += n
+            took[label] += t
+    base = done[gateways[0][0]] / took[gateways[0][0]]
     for label, entries, _ in gateways[1:]:
-        rps = total[label] / ROUNDS
+        rps = done[label] / took[label]
         print("bench: e2e-protected %s entries=%d req/s=%.0f baseline=%.0f ratio=%.3f"
               % (kind, entries, rps, base, rps / base))
         sys.stdout.flush()
@@ -158,7 +162,7 @@ def main():
     secs = float(os.environ.get("JWTX_BENCH_SECONDS") or 0.5)
     if not 0 < secs <= 60:
         die("JWTX_BENCH_SECONDS must be a number of seconds in (0, 60]")
-    slice_s = max(1, int(round(secs * 2)))
+    slice_s = secs * 6 / ROUNDS
     entries = int(os.environ.get("JWTX_BENCH_ENTRIES") or 1000000)
     bench_dir = os.environ.get("JWTX_BENCH_DIR") or os.path.join(harness.ROOT, "build", "bench")
     os.makedirs(bench_dir, exist_ok=True)
