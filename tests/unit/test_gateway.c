@@ -95,7 +95,7 @@ static int write_file(const char *path, const char *text)
 }
 
 #define CLAIMS_JSON                                                                                \
-    "{\"alice\": {\"role\": \"admin\", \"scopes\": [\"read\", \"write\"]},\n"                     \
+    "{\"alice\": {\"role\": \"admin\", \"scopes\": [\"read\", \"write\"]},\n"                      \
     " \"bob\": {\"role\": \"user\"}}\n"
 
 static int setup(void)
@@ -144,7 +144,7 @@ static int gw_open(jwtx_gateway *gw, const char *name, const char *text)
 
 typedef struct rq {
     const char *method;
-    const char *uri; /* may carry ?query (copied to QUERY_STRING) */
+    const char *uri;   /* may carry ?query (copied to QUERY_STRING) */
     const char *token; /* sent as "Authorization: Bearer <token>" */
     const char *auth;  /* or the raw Authorization header */
     const char *cookie;
@@ -159,8 +159,8 @@ static void build(jwtx_request *r, const rq *q)
 {
     CU_ASSERT_EQUAL_FATAL(jwtx_request_init(r), 0);
     const char *uri = q->uri ? q->uri : "/";
-    CU_ASSERT_EQUAL_FATAL(jwtx_request_set_param(r, "REQUEST_METHOD", q->method ? q->method : "GET"),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        jwtx_request_set_param(r, "REQUEST_METHOD", q->method ? q->method : "GET"), 0);
     CU_ASSERT_EQUAL_FATAL(jwtx_request_set_param(r, "REQUEST_URI", uri), 0);
     const char *qs = strchr(uri, '?');
     CU_ASSERT_EQUAL_FATAL(jwtx_request_set_param(r, "QUERY_STRING", qs ? qs + 1 : ""), 0);
@@ -309,9 +309,8 @@ static void login(jwtx_gateway *gw, const char *user, const char *pw, session *s
     char body[256];
     snprintf(body, sizeof body, "{\"username\": \"%s\", \"password\": \"%s\"}", user, pw);
     jwtx_response resp;
-    run(jwtx_route_login, gw, &(rq){.method = "POST", .uri = "/login", .ctype = JSON_CT,
-                                     .body = body},
-        &resp);
+    run(jwtx_route_login, gw,
+        &(rq){.method = "POST", .uri = "/login", .ctype = JSON_CT, .body = body}, &resp);
     CU_ASSERT_EQUAL_FATAL(resp.status, 200);
     json_t *b = jwtx_json_parse(resp.body.data, resp.body.len, NULL, 0);
     if (json_is_string(json_object_get(b, "access_token"))) {
@@ -333,8 +332,8 @@ static void login(jwtx_gateway *gw, const char *user, const char *pw, session *s
 }
 
 /* The four Set-Cookie lines of a login, in order. */
-static void expect_login_cookies(const jwtx_response *resp, const char *access,
-                                 const char *refresh, const char *csrf_a, const char *csrf_r)
+static void expect_login_cookies(const jwtx_response *resp, const char *access, const char *refresh,
+                                 const char *csrf_a, const char *csrf_r)
 {
     char want[4][2048];
     snprintf(want[0], sizeof want[0], "access_token_cookie=%s; HttpOnly; Path=/", access);
@@ -396,8 +395,8 @@ static void expect_login_tokens(jwtx_gateway *gw, const jwtx_response *resp, con
 static void test_login_ok(void)
 {
     jwtx_gateway gw, hdr;
-    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "login", BASE BOTH "JWTX_BLOCKLIST = 'sqlite:login.sqlite'\n"),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        gw_open(&gw, "login", BASE BOTH "JWTX_BLOCKLIST = 'sqlite:login.sqlite'\n"), 0);
     CU_ASSERT_EQUAL_FATAL(gw_open(&hdr, "login-hdr", BASE), 0);
     static const struct {
         const char *ctype, *body, *user, *role;
@@ -405,8 +404,9 @@ static void test_login_ok(void)
         {JSON_CT, "{\"username\": \"alice\", \"password\": \"wonderland\"}", "alice", "admin"},
         {"application/json; charset=utf-8", "{\"password\":\"builder\",\"username\":\"bob\"}",
          "bob", "user"},
-        {"application/vnd.api+json", "{\"username\":\"alice\",\"password\":\"wonderland\","
-                                     "\"next\":\"/x\"}",
+        {"application/vnd.api+json",
+         "{\"username\":\"alice\",\"password\":\"wonderland\","
+         "\"next\":\"/x\"}",
          "alice", "admin"}, /* JSON logins never redirect */
         {JSON_CT, "{\"username\":\"carol\",\"password\":\"p@ss w:rd+\\u00e9\"}", "carol", NULL},
         {FORM_CT, "username=alice&password=wonderland", "alice", "admin"},
@@ -440,7 +440,8 @@ static void test_login_cookies_only(void)
     CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "login-ck", BASE "JWT_TOKEN_LOCATION = ['cookies']\n"), 0);
     jwtx_response resp;
     run(jwtx_route_login, &gw,
-        &(rq){.method = "POST", .ctype = JSON_CT,
+        &(rq){.method = "POST",
+              .ctype = JSON_CT,
               .body = "{\"username\":\"alice\",\"password\":\"wonderland\"}"},
         &resp);
     CU_ASSERT_EQUAL(resp.status, 200);
@@ -462,7 +463,8 @@ static void test_login_cookies_only(void)
 
     /* a form with next still redirects, with the cookies */
     run(jwtx_route_login, &gw,
-        &(rq){.method = "POST", .ctype = FORM_CT,
+        &(rq){.method = "POST",
+              .ctype = FORM_CT,
               .body = "username=bob&password=builder&next=%2Fhome"},
         &resp);
     CU_ASSERT_EQUAL(resp.status, 303);
@@ -474,7 +476,7 @@ static void test_login_cookies_only(void)
 
 #define REDIRECT_BODY(href, text)                                                                  \
     "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"    \
-    "<p>You should be redirected automatically to the target URL: <a href=\"" href "\">" text     \
+    "<p>You should be redirected automatically to the target URL: <a href=\"" href "\">" text      \
     "</a>. If not, click the link.\n"
 
 static void test_login_next(void)
@@ -484,7 +486,7 @@ static void test_login_next(void)
     CU_ASSERT_EQUAL_FATAL(gw_open(&dflt, "next-dflt", BASE BOTH "JWTX_LOGIN_REDIRECT = '/home'\n"),
                           0);
     static const struct {
-        const char *field; /* urlencoded `next` (NULL: absent) */
+        const char *field;    /* urlencoded `next` (NULL: absent) */
         const char *location; /* NULL: no redirect */
         const char *body;
     } rows[] = {
@@ -525,8 +527,8 @@ static void test_login_next(void)
             /* with JWTX_LOGIN_REDIRECT, an absent or unsafe next goes there */
             const char *loc = rows[i].location ? rows[i].location : d ? "/home" : NULL;
             const char *page = rows[i].location ? rows[i].body
-                               : d            ? REDIRECT_BODY("/home", "/home")
-                                              : NULL;
+                               : d              ? REDIRECT_BODY("/home", "/home")
+                                                : NULL;
             if (loc) {
                 CU_ASSERT_EQUAL(resp.status, 303);
                 JWTX_ASSERT_STR(jwtx_response_header(&resp, "Location"), loc);
@@ -548,7 +550,8 @@ static void test_login_next(void)
     /* JSON logins ignore JWTX_LOGIN_REDIRECT */
     jwtx_response resp;
     run(jwtx_route_login, &dflt,
-        &(rq){.method = "POST", .ctype = JSON_CT,
+        &(rq){.method = "POST",
+              .ctype = JSON_CT,
               .body = "{\"username\":\"alice\",\"password\":\"wonderland\"}"},
         &resp);
     expect_login_tokens(&dflt, &resp, "alice", "admin", true, "JSON with JWTX_LOGIN_REDIRECT");
@@ -619,7 +622,8 @@ static void test_login_errors(void)
     /* no users file: every login fails */
     jwtx_response resp;
     run(jwtx_route_login, &nousers,
-        &(rq){.method = "POST", .ctype = JSON_CT,
+        &(rq){.method = "POST",
+              .ctype = JSON_CT,
               .body = "{\"username\":\"alice\",\"password\":\"wonderland\"}"},
         &resp);
     expect_error(&resp, 401, bad, "Bearer", "no users file");
@@ -629,7 +633,8 @@ static void test_login_errors(void)
     static const char *const wrong[] = {"GET", "PUT", "DELETE", "PATCH", "HEAD"};
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
         run(jwtx_route_login, &gw,
-            &(rq){.method = wrong[i], .ctype = JSON_CT,
+            &(rq){.method = wrong[i],
+                  .ctype = JSON_CT,
                   .body = "{\"username\":\"alice\",\"password\":\"wonderland\"}"},
             &resp);
         expect_error(&resp, 405, "{\"msg\":\"Method not allowed\"}\n", NULL, wrong[i]);
@@ -653,8 +658,7 @@ static void test_refresh(void)
     jwtx_gateway gw, ck;
     CU_ASSERT_EQUAL_FATAL(
         gw_open(&gw, "refresh", BASE BOTH "JWTX_BLOCKLIST = 'sqlite:refresh.sqlite'\n"), 0);
-    CU_ASSERT_EQUAL_FATAL(gw_open(&ck, "refresh-ck", BASE "JWT_TOKEN_LOCATION = ['cookies']\n"),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(gw_open(&ck, "refresh-ck", BASE "JWT_TOKEN_LOCATION = ['cookies']\n"), 0);
     session s;
     login(&gw, "alice", "wonderland", &s);
 
@@ -727,21 +731,32 @@ static void test_refresh(void)
         int status;
         const char *body, *www;
     } rows[] = {
-        {"access token", {.method = "POST", .token = s.access}, 422,
+        {"access token",
+         {.method = "POST", .token = s.access},
+         422,
          "{\"msg\":\"Only refresh tokens are allowed\"}\n",
          NULL},
-        {"no token", {.method = "POST"}, 401,
+        {"no token",
+         {.method = "POST"},
+         401,
          "{\"msg\":\"Missing JWT in headers or cookies (Missing Authorization Header; Missing "
          "cookie \\\"refresh_token_cookie\\\")\"}\n",
          "Bearer"},
-        {"no token, optional and refresh=0 ignored", {.method = "POST", .params = opt}, 401,
+        {"no token, optional and refresh=0 ignored",
+         {.method = "POST", .params = opt},
+         401,
          "{\"msg\":\"Missing JWT in headers or cookies (Missing Authorization Header; Missing "
          "cookie \\\"refresh_token_cookie\\\")\"}\n",
          "Bearer"},
-        {"garbage", {.method = "POST", .auth = "Bearer a.b"}, 422,
+        {"garbage",
+         {.method = "POST", .auth = "Bearer a.b"},
+         422,
          "{\"msg\":\"Not enough segments\"}\n",
          NULL},
-        {"GET", {.method = "GET", .token = s.refresh}, 405, "{\"msg\":\"Method not allowed\"}\n",
+        {"GET",
+         {.method = "GET", .token = s.refresh},
+         405,
+         "{\"msg\":\"Method not allowed\"}\n",
          NULL},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -835,8 +850,8 @@ static void expect_protected(jwtx_gateway *gw, const char *tok, int status, cons
     jwtx_response_clear(&resp);
 }
 
-static void expect_refresh_status(jwtx_gateway *gw, const char *tok, int status,
-                                  const char *body, const char *label)
+static void expect_refresh_status(jwtx_gateway *gw, const char *tok, int status, const char *body,
+                                  const char *label)
 {
     jwtx_response resp;
     run(jwtx_route_refresh, gw, &(rq){.method = "POST", .token = tok}, &resp);
@@ -919,7 +934,8 @@ static void test_logout(void)
     session s3;
     login(&gw, "bob", "builder", &s3);
     expect_protected(&gw, s3.access, 200, BOB, "login after everywhere");
-    expect_logout(&gw, &(rq){.method = "POST", .uri = "/logout?everywhere=true", .token = s3.refresh},
+    expect_logout(&gw,
+                  &(rq){.method = "POST", .uri = "/logout?everywhere=true", .token = s3.refresh},
                   "All tokens revoked", "everywhere=true with a refresh token");
     expect_protected(&gw, s3.access, 401, REVOKED, "everywhere by refresh token");
     fixed_now = NOW;
@@ -991,26 +1007,44 @@ static void test_protected(void)
         {"header token", {.token = s.access}, 200, ALICE, NULL},
         {"POST header token", {.method = "POST", .token = s.access}, 200, ALICE, NULL},
         {"cookie token", {.cookie = cookie}, 200, ALICE, NULL},
-        {"cookie token POST", {.method = "POST", .cookie = cookie, .csrf = s.csrf_a}, 200, ALICE,
+        {"cookie token POST",
+         {.method = "POST", .cookie = cookie, .csrf = s.csrf_a},
+         200,
+         ALICE,
          NULL},
-        {"optional, no token", {.params = opt}, 200, "{\"logged_in_as\":\"anonymous user\"}\n",
+        {"optional, no token",
+         {.params = opt},
+         200,
+         "{\"logged_in_as\":\"anonymous user\"}\n",
          NULL},
         {"optional, token", {.token = b.access, .params = opt}, 200, BOB, NULL},
         {"fresh token on fresh route", {.token = s.access, .params = fresh}, 200, ALICE, NULL},
         {"claims", {.token = s.access, .params = admin}, 200, ALICE, NULL},
         {"claims, array", {.token = s.access, .params = scope}, 200, ALICE, NULL},
-        {"claims fail", {.token = b.access, .params = admin}, 400,
-         "{\"msg\":\"User claims verification failed\"}\n", NULL},
+        {"claims fail",
+         {.token = b.access, .params = admin},
+         400,
+         "{\"msg\":\"User claims verification failed\"}\n",
+         NULL},
         {"no token", {0}, 401, MISSING_BOTH, "Bearer"},
-        {"optional, bad token", {.auth = "Bearer x.y", .params = opt}, 422,
+        {"optional, bad token",
+         {.auth = "Bearer x.y", .params = opt},
+         422,
          "{\"msg\":\"Not enough segments\"}\n",
          NULL},
-        {"refresh token", {.token = s.refresh}, 422,
+        {"refresh token",
+         {.token = s.refresh},
+         422,
          "{\"msg\":\"Only non-refresh tokens are allowed\"}\n",
          NULL},
-        {"cookies only, header token", {.token = s.access, .params = only_ck}, 401,
-         "{\"msg\":\"Missing cookie \\\"access_token_cookie\\\"\"}\n", "Bearer"},
-        {"cookie POST without CSRF", {.method = "POST", .cookie = cookie}, 401,
+        {"cookies only, header token",
+         {.token = s.access, .params = only_ck},
+         401,
+         "{\"msg\":\"Missing cookie \\\"access_token_cookie\\\"\"}\n",
+         "Bearer"},
+        {"cookie POST without CSRF",
+         {.method = "POST", .cookie = cookie},
+         401,
          "{\"msg\":\"Missing CSRF token\"}\n",
          "Bearer error=\"invalid_token\", error_description=\"Missing CSRF token\""},
         {"bad location parameter", {.token = s.access, .params = bogus}, 500, internal, NULL},
@@ -1127,8 +1161,7 @@ static void test_implicit_refresh(void)
             JWTX_ASSERT_STR(cstr(c, "type"), "access");
             JWTX_ASSERT_STR(cstr(c, "role"), "admin");
             CU_ASSERT_TRUE(json_is_false(json_object_get(c, "fresh")));
-            CU_ASSERT_EQUAL(json_integer_value(json_object_get(c, "iat")),
-                            (json_int_t)rows[i].at);
+            CU_ASSERT_EQUAL(json_integer_value(json_object_get(c, "iat")), (json_int_t)rows[i].at);
             CU_ASSERT_EQUAL(json_integer_value(json_object_get(c, "exp")),
                             (json_int_t)rows[i].at + 900);
             json_decref(c);
@@ -1215,8 +1248,8 @@ static void expect_denial(const jwtx_response *resp, int status, int real, const
 static void test_authorizer_grant(void)
 {
     jwtx_gateway gw;
-    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "authz", BASE BOTH "JWTX_BLOCKLIST = 'sqlite:authz.sqlite'\n"),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        gw_open(&gw, "authz", BASE BOTH "JWTX_BLOCKLIST = 'sqlite:authz.sqlite'\n"), 0);
     session s;
     login(&gw, "alice", "wonderland", &s);
     json_t *ca = claims_of(&gw, s.access), *cr = claims_of(&gw, s.refresh);
@@ -1303,8 +1336,8 @@ static void test_authorizer_denial(void)
     const char *const ar0[] = {"JWTX_AUTH_REQUEST", "0", NULL};
     const char *const ar_no[] = {"JWTX_AUTH_REQUEST", "no", NULL};
     const char *const fresh_ar[] = {"JWTX_FRESH", "1", "JWTX_AUTH_REQUEST", "TRUE", NULL};
-    const char *const admin[] = {"JWTX_REQUIRE_CLAIMS", "{\"role\":\"admin\"}",
-                                 "JWTX_AUTH_REQUEST", "yes", NULL};
+    const char *const admin[] = {"JWTX_REQUIRE_CLAIMS", "{\"role\":\"admin\"}", "JWTX_AUTH_REQUEST",
+                                 "yes", NULL};
     const char *const bogus[] = {"JWTX_LOCATIONS", "nowhere", NULL};
     static const char segs[] = "{\"msg\":\"Not enough segments\"}\n";
     static const char rev_www[] =
@@ -1320,29 +1353,72 @@ static void test_authorizer_denial(void)
         {"no token", &gw, {0}, 401, 401, 401, MISSING_BOTH, "Bearer"},
         {"no token, auth_request", &gw, {.params = ar1}, 401, 401, 401, MISSING_BOTH, "Bearer"},
         {"garbage", &gw, {.auth = "Bearer abc"}, 422, 422, 422, segs, NULL},
-        {"garbage, auth_request", &gw, {.auth = "Bearer abc", .params = ar1}, 422, 401, 422, segs, NULL},
-        {"garbage, auth_request On", &gw, {.auth = "Bearer abc", .params = ar_on}, 422, 401, 422,
-         segs, NULL},
-        {"garbage, auth_request 0", &gw, {.auth = "Bearer abc", .params = ar0}, 422, 422, 422,
-         segs, NULL},
-        {"garbage, auth_request no", &gw, {.auth = "Bearer abc", .params = ar_no}, 422, 422, 422,
-         segs, NULL},
+        {"garbage, auth_request",
+         &gw,
+         {.auth = "Bearer abc", .params = ar1},
+         422,
+         401,
+         422,
+         segs,
+         NULL},
+        {"garbage, auth_request On",
+         &gw,
+         {.auth = "Bearer abc", .params = ar_on},
+         422,
+         401,
+         422,
+         segs,
+         NULL},
+        {"garbage, auth_request 0",
+         &gw,
+         {.auth = "Bearer abc", .params = ar0},
+         422,
+         422,
+         422,
+         segs,
+         NULL},
+        {"garbage, auth_request no",
+         &gw,
+         {.auth = "Bearer abc", .params = ar_no},
+         422,
+         422,
+         422,
+         segs,
+         NULL},
         {"revoked", &gw, {.token = r.access}, 401, 401, 401, REVOKED, rev_www},
-        {"refresh token, auth_request", &gw, {.token = s.refresh, .params = ar1}, 422, 401, 422,
+        {"refresh token, auth_request",
+         &gw,
+         {.token = s.refresh, .params = ar1},
+         422,
+         401,
+         422,
          "{\"msg\":\"Only non-refresh tokens are allowed\"}\n",
          NULL},
         {"store down", &down, {.token = s.access}, 503, 503, 503, NO_STORE_MSG, NULL},
-        {"store down, auth_request", &down, {.token = s.access, .params = ar1}, 503, 401, 503,
-         NO_STORE_MSG, NULL},
-        {"bad route parameter", &gw, {.token = s.access, .params = bogus}, 500, 500, 500,
-         "{\"msg\":\"Internal server error\"}\n", NULL},
+        {"store down, auth_request",
+         &down,
+         {.token = s.access, .params = ar1},
+         503,
+         401,
+         503,
+         NO_STORE_MSG,
+         NULL},
+        {"bad route parameter",
+         &gw,
+         {.token = s.access, .params = bogus},
+         500,
+         500,
+         500,
+         "{\"msg\":\"Internal server error\"}\n",
+         NULL},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         for (int az = 0; az < 2; az++) {
             rq q = rows[i].q;
             q.authorizer = az;
             char label[96];
-            snprintf(label, sizeof label, "%s (%s)", rows[i].label, az ? "authorizer" : "responder");
+            snprintf(label, sizeof label, "%s (%s)", rows[i].label,
+                     az ? "authorizer" : "responder");
             run(jwtx_route_authorizer, rows[i].g, &q, &resp);
             expect_denial(&resp, az ? rows[i].status_az : rows[i].status_resp, rows[i].real,
                           rows[i].body, rows[i].www, label);
@@ -1353,8 +1429,8 @@ static void test_authorizer_denial(void)
     session b2;
     login(&gw, "bob", "builder", &b2);
     for (int az = 0; az < 2; az++) {
-        run(jwtx_route_authorizer, &gw, &(rq){.token = b2.access, .params = admin, .authorizer = az},
-            &resp);
+        run(jwtx_route_authorizer, &gw,
+            &(rq){.token = b2.access, .params = admin, .authorizer = az}, &resp);
         expect_denial(&resp, az ? 400 : 401, 400, "{\"msg\":\"User claims verification failed\"}\n",
                       NULL, az ? "claims (authorizer)" : "claims, auth_request (responder)");
         jwtx_response_clear(&resp);
@@ -1455,21 +1531,30 @@ static void test_authorizer_render_error(void)
     /* other spellings of the switch */
     static const char *const on[] = {"true", "YES", "on", "1"};
     for (size_t i = 0; i < 4; i++) {
-        const char *params[] = {"JWTX_RENDER_ERROR", on[i], "JWTX_ERROR_STATUS", "401",
-                                "JWTX_ERROR_BODY", "{\"msg\":\"Token has been revoked\"}", NULL};
+        const char *params[] = {"JWTX_RENDER_ERROR",
+                                on[i],
+                                "JWTX_ERROR_STATUS",
+                                "401",
+                                "JWTX_ERROR_BODY",
+                                "{\"msg\":\"Token has been revoked\"}",
+                                NULL};
         jwtx_response resp;
         run(jwtx_route_authorizer, &gw, &(rq){.params = params}, &resp);
         CU_ASSERT_EQUAL(resp.status, 401);
         expect_body(&resp, REVOKED, on[i]);
         jwtx_response_clear(&resp);
     }
-    const char *params[] = {"JWTX_RENDER_ERROR", "0", "JWTX_ERROR_STATUS", "401",
-                            "JWTX_ERROR_BODY", "{\"msg\":\"Token has been revoked\"}", NULL};
+    const char *params[] = {"JWTX_RENDER_ERROR",
+                            "0",
+                            "JWTX_ERROR_STATUS",
+                            "401",
+                            "JWTX_ERROR_BODY",
+                            "{\"msg\":\"Token has been revoked\"}",
+                            NULL};
     jwtx_response resp;
     run(jwtx_route_authorizer, &gw, &(rq){.token = s.access, .params = params}, &resp);
-    expect_grant(&resp, false, "alice", resp.n_headers == 7 ? resp.headers[2].value : "",
-                 "access", "true", "headers", resp.n_headers == 7 ? resp.headers[6].value : "",
-                 "render off");
+    expect_grant(&resp, false, "alice", resp.n_headers == 7 ? resp.headers[2].value : "", "access",
+                 "true", "headers", resp.n_headers == 7 ? resp.headers[6].value : "", "render off");
     jwtx_response_clear(&resp);
     session_clear(&s);
     jwtx_gateway_close(&gw);
@@ -1632,7 +1717,8 @@ static void test_gateway_open_errors(void)
 
     /* a good one: stores open, paths relative to the conf file */
     CU_ASSERT_EQUAL_FATAL(
-        gw_open(&gw, "good", BASE "JWTX_BLOCKLIST = 'sqlite:good.sqlite'\nJWTX_USER_LOOKUP = True\n"),
+        gw_open(&gw, "good",
+                BASE "JWTX_BLOCKLIST = 'sqlite:good.sqlite'\nJWTX_USER_LOOKUP = True\n"),
         0);
     JWTX_ASSERT_STR(gw.program, "test_gateway");
     JWTX_ASSERT_STR(jwtx_blocklist_kind(gw.blocklist), "sqlite");

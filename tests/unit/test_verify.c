@@ -58,8 +58,8 @@ static int test_random(unsigned char *buf, size_t n)
     return 0;
 }
 
-static jwtx_users *users;   /* alice, bob */
-static jwtx_blocklist *bl;  /* sqlite in tmpdir */
+static jwtx_users *users;    /* alice, bob */
+static jwtx_blocklist *bl;   /* sqlite in tmpdir */
 static jwtx_blocklist *down; /* a store that never answers */
 static jwtx_blocklist *gone; /* sqlite in a directory that does not exist */
 
@@ -131,8 +131,7 @@ static int load_cfg(jwtx_config *cfg, const char *extra)
 static int load_lookup_cfg(jwtx_config *cfg)
 {
     char extra[512];
-    snprintf(extra, sizeof extra, "JWTX_USER_LOOKUP = True\nJWTX_USERS_FILE = '%s'\n",
-             users_path);
+    snprintf(extra, sizeof extra, "JWTX_USER_LOOKUP = True\nJWTX_USERS_FILE = '%s'\n", users_path);
     return load_cfg(cfg, extra);
 }
 
@@ -184,9 +183,9 @@ static void req_bearer(jwtx_request *r, const char *method, const char *tok)
 /* What a check should end with: code JWTX_OK = success. */
 typedef struct vexp {
     jwtx_err code;
-    const char *msg;     /* failure message */
-    bool anonymous;      /* success: anonymous? */
-    jwtx_location where; /* success: location */
+    const char *msg;      /* failure message */
+    bool anonymous;       /* success: anonymous? */
+    jwtx_location where;  /* success: location */
     const char *identity; /* success: identity text ("" when anonymous) */
 } vexp;
 
@@ -329,44 +328,96 @@ static void test_optional_only_no_auth(void)
         const char *label;
         const char *method;
         const char *const *kv;
-        vexp optional; /* on an optional route */
-        jwtx_err required; /* code on a required route (JWTX_OK: same pass) */
+        vexp optional;            /* on an optional route */
+        jwtx_err required;        /* code on a required route (JWTX_OK: same pass) */
         const char *required_msg; /* its message when the optional route was anonymous */
     } rows[] = {
-        {"no token", "GET", nothing, {JWTX_OK, NULL, true, JWTX_LOC_NONE, ""},
-         JWTX_ERR_MISSING_JWT, NULL},
-        {"empty header", "GET", empty_hdr, {JWTX_OK, NULL, true, JWTX_LOC_NONE, ""},
-         JWTX_ERR_MISSING_JWT, NULL},
-        {"other scheme", "GET", basic, {JWTX_OK, NULL, true, JWTX_LOC_NONE, ""},
+        {"no token",
+         "GET",
+         nothing,
+         {JWTX_OK, NULL, true, JWTX_LOC_NONE, ""},
+         JWTX_ERR_MISSING_JWT,
+         NULL},
+        {"empty header",
+         "GET",
+         empty_hdr,
+         {JWTX_OK, NULL, true, JWTX_LOC_NONE, ""},
+         JWTX_ERR_MISSING_JWT,
+         NULL},
+        {"other scheme",
+         "GET",
+         basic,
+         {JWTX_OK, NULL, true, JWTX_LOC_NONE, ""},
          JWTX_ERR_MISSING_JWT,
          "Missing JWT in headers or cookies (Missing 'Bearer' type in 'Authorization' header. "
          "Expected 'Authorization: Bearer <JWT>'; Missing cookie \"access_token_cookie\")"},
-        {"other cookie", "POST", other_cookie, {JWTX_OK, NULL, true, JWTX_LOC_NONE, ""},
-         JWTX_ERR_MISSING_JWT, NULL},
-        {"bad header", "GET", bad_hdr,
+        {"other cookie",
+         "POST",
+         other_cookie,
+         {JWTX_OK, NULL, true, JWTX_LOC_NONE, ""},
+         JWTX_ERR_MISSING_JWT,
+         NULL},
+        {"bad header",
+         "GET",
+         bad_hdr,
          {JWTX_ERR_BAD_HEADER, "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'",
           false, 0, NULL},
-         JWTX_ERR_BAD_HEADER, NULL},
-        {"one segment", "GET", segs, {JWTX_ERR_NOT_ENOUGH_SEGMENTS, "Not enough segments", false, 0,
-                                      NULL},
-         JWTX_ERR_NOT_ENOUGH_SEGMENTS, NULL},
-        {"bad signature", "GET", sig,
+         JWTX_ERR_BAD_HEADER,
+         NULL},
+        {"one segment",
+         "GET",
+         segs,
+         {JWTX_ERR_NOT_ENOUGH_SEGMENTS, "Not enough segments", false, 0, NULL},
+         JWTX_ERR_NOT_ENOUGH_SEGMENTS,
+         NULL},
+        {"bad signature",
+         "GET",
+         sig,
          {JWTX_ERR_SIGNATURE, "Signature verification failed", false, 0, NULL},
-         JWTX_ERR_SIGNATURE, NULL},
-        {"expired", "GET", expired, {JWTX_ERR_EXPIRED, "Token has expired", false, 0, NULL},
-         JWTX_ERR_EXPIRED, NULL},
-        {"refresh token", "GET", ref,
+         JWTX_ERR_SIGNATURE,
+         NULL},
+        {"expired",
+         "GET",
+         expired,
+         {JWTX_ERR_EXPIRED, "Token has expired", false, 0, NULL},
+         JWTX_ERR_EXPIRED,
+         NULL},
+        {"refresh token",
+         "GET",
+         ref,
          {JWTX_ERR_ONLY_NON_REFRESH, "Only non-refresh tokens are allowed", false, 0, NULL},
-         JWTX_ERR_ONLY_NON_REFRESH, NULL},
-        {"cookie POST without CSRF", "POST", ck_post_nocsrf,
-         {JWTX_ERR_CSRF_MISSING, "Missing CSRF token", false, 0, NULL}, JWTX_ERR_CSRF_MISSING, NULL},
-        {"cookie POST bad CSRF", "POST", ck_post_bad,
+         JWTX_ERR_ONLY_NON_REFRESH,
+         NULL},
+        {"cookie POST without CSRF",
+         "POST",
+         ck_post_nocsrf,
+         {JWTX_ERR_CSRF_MISSING, "Missing CSRF token", false, 0, NULL},
+         JWTX_ERR_CSRF_MISSING,
+         NULL},
+        {"cookie POST bad CSRF",
+         "POST",
+         ck_post_bad,
          {JWTX_ERR_CSRF_MISMATCH, "CSRF double submit tokens do not match", false, 0, NULL},
-         JWTX_ERR_CSRF_MISMATCH, NULL},
-        {"header token", "GET", good, {JWTX_OK, NULL, false, JWTX_LOC_HEADERS, "alice"}, JWTX_OK, NULL},
-        {"cookie GET", "GET", ck_get, {JWTX_OK, NULL, false, JWTX_LOC_COOKIES, "alice"}, JWTX_OK, NULL},
-        {"cookie POST", "POST", ck_post_ok, {JWTX_OK, NULL, false, JWTX_LOC_COOKIES, "alice"},
-         JWTX_OK, NULL},
+         JWTX_ERR_CSRF_MISMATCH,
+         NULL},
+        {"header token",
+         "GET",
+         good,
+         {JWTX_OK, NULL, false, JWTX_LOC_HEADERS, "alice"},
+         JWTX_OK,
+         NULL},
+        {"cookie GET",
+         "GET",
+         ck_get,
+         {JWTX_OK, NULL, false, JWTX_LOC_COOKIES, "alice"},
+         JWTX_OK,
+         NULL},
+        {"cookie POST",
+         "POST",
+         ck_post_ok,
+         {JWTX_OK, NULL, false, JWTX_LOC_COOKIES, "alice"},
+         JWTX_OK,
+         NULL},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         jwtx_request r;
@@ -417,8 +468,8 @@ static void test_step_order(void)
         const char *msg;
         bool store_asked; /* revocation step reached */
     } rows[] = {
-        {"revoked refresh token on an access route", "alice", REFRESH, 0, NULL, true, false,
-         false, NULL, JWTX_ERR_ONLY_NON_REFRESH, "Only non-refresh tokens are allowed", false},
+        {"revoked refresh token on an access route", "alice", REFRESH, 0, NULL, true, false, false,
+         NULL, JWTX_ERR_ONLY_NON_REFRESH, "Only non-refresh tokens are allowed", false},
         {"revoked access token on a refresh route", "alice", ACCESS_FRESH, 0, NULL, true, false,
          true, NULL, JWTX_ERR_ONLY_REFRESH, "Only refresh tokens are allowed", false},
         {"revoked non-fresh token on a fresh route", "alice", ACCESS, 0, NULL, true, true, false,
@@ -427,8 +478,8 @@ static void test_step_order(void)
          JWTX_ERR_EXPIRED, "Token has expired", false},
         {"revoked, failing claims, unknown user", "ghost", ACCESS, 0, NULL, true, false, false,
          admin, JWTX_ERR_REVOKED, "Token has been revoked", true},
-        {"revoked fresh token on a fresh route", "alice", ACCESS_FRESH, 0, NULL, true, true,
-         false, NULL, JWTX_ERR_REVOKED, "Token has been revoked", true},
+        {"revoked fresh token on a fresh route", "alice", ACCESS_FRESH, 0, NULL, true, true, false,
+         NULL, JWTX_ERR_REVOKED, "Token has been revoked", true},
         {"revoked refresh token on a refresh route", "alice", REFRESH, 0, NULL, true, false, true,
          NULL, JWTX_ERR_REVOKED, "Token has been revoked", true},
         {"failing claims, unknown user", "ghost", ACCESS, 0, NULL, false, false, false, admin,
@@ -442,8 +493,8 @@ static void test_step_order(void)
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         jwtx_issued is;
-        char *tok = mint(&cfg, rows[i].identity, rows[i].kind, NOW - rows[i].age, rows[i].claims,
-                         &is);
+        char *tok =
+            mint(&cfg, rows[i].identity, rows[i].kind, NOW - rows[i].age, rows[i].claims, &is);
         if (rows[i].revoked)
             revoke_tok(&is);
         jwtx_request r;
@@ -657,7 +708,7 @@ static void test_user_lookup(void)
 /* ------------------------------------------------------------ claims */
 
 #define ALICE_CLAIMS                                                                               \
-    "{\"role\": \"admin\", \"scopes\": [\"read\", \"write\"], \"level\": 3, \"team\": "           \
+    "{\"role\": \"admin\", \"scopes\": [\"read\", \"write\"], \"level\": 3, \"team\": "            \
     "{\"a\": 1}}"
 
 static void run_claims_rows(const char *const (*rows)[2], size_t n, bool extra_label)
@@ -676,8 +727,7 @@ static void run_claims_rows(const char *const (*rows)[2], size_t n, bool extra_l
         vexp e = {ok ? JWTX_OK : JWTX_ERR_CLAIMS_VERIFICATION,
                   ok ? NULL : "User claims verification failed", false, JWTX_LOC_HEADERS, "alice"};
         char label[160];
-        snprintf(label, sizeof label, "%s%s", extra_label ? "locate.h contract: " : "",
-                 rows[i][0]);
+        snprintf(label, sizeof label, "%s%s", extra_label ? "locate.h contract: " : "", rows[i][0]);
         expect_verify(&cfg, NULL, NULL, &r, &o, &e, label);
         /* the same answer as the documented matcher of locate.h */
         jwtx_verified v;
