@@ -4,6 +4,7 @@
  */
 #include "jwtx/verify.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,38 +39,6 @@ const char *jwtx_verified_identity(const jwtx_config *cfg, const jwtx_verified *
         snprintf(buf, size, "%s", b.data);
     jwtx_buf_clear(&b);
     return buf;
-}
-
-/* A required claim matches when the token's claim equals it, or when the
- * token's claim is an array holding it (roles, scopes). */
-static bool claim_matches(const json_t *have, const json_t *want)
-{
-    if (have == NULL)
-        return false;
-    if (json_equal(have, want))
-        return true;
-    if (json_is_array(have)) {
-        size_t i;
-        const json_t *item;
-        json_array_foreach(have, i, item) {
-            if (json_equal(item, want))
-                return true;
-        }
-    }
-    return false;
-}
-
-static int check_required_claims(const json_t *claims, const json_t *required, jwtx_error *err)
-{
-    if (required == NULL)
-        return 0;
-    const char *name;
-    const json_t *want;
-    json_object_foreach((json_t *)required, name, want) {
-        if (!claim_matches(json_object_get(claims, name), want))
-            return jwtx_error_set(err, JWTX_ERR_CLAIMS_VERIFICATION, NULL);
-    }
-    return 0;
 }
 
 int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *users,
@@ -137,7 +106,7 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
         long long iat = 0;
         char idbuf[512];
         if (!jwtx_token_iat(&v.token, &iat))
-            iat = 0;
+            iat = LLONG_MIN; /* no iat: any cut-off of the user revokes it */
         const char *identity = jwtx_verified_identity(cfg, &v, idbuf, sizeof idbuf);
         int st = jwtx_blocklist_check(bl, jwtx_token_jti(&v.token), identity[0] ? identity : NULL,
                                       iat, (long long)jwtx_now());
@@ -152,8 +121,11 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
     }
 
     /* Step 16: the route's required claims (token_verification_loader). */
-    if (check_required_claims(v.token.claims, opts->require_claims, err) != 0)
+    if (opts->require_claims != NULL &&
+        !jwtx_route_claims_match(opts->require_claims, v.token.claims)) {
+        jwtx_error_set(err, JWTX_ERR_CLAIMS_VERIFICATION, NULL);
         goto fail;
+    }
 
     /* Step 17: user lookup: the identity must still be a user. */
     if (cfg->user_lookup) {
