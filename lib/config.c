@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "jwtx/config.h"
+#include "jwtx/json.h"
 #include "jwtx/jws.h"
 #include "jwtx/keys.h"
 
@@ -55,44 +56,6 @@ typedef struct pval {
     size_t n; /* V_LIST, V_TUPLE */
     struct pval *items;
 } pval;
-
-/* A growable byte string for string literals (wiped when dropped). */
-typedef struct sbuf {
-    char *data;
-    size_t len, cap;
-} sbuf;
-
-static int sbuf_append(sbuf *b, const void *data, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = malloc(cap);
-        if (d == NULL)
-            return -1;
-        if (b->data != NULL) {
-            memcpy(d, b->data, b->len);
-            OPENSSL_cleanse(b->data, b->cap);
-            free(b->data);
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-static void sbuf_wipe(sbuf *b)
-{
-    if (b->data != NULL) {
-        OPENSSL_cleanse(b->data, b->cap);
-        free(b->data);
-    }
-    memset(b, 0, sizeof *b);
-}
 
 static void pval_clear(pval *v)
 {
@@ -659,7 +622,7 @@ static int skip_ws(parser *ps)
 }
 
 /* Appends code point cp as UTF-8. */
-static int put_utf8(sbuf *b, unsigned long cp)
+static int put_utf8(jwtx_buf *b, unsigned long cp)
 {
     unsigned char u[4];
     size_t n;
@@ -682,7 +645,7 @@ static int put_utf8(sbuf *b, unsigned long cp)
         u[3] = (unsigned char)(0x80 | (cp & 0x3F));
         n = 4;
     }
-    return sbuf_append(b, u, n);
+    return jwtx_buf_append(b, u, n);
 }
 
 static int hexval(int c)
@@ -697,7 +660,7 @@ static int hexval(int c)
 }
 
 /* One string literal (ps->p at its prefix or quote), appended to b. */
-static int parse_one_string(parser *ps, sbuf *b)
+static int parse_one_string(parser *ps, jwtx_buf *b)
 {
     bool raw = false;
     while (ps->p < ps->end && is_idstart((unsigned char)*ps->p)) {
@@ -725,7 +688,7 @@ static int parse_one_string(parser *ps, sbuf *b)
             return 0;
         }
         if (c != '\\') {
-            if (sbuf_append(b, ps->p, 1) != 0)
+            if (jwtx_buf_append(b, ps->p, 1) != 0)
                 return perr(ps, "out of memory");
             ps->p++;
             continue;
@@ -736,7 +699,7 @@ static int parse_one_string(parser *ps, sbuf *b)
         char e = ps->p[1];
         if (raw) {
             /* r"..": the backslash stays, and the next character is literal */
-            if (sbuf_append(b, ps->p, 2) != 0)
+            if (jwtx_buf_append(b, ps->p, 2) != 0)
                 return perr(ps, "out of memory");
             ps->p += 2;
             continue;
@@ -828,29 +791,21 @@ static bool at_string_start(const parser *ps)
 /* A string value: one literal, or several adjacent ones joined (Python). */
 static int parse_string(parser *ps, pval *out)
 {
-    sbuf b = {NULL, 0, 0};
-    int rc = 0;
+    jwtx_buf b; /* any string may be a secret: wiped when dropped */
+    jwtx_buf_init(&b);
     do {
         if (parse_one_string(ps, &b) != 0 || skip_ws(ps) != 0) {
-            rc = -1;
-            break;
+            jwtx_buf_wipe(&b);
+            return -1;
         }
     } while (at_string_start(ps));
-    if (rc == 0 && sbuf_append(&b, "", 0) != 0)
-        rc = perr(ps, "out of memory");
-    if (rc != 0) {
-        sbuf_wipe(&b);
-        return -1;
-    }
+    size_t len = 0;
+    char *s = jwtx_buf_take(&b, &len); /* ownership moves to the value */
+    if (s == NULL)
+        return perr(ps, "out of memory");
     out->t = V_STR;
-    out->len = b.len;
-    if (b.data == NULL) {
-        out->s = xstrndup("", 0);
-        if (out->s == NULL)
-            return perr(ps, "out of memory");
-    } else {
-        out->s = b.data; /* ownership moves to the value */
-    }
+    out->s = s;
+    out->len = len;
     return 0;
 }
 

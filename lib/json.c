@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 /* ------------------------------------------------------------------ */
 /* jwtx_buf                                                            */
 
@@ -41,6 +43,17 @@ void jwtx_buf_clear(jwtx_buf *b)
     jwtx_buf_init(b);
 }
 
+void jwtx_buf_wipe(jwtx_buf *b)
+{
+    if (b == NULL)
+        return;
+    if (b->data != NULL)
+        OPENSSL_cleanse(b->data, b->cap);
+    jwtx_buf_clear(b);
+}
+
+/* Grows by moving to a new block rather than realloc, so that the old block,
+ * which may hold a secret, is wiped before it is freed. */
 static int buf_reserve(jwtx_buf *b, size_t extra)
 {
     if (b->failed)
@@ -55,10 +68,15 @@ static int buf_reserve(jwtx_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->data, cap);
+    char *p = malloc(cap);
     if (p == NULL) {
         b->failed = 1;
         return -1;
+    }
+    if (b->data != NULL) {
+        memcpy(p, b->data, b->len);
+        OPENSSL_cleanse(b->data, b->cap);
+        free(b->data);
     }
     b->data = p;
     b->cap = cap;
@@ -101,6 +119,19 @@ int jwtx_buf_printf(jwtx_buf *b, const char *fmt, ...)
     va_end(ap);
     b->len += (size_t)n;
     return 0;
+}
+
+char *jwtx_buf_take(jwtx_buf *b, size_t *len)
+{
+    if (jwtx_buf_append(b, "", 0) != 0) {
+        jwtx_buf_wipe(b);
+        return NULL;
+    }
+    char *data = b->data;
+    if (len != NULL)
+        *len = b->len;
+    jwtx_buf_init(b);
+    return data;
 }
 
 /* ------------------------------------------------------------------ */

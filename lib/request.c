@@ -50,55 +50,10 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
-/* A growable byte string used by the decoders. */
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_put(struct sbuf *b, const void *d, size_t n)
+/* Appends one byte; a failure sticks in b->failed, checked once at the end. */
+static void put_byte(jwtx_buf *b, unsigned char c)
 {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 32;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_putc(struct sbuf *b, unsigned char c)
-{
-    sb_put(b, &c, 1);
-}
-
-/* Returns the string (owned by the caller) or NULL on allocation failure. */
-static char *sb_finish(struct sbuf *b, size_t *len)
-{
-    if (b->oom) {
-        free(b->p);
-        return NULL;
-    }
-    if (b->p == NULL) {
-        b->p = malloc(1);
-        if (b->p == NULL)
-            return NULL;
-        b->p[0] = '\0';
-    }
-    if (len)
-        *len = b->len;
-    return b->p;
+    jwtx_buf_append(b, &c, 1);
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), following the
@@ -145,17 +100,17 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
 }
 
 /* Appends s decoded as UTF-8 with errors="replace". */
-static void sb_put_utf8_replace(struct sbuf *b, const unsigned char *s, size_t n)
+static void put_utf8_replace(jwtx_buf *b, const unsigned char *s, size_t n)
 {
     static const unsigned char fffd[3] = {0xEF, 0xBF, 0xBD};
     size_t i = 0;
     while (i < n) {
         size_t bad = 0, k = utf8_seq(s + i, n - i, &bad);
         if (k) {
-            sb_put(b, s + i, k);
+            jwtx_buf_append(b, s + i, k);
             i += k;
         } else {
-            sb_put(b, fffd, 3);
+            jwtx_buf_append(b, fffd, 3);
             i += bad;
         }
     }
@@ -223,20 +178,21 @@ static int refresh_derived(jwtx_request *req)
     if (ru) {
         uri = dup_n(ru, strlen(ru));
     } else {
-        struct sbuf b = {0};
+        jwtx_buf b;
+        jwtx_buf_init(&b);
         const char *sn = jwtx_request_param(req, "SCRIPT_NAME");
         const char *pi = jwtx_request_param(req, "PATH_INFO");
         if (sn)
-            sb_put(&b, sn, strlen(sn));
+            jwtx_buf_puts(&b, sn);
         if (pi)
-            sb_put(&b, pi, strlen(pi));
+            jwtx_buf_puts(&b, pi);
         if (b.len == 0)
-            sb_putc(&b, '/');
+            put_byte(&b, '/');
         if (qs && *qs) {
-            sb_putc(&b, '?');
-            sb_put(&b, qs, strlen(qs));
+            put_byte(&b, '?');
+            jwtx_buf_puts(&b, qs);
         }
-        uri = sb_finish(&b, NULL);
+        uri = jwtx_buf_take(&b, NULL);
     }
     if (uri == NULL) {
         free(method);
@@ -625,10 +581,10 @@ static bool cookie_match(const struct cbytes *c, size_t s, size_t *ks, size_t *k
 }
 
 /* _cookie_unquote: strips surrounding quotes and resolves \ooo and \x. */
-static void cookie_unquote(struct sbuf *out, const unsigned char *v, size_t n)
+static void cookie_unquote(jwtx_buf *out, const unsigned char *v, size_t n)
 {
     if (n < 2 || v[0] != '"' || v[n - 1] != '"') {
-        sb_put(out, v, n);
+        jwtx_buf_append(out, v, n);
         return;
     }
     v++;
@@ -638,18 +594,18 @@ static void cookie_unquote(struct sbuf *out, const unsigned char *v, size_t n)
         if (v[i] == '\\') {
             if (i + 3 < n && v[i + 1] >= '0' && v[i + 1] <= '3' && v[i + 2] >= '0' &&
                 v[i + 2] <= '7' && v[i + 3] >= '0' && v[i + 3] <= '7') {
-                sb_putc(out, (unsigned char)(((v[i + 1] - '0') << 6) | ((v[i + 2] - '0') << 3) |
-                                             (v[i + 3] - '0')));
+                put_byte(out, (unsigned char)(((v[i + 1] - '0') << 6) | ((v[i + 2] - '0') << 3) |
+                                              (v[i + 3] - '0')));
                 i += 4;
                 continue;
             }
             if (i + 1 < n && v[i + 1] != '\n') {
-                sb_putc(out, v[i + 1]);
+                put_byte(out, v[i + 1]);
                 i += 2;
                 continue;
             }
         }
-        sb_putc(out, v[i]);
+        put_byte(out, v[i]);
         i++;
     }
 }
@@ -675,18 +631,21 @@ static int parse_cookies(struct jwtxp_request_cache *cache, const char *header)
         strip_span(c.b, &ks, &ke);
         if (ks == ke)
             continue; /* parse_cookie drops empty names */
-        struct sbuf raw = {0}, name = {0}, val = {0};
-        sb_put_utf8_replace(&name, c.b + ks, ke - ks);
+        jwtx_buf raw, name, val;
+        jwtx_buf_init(&raw);
+        jwtx_buf_init(&name);
+        jwtx_buf_init(&val);
+        put_utf8_replace(&name, c.b + ks, ke - ks);
         cookie_unquote(&raw, c.b + vs, ve - vs);
-        sb_put_utf8_replace(&val, (const unsigned char *)(raw.p ? raw.p : ""), raw.len);
-        if (raw.p) {
-            OPENSSL_cleanse(raw.p, raw.len);
-            free(raw.p);
-        }
+        put_utf8_replace(&val, (const unsigned char *)(raw.data ? raw.data : ""), raw.len);
+        bool raw_failed = raw.failed;
+        jwtx_buf_wipe(&raw);
         size_t nl = 0, vl = 0;
-        char *np = sb_finish(&name, &nl), *vp = sb_finish(&val, &vl);
-        if (raw.oom || np == NULL || vp == NULL) {
+        char *np = jwtx_buf_take(&name, &nl), *vp = jwtx_buf_take(&val, &vl);
+        if (raw_failed || np == NULL || vp == NULL) {
             free(np);
+            if (vp != NULL)
+                OPENSSL_cleanse(vp, vl);
             free(vp);
             return -1;
         }
@@ -776,31 +735,32 @@ static int hexval(unsigned char c)
 
 /* url_unquote_plus: '+' → ' ', then %XX (an invalid escape stays as is),
  * then UTF-8 with errors="replace". */
-static void url_unquote_plus(struct sbuf *out, const unsigned char *s, size_t n)
+static void url_unquote_plus(jwtx_buf *out, const unsigned char *s, size_t n)
 {
-    struct sbuf raw = {0};
+    jwtx_buf raw;
+    jwtx_buf_init(&raw);
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '+') {
-            sb_putc(&raw, ' ');
+            put_byte(&raw, ' ');
         } else if (s[i] == '%' && i + 2 < n) {
             int h = hexval(s[i + 1]);
             int l = hexval(s[i + 2]);
             if (h >= 0 && l >= 0) {
-                sb_putc(&raw, (unsigned char)(h * 16 + l));
+                put_byte(&raw, (unsigned char)(h * 16 + l));
                 i += 2;
             } else {
-                sb_putc(&raw, '%');
+                put_byte(&raw, '%');
             }
         } else {
-            sb_putc(&raw, s[i]);
+            put_byte(&raw, s[i]);
         }
     }
-    if (raw.oom) {
-        out->oom = true;
-    } else if (raw.p) {
-        sb_put_utf8_replace(out, (const unsigned char *)raw.p, raw.len);
+    if (raw.failed) {
+        out->failed = 1;
+    } else if (raw.data) {
+        put_utf8_replace(out, (const unsigned char *)raw.data, raw.len);
     }
-    free(raw.p);
+    jwtx_buf_wipe(&raw); /* a query or form value may be a token */
 }
 
 /* The first value of name among the '&'-separated pairs of s. */
@@ -815,20 +775,22 @@ static char *url_decode_get(const char *s, size_t n, const char *name, size_t *l
             pairs++;
             const char *eq = memchr(s + i, '=', e - i);
             size_t ke = eq ? (size_t)(eq - s) : e;
-            struct sbuf key = {0};
+            jwtx_buf key;
+            jwtx_buf_init(&key);
             url_unquote_plus(&key, (const unsigned char *)s + i, ke - i);
-            if (key.oom) {
-                free(key.p);
+            if (key.failed) {
+                jwtx_buf_clear(&key);
                 return NULL;
             }
             bool match =
-                key.len == name_len && (name_len == 0 || memcmp(key.p, name, name_len) == 0);
-            free(key.p);
+                key.len == name_len && (name_len == 0 || memcmp(key.data, name, name_len) == 0);
+            jwtx_buf_clear(&key);
             if (match) {
-                struct sbuf val = {0};
+                jwtx_buf val;
+                jwtx_buf_init(&val);
                 if (eq)
                     url_unquote_plus(&val, (const unsigned char *)eq + 1, e - ke - 1);
-                return sb_finish(&val, len);
+                return jwtx_buf_take(&val, len);
             }
         }
         if (amp == NULL)

@@ -40,9 +40,7 @@ void jwtx_response_clear(jwtx_response *resp)
     for (size_t i = 0; i < resp->n_headers; i++)
         free_header(&resp->headers[i]);
     free(resp->headers);
-    if (resp->body.data)
-        OPENSSL_cleanse(resp->body.data, resp->body.len);
-    jwtx_buf_clear(&resp->body);
+    jwtx_buf_wipe(&resp->body);
     memset(resp, 0, sizeof *resp);
 }
 
@@ -127,9 +125,7 @@ const char *jwtx_response_header(const jwtx_response *resp, const char *name)
 /* Replaces the body with b's bytes (b is moved). */
 static void take_body(jwtx_response *resp, jwtx_buf *b)
 {
-    if (resp->body.data)
-        OPENSSL_cleanse(resp->body.data, resp->body.len);
-    jwtx_buf_clear(&resp->body);
+    jwtx_buf_wipe(&resp->body);
     resp->body = *b;
     jwtx_buf_init(b);
 }
@@ -317,9 +313,7 @@ int jwtx_cookie_format(const jwtx_cookie *c, jwtx_buf *out)
         jwtx_buf_puts(&b, ss);
     }
     int rc = b.failed ? -1 : jwtx_buf_append(out, b.data, b.len);
-    if (b.data)
-        OPENSSL_cleanse(b.data, b.len);
-    jwtx_buf_clear(&b);
+    jwtx_buf_wipe(&b);
     return rc;
 }
 
@@ -347,9 +341,7 @@ static int add_cookies(jwtx_response *resp, jwtx_cookie *cookies, size_t n)
         resp->n_headers = before;
     }
     for (size_t i = 0; i < done; i++) {
-        if (lines[i].data)
-            OPENSSL_cleanse(lines[i].data, lines[i].len);
-        jwtx_buf_clear(&lines[i]);
+        jwtx_buf_wipe(&lines[i]);
     }
     return rc;
 }
@@ -581,8 +573,6 @@ int jwtx_response_serialize(const jwtx_response *resp, jwtx_buf *out)
     if (resp->body.len)
         jwtx_buf_append(&b, resp->body.data, resp->body.len);
     int rc = b.failed ? -1 : jwtx_buf_append(out, b.data, b.len);
-    if (b.data)
-        OPENSSL_cleanse(b.data, b.len);
-    jwtx_buf_clear(&b);
+    jwtx_buf_wipe(&b);
     return rc;
 }

@@ -11,6 +11,7 @@
  * common scheme and cost so that they take as long as a wrong password.
  */
 #include "jwtx/users.h"
+#include "jwtx/json.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -484,34 +485,6 @@ static char *read_file(const char *path, size_t max, size_t *len, file_id *id, j
     *len = n;
     file_id_of(&st, id);
     return buf;
-}
-
-/* A growable byte string for the writer. */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    bool failed;
-} sbuf;
-
-static void sb_add(sbuf *b, const void *d, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + n + 1)
-            nc *= 2;
-        char *np = realloc(b->p, nc);
-        if (np == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-    b->p[b->n] = '\0';
 }
 
 /* ------------------------------------------------------- the users file */
@@ -1076,7 +1049,8 @@ int jwtx_users_put(const char *path, const char *user, const char *password, int
     int rc = -1;
     char *text = NULL, *tmp = NULL;
     size_t len = 0;
-    sbuf out = {0};
+    jwtx_buf out;
+    jwtx_buf_init(&out);
     int fd = -1;
     struct stat st;
     bool exists = false;
@@ -1111,24 +1085,24 @@ int jwtx_users_put(const char *path, const char *user, const char *password, int
         crlf = nl != NULL && nl > p && nl[-1] == '\r';
         bool mine = p[0] != '#' && n > ul && p[ul] == ':' && memcmp(p, user, ul) == 0;
         if (!mine) {
-            sb_add(&out, p, n);
+            jwtx_buf_append(&out, p, n);
         } else if (!found) {
             found = true;
-            sb_add(&out, user, ul);
-            sb_add(&out, ":", 1);
-            sb_add(&out, hash, strlen(hash));
+            jwtx_buf_append(&out, user, ul);
+            jwtx_buf_append(&out, ":", 1);
+            jwtx_buf_append(&out, hash, strlen(hash));
             /* keep the line's own ending */
-            sb_add(&out, crlf ? "\r\n" : nl ? "\n" : "", crlf ? 2 : nl ? 1 : 0);
+            jwtx_buf_append(&out, crlf ? "\r\n" : nl ? "\n" : "", crlf ? 2 : nl ? 1 : 0);
         } /* else: a later line for the same user is dropped */
         p = next;
     }
     if (!found) {
         if (len > 0 && text[len - 1] != '\n')
-            sb_add(&out, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
-        sb_add(&out, user, ul);
-        sb_add(&out, ":", 1);
-        sb_add(&out, hash, strlen(hash));
-        sb_add(&out, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
+            jwtx_buf_append(&out, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
+        jwtx_buf_append(&out, user, ul);
+        jwtx_buf_append(&out, ":", 1);
+        jwtx_buf_append(&out, hash, strlen(hash));
+        jwtx_buf_append(&out, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
     }
     if (out.failed) {
         jwtx_error_set(err, JWTX_ERR_INTERNAL, "passwd: out of memory");
@@ -1153,7 +1127,8 @@ int jwtx_users_put(const char *path, const char *user, const char *password, int
     }
     if (exists && (st.st_uid != geteuid() || st.st_gid != getegid()))
         (void)!fchown(fd, st.st_uid, st.st_gid); /* only root may; otherwise we own it */
-    if (fchmod(fd, mode) != 0 || write_all(fd, out.p ? out.p : "", out.n) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, mode) != 0 || write_all(fd, out.data ? out.data : "", out.len) != 0 ||
+        fsync(fd) != 0) {
         jwtx_error_set(err, JWTX_ERR_IO, "%s: %s", tmp, strerror(errno));
         goto done;
     }
@@ -1191,7 +1166,7 @@ done:
         unlink(tmp);
         free(tmp);
     }
-    free(out.p);
+    jwtx_buf_wipe(&out); /* it holds the file, as text does */
     if (text != NULL) {
         OPENSSL_cleanse(text, len);
         free(text);

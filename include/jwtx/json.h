@@ -17,7 +17,10 @@
 #define JWTX_JSON_SORT_KEYS 0x1 /* sort object keys (headers, Flask answers) */
 
 /* A growable byte buffer; caller-owned, _init/_clear pair. data is always
- * NUL-terminated after a successful append. */
+ * NUL-terminated after a successful append (an append of zero bytes included,
+ * so data is non-NULL from then on). The one buffer type of the library: it
+ * may hold secrets (conf strings, cookies), so growing it never leaves a copy
+ * of the old bytes in freed memory; drop such a buffer with jwtx_buf_wipe. */
 typedef struct jwtx_buf {
     char *data;
     size_t len;
@@ -25,11 +28,25 @@ typedef struct jwtx_buf {
     int failed; /* set once an allocation failed; later appends are no-ops */
 } jwtx_buf;
 
+/* Makes b empty without freeing anything (b need not hold anything). */
 void jwtx_buf_init(jwtx_buf *b);
+/* Frees what b holds and leaves it empty, as after _init. NULL is a no-op. */
 void jwtx_buf_clear(jwtx_buf *b);
+/* Wipes every byte b holds (OPENSSL_cleanse over its capacity), then clears
+ * it as jwtx_buf_clear does. For buffers that held a secret. NULL is a no-op. */
+void jwtx_buf_wipe(jwtx_buf *b);
+/* Append len bytes of data / the string s / printf output. Each returns 0, or
+ * -1 on allocation failure (b->failed is then set and every later append is
+ * a no-op returning -1, so a series of appends may be checked once). */
 int jwtx_buf_append(jwtx_buf *b, const void *data, size_t len);
 int jwtx_buf_puts(jwtx_buf *b, const char *s);
 int jwtx_buf_printf(jwtx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands b's bytes to the caller: returns a new NUL-terminated string (""
+ * for an empty buffer; release it with free) and stores its length in *len
+ * when len is not NULL. b is left empty, as after _init. Returns NULL, with
+ * *len untouched and b wiped and empty, when an append had failed or on
+ * allocation failure. */
+char *jwtx_buf_take(jwtx_buf *b, size_t *len);
 
 /* Appends the Python-compatible compact serialisation of v to out.
  * Returns 0, or -1 on allocation failure or a value that Python would not

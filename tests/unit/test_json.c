@@ -512,6 +512,57 @@ static void test_buf(void)
     CU_ASSERT_EQUAL(jwtx_buf_puts(&b, "x"), -1);
     CU_ASSERT_EQUAL(jwtx_json_dump(json_null(), 0, &b), -1);
     jwtx_buf_clear(&b);
+
+    /* Growing keeps every byte (the old block is copied, then wiped). */
+    jwtx_buf_init(&b);
+    for (unsigned i = 0; i < 5000; i++) {
+        unsigned char c = (unsigned char)(i % 251);
+        CU_ASSERT_EQUAL_FATAL(jwtx_buf_append(&b, &c, 1), 0);
+    }
+    CU_ASSERT_EQUAL(b.len, 5000);
+    CU_ASSERT_EQUAL(b.data[5000], '\0');
+    unsigned bad = 0;
+    for (unsigned i = 0; i < 5000; i++)
+        bad += (unsigned char)b.data[i] != (unsigned char)(i % 251);
+    CU_ASSERT_EQUAL(bad, 0);
+    /* wipe: empty as after _init; NULL is a no-op. */
+    jwtx_buf_wipe(&b);
+    CU_ASSERT_PTR_NULL(b.data);
+    CU_ASSERT_EQUAL(b.len, 0);
+    CU_ASSERT_EQUAL(b.cap, 0);
+    jwtx_buf_wipe(NULL);
+
+    /* take: an empty buffer gives "", with its length. */
+    size_t n = 99;
+    char *s = jwtx_buf_take(&b, &n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(s[0], '\0');
+    free(s);
+    CU_ASSERT_PTR_NULL(b.data);
+    /* take: the bytes (NULs included) move to the caller; b is left empty. */
+    CU_ASSERT_EQUAL(jwtx_buf_append(&b, "a\0b", 3), 0);
+    s = jwtx_buf_take(&b, &n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(n, 3);
+    CU_ASSERT_EQUAL(memcmp(s, "a\0b", 4), 0);
+    CU_ASSERT_PTR_NULL(b.data);
+    CU_ASSERT_EQUAL(b.len, 0);
+    free(s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s = jwtx_buf_take(&b, NULL)); /* len may be NULL */
+    JWTX_ASSERT_STR(s, "");
+    free(s);
+    /* take from a failed buffer: NULL, *len untouched, b empty and usable. */
+    CU_ASSERT_EQUAL(jwtx_buf_puts(&b, "secret"), 0);
+    b.failed = 1;
+    n = 7;
+    CU_ASSERT_PTR_NULL(jwtx_buf_take(&b, &n));
+    CU_ASSERT_EQUAL(n, 7);
+    CU_ASSERT_PTR_NULL(b.data);
+    CU_ASSERT_EQUAL(b.failed, 0);
+    CU_ASSERT_EQUAL(jwtx_buf_puts(&b, "ok"), 0);
+    JWTX_ASSERT_STR(b.data, "ok");
+    jwtx_buf_clear(&b);
 }
 
 static const jwtx_cu_test tests[] = {
@@ -523,7 +574,7 @@ static const jwtx_cu_test tests[] = {
     {"invalid UTF-8 escaped, never raw", test_invalid_bytes},
     {"parsed values: duplicates, NaN, big ints, NUL", test_parse_values},
     {"nesting depth limit", test_depth_limit},
-    {"jwtx_buf", test_buf},
+    {"jwtx_buf: append, printf, grow, take, wipe", test_buf},
     {NULL, NULL},
 };
 
