@@ -111,6 +111,16 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
+/* Stopped by a signal: stop the redis-server and remove the stores too (the
+ * process is being torn down anyway, so the non-async-signal-safe calls in
+ * cleanup cannot hurt a state we still need). */
+static void on_signal(int sig)
+{
+    cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static double mono_now(void)
 {
     struct timespec ts;
@@ -219,8 +229,8 @@ static void sqlite_fill(const char *path, long long from, long long to)
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
         sq_die(db, "open");
-    if (sqlite3_exec(db, "PRAGMA cache_size = -262144; PRAGMA journal_mode = OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_exec(db, "PRAGMA cache_size = -262144; PRAGMA journal_mode = OFF; BEGIN IMMEDIATE",
+                     NULL, NULL, NULL) != SQLITE_OK)
         sq_die(db, "begin");
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "INSERT INTO revoked(jti, until) VALUES(?1, ?2)", -1, &st, NULL) !=
@@ -434,8 +444,8 @@ static void store_open(store *st, const char *url, const char *kind, long long n
 static void store_slice(store *st, double secs, bool count)
 {
     long long junk = 0;
-    double t = run_slice(st->bl, st->clear, JWTX_BL_CLEAR, secs, &st->cpos,
-                         count ? &st->cdone : &junk);
+    double t =
+        run_slice(st->bl, st->clear, JWTX_BL_CLEAR, secs, &st->cpos, count ? &st->cdone : &junk);
     if (count)
         st->ctime += t;
     if (st->n > 0) {
@@ -563,6 +573,9 @@ int main(int argc, char **argv)
         die("mkdtemp under %s: %s", dir, strerror(errno));
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
     bench_all(secs, maxn);
     cleanup();
     return 0;
