@@ -210,7 +210,11 @@ static int ensure_open(sqlite_be *b)
         close_db(b);
         return -1;
     }
-    if (exec(b, "PRAGMA synchronous = NORMAL") != 0 || setup_schema(b) != 0) {
+    /* Lookups of random jtis in a large store miss SQLite's small page
+     * cache; reading the file through a shared mapping keeps a check near
+     * its small-store cost (make bench: ~15 us -> ~10 us at 10^6 entries). */
+    if (exec(b, "PRAGMA synchronous = NORMAL") != 0 ||
+        exec(b, "PRAGMA mmap_size = 268435456") != 0 || setup_schema(b) != 0) {
         close_db(b);
         return -1;
     }
