@@ -34,6 +34,7 @@
 #include "jwtx/json.h"
 #include "jwtx/jws.h"
 #include "jwtx/keys.h"
+#include "util.h"
 
 /* Limits on what comes from outside. */
 #define CONF_MAX_FILE (1024 * 1024) /* whole conf file */
@@ -204,16 +205,6 @@ const char *jwtx_config_error_format(const jwtx_config_error *e, char *buf, size
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 
-static char *xstrndup(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d == NULL)
-        return NULL;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
 static void free_secret(char **p, size_t len)
 {
     if (*p != NULL) {
@@ -238,7 +229,7 @@ static int strlist_push(jwtx_strlist *l, const char *s, size_t len)
     if (nv == NULL)
         return -1;
     l->v = nv;
-    if ((l->v[l->n] = xstrndup(s, len)) == NULL)
+    if ((l->v[l->n] = jwtxp_memdup(s, len)) == NULL)
         return -1;
     l->n++;
     return 0;
@@ -518,7 +509,7 @@ int jwtx_config_init(jwtx_config *cfg)
     if (cfg == NULL)
         return -1;
     memset(cfg, 0, sizeof *cfg);
-    bool ok = (cfg->path = xstrndup("", 0)) != NULL;
+    bool ok = (cfg->path = jwtxp_memdup("", 0)) != NULL;
     for (size_t k = O_FIRST_REAL; k < N_OPTIONS && ok; k++) {
         const opt *o = &options[k];
         switch (o->kind) {
@@ -534,7 +525,7 @@ int jwtx_config_init(jwtx_config *cfg)
             break;
         case K_STR:
             if (o->defstr != NULL)
-                ok = (*AT(cfg, o, char *) = xstrndup(o->defstr, strlen(o->defstr))) != NULL;
+                ok = (*AT(cfg, o, char *) = jwtxp_memdup(o->defstr, strlen(o->defstr))) != NULL;
             break;
         case K_STRLIST:
             break;
@@ -542,15 +533,15 @@ int jwtx_config_init(jwtx_config *cfg)
             break;
         }
     }
-    ok = ok && (cfg->algorithm = xstrndup("HS256", 5)) != NULL;
+    ok = ok && (cfg->algorithm = jwtxp_memdup("HS256", 5)) != NULL;
     ok = ok && strlist_push(&cfg->decode_algorithms, "HS256", 5) == 0;
     cfg->token_location[0] = JWTX_LOC_HEADERS;
     cfg->n_token_location = 1;
-    ok = ok && (cfg->header_name = xstrndup("Authorization", 13)) != NULL;
-    ok = ok && (cfg->header_type = xstrndup("Bearer", 6)) != NULL;
+    ok = ok && (cfg->header_name = jwtxp_memdup("Authorization", 13)) != NULL;
+    ok = ok && (cfg->header_type = jwtxp_memdup("Bearer", 6)) != NULL;
     cfg->cookie_samesite = JWTX_SAMESITE_UNSET;
     ok = ok && strlist_from_array(&cfg->csrf_methods, default_csrf_methods) == 0;
-    ok = ok && (cfg->blocklist = xstrndup("", 0)) != NULL;
+    ok = ok && (cfg->blocklist = jwtxp_memdup("", 0)) != NULL;
     if (!ok) {
         jwtx_config_clear(cfg);
         return -1;
@@ -619,44 +610,6 @@ static int skip_ws(parser *ps)
         }
         return 0;
     }
-}
-
-/* Appends code point cp as UTF-8. */
-static int put_utf8(jwtx_buf *b, unsigned long cp)
-{
-    unsigned char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (unsigned char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (unsigned char)(0xC0 | (cp >> 6));
-        u[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (unsigned char)(0xE0 | (cp >> 12));
-        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (unsigned char)(0xF0 | (cp >> 18));
-        u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return jwtx_buf_append(b, u, n);
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* One string literal (ps->p at its prefix or quote), appended to b. */
@@ -764,7 +717,7 @@ static int parse_one_string(parser *ps, jwtx_buf *b)
         if (ndig > 0) {
             cp = 0;
             for (int k = 0; k < ndig; k++) {
-                int h = ps->p < ps->end ? hexval((unsigned char)*ps->p) : -1;
+                int h = ps->p < ps->end ? jwtxp_hexval((unsigned char)*ps->p) : -1;
                 if (h < 0)
                     return perr(ps, "truncated \\%c escape: needs %d hex digits", e, ndig);
                 cp = cp * 16 + (unsigned long)h;
@@ -775,7 +728,9 @@ static int parse_one_string(parser *ps, jwtx_buf *b)
             if (cp >= 0xD800 && cp <= 0xDFFF)
                 return perr(ps, "\\%c escape gives a lone surrogate, which is not valid UTF-8", e);
         }
-        if (put_utf8(b, cp) != 0)
+        unsigned char u[4];
+        size_t ulen = jwtxp_utf8_encode((uint32_t)cp, u);
+        if (jwtx_buf_append(b, u, ulen) != 0)
             return perr(ps, "out of memory");
     }
 }
@@ -823,7 +778,7 @@ static int parse_digits(parser *ps, int base, unsigned long long *acc, bool *ove
             ps->p++;
             continue;
         }
-        int d = hexval(c);
+        int d = jwtxp_hexval(c);
         if (d < 0 || d >= base)
             break;
         if (*acc > (ULLONG_MAX - (unsigned)d) / (unsigned)base)
@@ -1267,7 +1222,7 @@ static int check_str_chars(loadctx *lc, const opt *o, int line, const char *s, u
 static char *resolve_path(loadctx *lc, const char *p)
 {
     if (p[0] == '/')
-        return xstrndup(p, strlen(p));
+        return jwtxp_memdup(p, strlen(p));
     size_t bl = strlen(lc->basedir), pl = strlen(p);
     char *r = malloc(bl + 1 + pl + 1);
     if (r == NULL)
@@ -1295,7 +1250,7 @@ static int get_str(loadctx *lc, const opt *o, const pval *v, int line, unsigned 
         return fail(lc, line, o->name, "cannot be empty");
     if (check_str_chars(lc, o, line, v->s, flags) != 0)
         return -1;
-    *out = (flags & F_PATH) ? resolve_path(lc, v->s) : xstrndup(v->s, v->len);
+    *out = (flags & F_PATH) ? resolve_path(lc, v->s) : jwtxp_memdup(v->s, v->len);
     if (*out == NULL)
         return fail(lc, line, o->name, "out of memory");
     return 0;
@@ -1394,7 +1349,7 @@ static int h_algorithm(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *
         return bad_type(lc, o, line, "a string", v);
     if (check_alg(lc, o->name, line, v->s, v->len) != 0)
         return -1;
-    char *s = xstrndup(v->s, v->len);
+    char *s = jwtxp_memdup(v->s, v->len);
     if (s == NULL)
         return fail(lc, line, o->name, "out of memory");
     free(cfg->algorithm);
@@ -1573,7 +1528,7 @@ static int h_header_type(loadctx *lc, jwtx_config *cfg, const opt *o, const pval
 {
     char *s = NULL;
     if (v->t == V_NONE) {
-        s = xstrndup("", 0);
+        s = jwtxp_memdup("", 0);
     } else if (v->t != V_STR) {
         return bad_type(lc, o, line, "a string or None", v);
     } else {
@@ -1639,7 +1594,7 @@ static int h_blocklist(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *
 {
     char *s = NULL;
     if (v->t == V_NONE || (v->t == V_STR && v->len == 0)) {
-        s = xstrndup("", 0);
+        s = jwtxp_memdup("", 0);
     } else if (v->t != V_STR) {
         return bad_type(lc, o, line, "a string or None", v);
     } else if (has_nul(v)) {
@@ -1649,7 +1604,7 @@ static int h_blocklist(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *
         if (*p == '\0')
             return fail(lc, line, o->name, "\"sqlite:\" needs a file path");
         if (strcmp(p, ":memory:") == 0) {
-            s = xstrndup(v->s, v->len);
+            s = jwtxp_memdup(v->s, v->len);
         } else {
             char *r = resolve_path(lc, p);
             if (r != NULL) {
@@ -1665,7 +1620,7 @@ static int h_blocklist(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *
     } else if (strncmp(v->s, "redis://", 8) == 0 || strncmp(v->s, "unix:", 5) == 0) {
         if (v->s[v->s[0] == 'u' ? 5 : 8] == '\0')
             return fail(lc, line, o->name, "the store URL has no address");
-        s = xstrndup(v->s, v->len);
+        s = jwtxp_memdup(v->s, v->len);
     } else {
         return fail(lc, line, o->name,
                     "must be \"sqlite:PATH\", \"redis://HOST:PORT/DB\" or \"\" (no store)");
@@ -1966,8 +1921,8 @@ static int cmp_line(const void *a, const void *b, void *ctx)
 static char *base_dir_of(const char *name)
 {
     const char *slash = name ? strrchr(name, '/') : NULL;
-    char *dir =
-        slash ? xstrndup(name, slash == name ? 1 : (size_t)(slash - name)) : xstrndup(".", 1);
+    char *dir = slash ? jwtxp_memdup(name, slash == name ? 1 : (size_t)(slash - name))
+                      : jwtxp_memdup(".", 1);
     if (dir == NULL)
         return NULL;
     char *abs = realpath(dir, NULL);
@@ -2011,7 +1966,7 @@ static int load_text(const char *name, const char *text, size_t len, jwtx_config
     int rc = -1;
     lc.basedir = base_dir_of(name);
     free(tmp.path);
-    tmp.path = xstrndup(lc.name, strlen(lc.name));
+    tmp.path = jwtxp_memdup(lc.name, strlen(lc.name));
     if (lc.basedir == NULL || tmp.path == NULL) {
         fail(&lc, 0, "", "out of memory");
         goto out;

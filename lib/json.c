@@ -24,6 +24,8 @@
 
 #include <openssl/crypto.h>
 
+#include "util.h"
+
 /* ------------------------------------------------------------------ */
 /* jwtx_buf                                                            */
 
@@ -525,17 +527,6 @@ static void skip_ws(parser *p)
         p->pos++;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads \uXXXX whose 'u' is at u; returns the value or -1 (error set). */
 static long read_u4(parser *p, size_t u)
 {
@@ -547,7 +538,7 @@ static long read_u4(parser *p, size_t u)
     }
     long v = 0;
     for (size_t k = 0; k < 4; k++) {
-        int h = hexval(p->s[first + k]);
+        int h = jwtxp_hexval(p->s[first + k]);
         if (h < 0) {
             fail(p, "Invalid \\uXXXX escape", u);
             return -1;
@@ -555,32 +546,6 @@ static long read_u4(parser *p, size_t u)
         v = (v << 4) | h;
     }
     return v;
-}
-
-static void put_utf8(jwtx_buf *b, uint32_t cp)
-{
-    unsigned char t[4];
-    size_t k;
-    if (cp < 0x80) {
-        t[0] = (unsigned char)cp;
-        k = 1;
-    } else if (cp < 0x800) {
-        t[0] = (unsigned char)(0xC0 | (cp >> 6));
-        t[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        k = 2;
-    } else if (cp < 0x10000) {
-        t[0] = (unsigned char)(0xE0 | (cp >> 12));
-        t[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        t[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        k = 3;
-    } else {
-        t[0] = (unsigned char)(0xF0 | (cp >> 18));
-        t[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-        t[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        t[3] = (unsigned char)(0x80 | (cp & 0x3F));
-        k = 4;
-    }
-    jwtx_buf_append(b, t, k);
 }
 
 /* p->pos is on the opening quote. Fills b with the decoded bytes. */
@@ -648,7 +613,8 @@ static int parse_string_into(parser *p, jwtx_buf *b)
                 end += 6;
             }
         }
-        put_utf8(b, cp); /* a lone surrogate becomes WTF-8 */
+        unsigned char u8[4];
+        jwtx_buf_append(b, u8, jwtxp_utf8_encode(cp, u8)); /* a lone surrogate becomes WTF-8 */
         i = end;
     }
 }

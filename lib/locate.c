@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "jwtx/json.h"
+#include "util.h"
 
 enum { FOUND = 0, MISSING = 1, ABORT = -1 };
 
@@ -64,12 +65,9 @@ static size_t split_words(struct span s, struct span *words, size_t max)
 static int set_token(jwtx_located *tmp, jwtx_location where, const void *p, size_t n,
                      jwtx_error *err)
 {
-    tmp->token = malloc(n + 1);
+    tmp->token = jwtxp_memdup(p, n);
     if (tmp->token == NULL)
         return jwtx_error_set(err, JWTX_ERR_INTERNAL, NULL);
-    if (n)
-        memcpy(tmp->token, p, n);
-    tmp->token[n] = '\0';
     tmp->token_len = n;
     tmp->where = where;
     return FOUND;

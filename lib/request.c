@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "jwtx/json.h"
+#include "util.h"
 
 struct cookie {
     char *name;
@@ -38,17 +39,6 @@ struct jwtxp_request_cache {
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
-
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d == NULL)
-        return NULL;
-    if (n)
-        memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
 
 /* Appends one byte; a failure sticks in b->failed, checked once at the end. */
 static void put_byte(jwtx_buf *b, unsigned char c)
@@ -166,7 +156,7 @@ static const char *nonempty(const char *s)
 static int refresh_derived(jwtx_request *req)
 {
     const char *m = nonempty(jwtx_request_param(req, "REQUEST_METHOD"));
-    char *method = dup_n(m ? m : "GET", strlen(m ? m : "GET"));
+    char *method = jwtxp_memdup(m ? m : "GET", strlen(m ? m : "GET"));
     if (method == NULL)
         return JWTX_REQUEST_ENOMEM;
     for (char *p = method; *p; p++)
@@ -176,7 +166,7 @@ static int refresh_derived(jwtx_request *req)
     const char *ru = nonempty(jwtx_request_param(req, "REQUEST_URI"));
     const char *qs = jwtx_request_param(req, "QUERY_STRING");
     if (ru) {
-        uri = dup_n(ru, strlen(ru));
+        uri = jwtxp_memdup(ru, strlen(ru));
     } else {
         jwtx_buf b;
         jwtx_buf_init(&b);
@@ -199,11 +189,11 @@ static int refresh_derived(jwtx_request *req)
         return JWTX_REQUEST_ENOMEM;
     }
     const char *qmark = strchr(uri, '?');
-    char *path = dup_n(uri, qmark ? (size_t)(qmark - uri) : strlen(uri));
+    char *path = jwtxp_memdup(uri, qmark ? (size_t)(qmark - uri) : strlen(uri));
     /* nginx auth_request subrequests carry an empty QUERY_STRING: the
      * original query is only in REQUEST_URI. */
     const char *q = (qs && *qs) ? qs : (qmark ? qmark + 1 : "");
-    char *query = dup_n(q, strlen(q));
+    char *query = jwtxp_memdup(q, strlen(q));
     if (path == NULL || query == NULL) {
         free(method);
         free(uri);
@@ -291,7 +281,7 @@ static int put_param(jwtx_request *req, const char *name, size_t nlen, const cha
             size_t old = strlen(p->value);
             if (req->total_bytes - old + vlen > JWTX_REQUEST_MAX_TOTAL)
                 return JWTX_REQUEST_ELIMIT;
-            char *v = dup_n(value, vlen);
+            char *v = jwtxp_memdup(value, vlen);
             if (v == NULL)
                 return JWTX_REQUEST_ENOMEM;
             OPENSSL_cleanse(p->value, old);
@@ -312,7 +302,7 @@ static int put_param(jwtx_request *req, const char *name, size_t nlen, const cha
         req->params = np;
         req->cap_params = cap;
     }
-    char *n = dup_n(name, nlen), *v = dup_n(value, vlen);
+    char *n = jwtxp_memdup(name, nlen), *v = jwtxp_memdup(value, vlen);
     if (n == NULL || v == NULL) {
         free(n);
         free(v);
@@ -359,12 +349,9 @@ int jwtx_request_set_body(jwtx_request *req, const void *data, size_t len)
 {
     if (req == NULL || (data == NULL && len != 0))
         return -1;
-    unsigned char *b = malloc(len + 1);
+    unsigned char *b = (unsigned char *)jwtxp_memdup(data, len);
     if (b == NULL)
         return -1;
-    if (len)
-        memcpy(b, data, len);
-    b[len] = '\0';
     if (req->body) {
         OPENSSL_cleanse(req->body, req->body_len);
         free(req->body);
@@ -722,17 +709,6 @@ int jwtx_request_cookie_at(const jwtx_request *req, size_t i, const char **name,
 /* ------------------------------------------------------------------ */
 /* urlencoded: werkzeug.urls.url_decode                                */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* url_unquote_plus: '+' → ' ', then %XX (an invalid escape stays as is),
  * then UTF-8 with errors="replace". */
 static void url_unquote_plus(jwtx_buf *out, const unsigned char *s, size_t n)
@@ -743,8 +719,8 @@ static void url_unquote_plus(jwtx_buf *out, const unsigned char *s, size_t n)
         if (s[i] == '+') {
             put_byte(&raw, ' ');
         } else if (s[i] == '%' && i + 2 < n) {
-            int h = hexval(s[i + 1]);
-            int l = hexval(s[i + 2]);
+            int h = jwtxp_hexval(s[i + 1]);
+            int l = jwtxp_hexval(s[i + 2]);
             if (h >= 0 && l >= 0) {
                 put_byte(&raw, (unsigned char)(h * 16 + l));
                 i += 2;
@@ -943,7 +919,7 @@ static char *multipart_get(const jwtx_request *req, const char *name, size_t *le
             h = le + 2;
         }
         if (named && !is_file) {
-            char *v = dup_n((const char *)data, (size_t)(de - data));
+            char *v = jwtxp_memdup((const char *)data, (size_t)(de - data));
             if (v && len)
                 *len = (size_t)(de - data);
             return v;

@@ -1,0 +1,26 @@
+/*
+ * util.h — the small helpers that several library files need: a hex digit's
+ * value, a code point written as UTF-8, a counted copy of bytes. One copy here
+ * instead of one per parser. Library-internal (jwtxp_*); not installed.
+ */
+#ifndef JWTX_UTIL_H
+#define JWTX_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The value (0..15) of the hexadecimal digit c ('0'-'9', 'a'-'f', 'A'-'F'),
+ * or -1 for any other value of c (EOF included). */
+int jwtxp_hexval(int c);
+
+/* Writes code point cp as UTF-8 into out and returns how many bytes it used
+ * (1 to 4). Surrogates (U+D800..U+DFFF) get their 3-byte form (WTF-8, as
+ * Python's surrogatepass writes them); callers that must refuse them check
+ * first. cp must be at most 0x10FFFF. */
+size_t jwtxp_utf8_encode(uint32_t cp, unsigned char out[4]);
+
+/* A new copy of n bytes of s (which may hold NULs), NUL-terminated; s may be
+ * NULL when n is 0. Release it with free. Returns NULL when out of memory. */
+char *jwtxp_memdup(const void *s, size_t n);
+
+#endif
