@@ -50,38 +50,20 @@ static int print_entry(const char *kind, const char *key, long long until, void 
 int cmd_blocklist(int argc, char **argv)
 {
     const char *conf = NULL, *action = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc && conf == NULL)
-            conf = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage();
-            return 0;
-        } else if (action == NULL && argv[i][0] != '-')
-            action = argv[i];
-        else
-            return usage();
-    }
+    const tool_opt opts[] = {{"--conf", &conf}};
+    int status = tool_parse_args(argc, argv, opts, 1, &action, 1, usage);
+    if (status != TOOL_ARGS_OK)
+        return status;
     if (conf == NULL || action == NULL ||
         (strcmp(action, "count") != 0 && strcmp(action, "list") != 0 &&
          strcmp(action, "purge") != 0))
         return usage();
 
     jwtx_config cfg;
-    if (tool_load_config(conf, &cfg) != 0)
-        return 1;
-    int status = 1;
     jwtx_blocklist *bl = NULL;
-    jwtx_error err;
-    jwtx_error_clear(&err);
+    if (tool_open_store(conf, &cfg, &bl) != 0)
+        return 1;
     long long now = (long long)time(NULL), n = 0;
-    if (jwtx_blocklist_open(&cfg, &bl, &err) != 0) {
-        fprintf(stderr, "jwtx: %s: %s\n", conf, jwtx_error_message(&err));
-        goto out;
-    }
-    if (bl == NULL) {
-        fprintf(stderr, "jwtx: %s sets no revocation store (JWTX_BLOCKLIST)\n", conf);
-        goto out;
-    }
     int rc;
     if (strcmp(action, "count") == 0) {
         rc = jwtx_blocklist_count(bl, now, &n);
@@ -94,14 +76,10 @@ int cmd_blocklist(int argc, char **argv)
         if (rc == 0)
             printf("removed %lld expired entr%s\n", n, n == 1 ? "y" : "ies");
     }
-    if (rc < 0) {
-        fprintf(stderr, "jwtx: the revocation store (%s) is unavailable: %s\n",
-                jwtx_blocklist_kind(bl), jwtx_blocklist_last_error(bl));
-        status = 3;
-        goto out;
-    }
-    status = fflush(stdout) == 0 ? 0 : 1;
-out:
+    if (rc < 0)
+        status = tool_store_unavailable(bl);
+    else
+        status = fflush(stdout) == 0 ? 0 : 1;
     jwtx_blocklist_free(bl);
     jwtx_config_clear(&cfg);
     return status;

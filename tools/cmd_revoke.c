@@ -41,13 +41,6 @@ static int parse_epoch(const char *s, long long *out)
     return 0;
 }
 
-static int unavailable(jwtx_blocklist *bl)
-{
-    fprintf(stderr, "jwtx: the revocation store (%s) is unavailable: %s\n", jwtx_blocklist_kind(bl),
-            jwtx_blocklist_last_error(bl));
-    return 3;
-}
-
 /* Verifies the token and finds its jti and exp. 0, or an exit status. */
 static int token_jti(const jwtx_config *cfg, const char *arg, char **jti, bool *has_exp,
                      long long *exp)
@@ -91,34 +84,13 @@ int cmd_revoke(int argc, char **argv)
 {
     const char *conf = NULL, *jti_arg = NULL, *until_arg = NULL, *user = NULL, *at_arg = NULL;
     const char *token = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char **slot = NULL;
-        if (strcmp(argv[i], "--conf") == 0)
-            slot = &conf;
-        else if (strcmp(argv[i], "--jti") == 0)
-            slot = &jti_arg;
-        else if (strcmp(argv[i], "--until") == 0)
-            slot = &until_arg;
-        else if (strcmp(argv[i], "--user") == 0)
-            slot = &user;
-        else if (strcmp(argv[i], "--at") == 0)
-            slot = &at_arg;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage();
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "jwtx revoke: unknown option %s\n", argv[i]);
-            return usage();
-        } else if (token == NULL) {
-            token = argv[i];
-            continue;
-        } else {
-            return usage();
-        }
-        if (i + 1 >= argc || *slot != NULL)
-            return usage();
-        *slot = argv[++i];
-    }
+    const tool_opt opts[] = {
+        {"--conf", &conf}, {"--jti", &jti_arg}, {"--until", &until_arg},
+        {"--user", &user}, {"--at", &at_arg},
+    };
+    int status = tool_parse_args(argc, argv, opts, sizeof opts / sizeof opts[0], &token, 1, usage);
+    if (status != TOOL_ARGS_OK)
+        return status;
     int modes = (token != NULL) + (jti_arg != NULL) + (user != NULL);
     if (conf == NULL || modes != 1 || (jti_arg && until_arg == NULL) ||
         (until_arg && jti_arg == NULL) || (at_arg && user == NULL))
@@ -134,27 +106,16 @@ int cmd_revoke(int argc, char **argv)
     }
 
     jwtx_config cfg;
-    if (tool_load_config(conf, &cfg) != 0)
-        return 1;
-    int status = 1;
     jwtx_blocklist *bl = NULL;
-    jwtx_error err;
-    jwtx_error_clear(&err);
+    if (tool_open_store(conf, &cfg, &bl) != 0)
+        return 1;
     char *jti = NULL;
     long long now = (long long)time(NULL);
-    if (jwtx_blocklist_open(&cfg, &bl, &err) != 0) {
-        fprintf(stderr, "jwtx: %s: %s\n", conf, jwtx_error_message(&err));
-        goto out;
-    }
-    if (bl == NULL) {
-        fprintf(stderr, "jwtx: %s sets no revocation store (JWTX_BLOCKLIST)\n", conf);
-        goto out;
-    }
     if (user != NULL) {
         if (at_arg == NULL)
             at = now;
         if (jwtx_blocklist_revoke_user(bl, user, at) != 0) {
-            status = user[0] ? unavailable(bl) : 2;
+            status = user[0] ? tool_store_unavailable(bl) : 2;
             goto out;
         }
         printf("revoked every token of %s issued at or before %lld\n", user, at);
@@ -167,7 +128,7 @@ int cmd_revoke(int argc, char **argv)
         goto out;
     const char *id = jti ? jti : jti_arg;
     if (jwtx_blocklist_revoke(bl, id, has_exp, exp, now) != 0) {
-        status = id[0] ? unavailable(bl) : 2;
+        status = id[0] ? tool_store_unavailable(bl) : 2;
         goto out;
     }
     if (has_exp && exp + cfg.decode_leeway <= now)

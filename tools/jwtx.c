@@ -83,6 +83,34 @@ char *tool_read_file(const char *path, size_t max, size_t *len)
     return buf;
 }
 
+int tool_parse_args(int argc, char **argv, const tool_opt *opts, size_t n, const char **pos,
+                    size_t npos, int (*print_usage)(void))
+{
+    size_t npos_seen = 0;
+    for (int i = 1; i < argc; i++) {
+        const char **slot = NULL;
+        for (size_t k = 0; k < n && slot == NULL; k++)
+            if (strcmp(argv[i], opts[k].name) == 0)
+                slot = opts[k].value;
+        if (slot != NULL) {
+            if (i + 1 >= argc || *slot != NULL)
+                return print_usage();
+            *slot = argv[++i];
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_usage();
+            return 0;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "jwtx %s: unknown option %s\n", argv[0], argv[i]);
+            return print_usage();
+        } else if (npos_seen < npos) {
+            pos[npos_seen++] = argv[i];
+        } else {
+            return print_usage();
+        }
+    }
+    return TOOL_ARGS_OK;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

@@ -24,4 +24,36 @@ int tool_load_config(const char *path, jwtx_config *cfg);
  * NULL with a message on stderr. Caller frees. */
 char *tool_read_file(const char *path, size_t max, size_t *len);
 
+/* One "--name VALUE" option of a command; *value receives VALUE. */
+typedef struct tool_opt {
+    const char *name;
+    const char **value;
+} tool_opt;
+
+#define TOOL_ARGS_OK (-1)
+
+/* Reads a command's arguments argv[1..argc) (argv[0] is the group name):
+ * "--name VALUE" for each of the n opts (each at most once; VALUE is always
+ * the next argument), "--help" or "-h", and at most npos positional
+ * arguments, stored in order into pos[] (a lone "-", often stdin, is
+ * positional; any other word starting with '-' is refused as "jwtx GROUP:
+ * unknown option X"). Slots not given are left as they were. Returns
+ * TOOL_ARGS_OK when the command should go on, otherwise the exit status to
+ * return after print_usage() has been called: 0 for --help, 2 for a usage error. */
+int tool_parse_args(int argc, char **argv, const tool_opt *opts, size_t n, const char **pos,
+                    size_t npos, int (*print_usage)(void));
+
+/* tool_store.c: for the commands that work on the revocation store. */
+
+/* Loads the conf file at conf into *cfg and opens the revocation store it
+ * names (JWTX_BLOCKLIST) into *bl. Returns 0, the caller then releasing both
+ * (jwtx_blocklist_free, then jwtx_config_clear); otherwise prints why on
+ * stderr (conf error, store error, or no store configured), leaves nothing to
+ * release, and returns 1, the exit status for it. */
+int tool_open_store(const char *conf, jwtx_config *cfg, jwtx_blocklist **bl);
+
+/* Prints "jwtx: the revocation store (KIND) is unavailable: WHY" on stderr
+ * and returns 3, the exit status for it. */
+int tool_store_unavailable(const jwtx_blocklist *bl);
+
 #endif
