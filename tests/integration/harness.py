@@ -1,6 +1,7 @@
 """Shared pieces of the integration suites: free ports, a lighttpd started from
-conf/lighttpd/demo.conf.in, raw HTTP requests, and ok/FAIL counting that ends
-with the line "N passed, N failed".
+conf/lighttpd/demo.conf.in, servers and FastCGI daemons started and stopped,
+the jwtx conf the gateway suites share, raw HTTP requests, the demo user's
+login, and ok/FAIL counting that ends with the line "N passed, N failed".
 
 Only the Python standard library and Debian's python3-jwt are used. Every
 server a suite starts is stopped by the suite (atexit), and nothing else is.
@@ -10,6 +11,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -20,6 +22,12 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 JWTX = os.path.join(ROOT, "tools", "jwtx")
+USERS = os.path.join(ROOT, "conf", "users.htpasswd")
+TEST_USER, TEST_PASSWORD = "testuser", "testpass"  # the demo user of USERS
+USER_CLAIMS = {TEST_USER: {"roles": ["reader"], "team": "blue"}}
+# What jwtx answers (401) when a request carries no token at all.
+MISSING_TEXT = ('Missing JWT in headers or cookies (Missing Authorization Header; '
+                'Missing cookie "access_token_cookie")')
 
 
 class Results:
@@ -78,6 +86,100 @@ def tmpdir(prefix):
     return d
 
 
+def tail(path, n=3000):
+    """The last n characters of a file (a log, a pid file), "" when unreadable."""
+    try:
+        with open(path) as f:
+            return f.read()[-n:]
+    except OSError:
+        return ""
+
+
+def write_text(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def gateway_conf(secret, run, extra=""):
+    """The jwtx conf of the gateway suites: the secret, tokens in headers and
+    cookies, the demo users with USER_CLAIMS (written to run/claims.json) and
+    a SQLite revocation store in run; extra lines are appended."""
+    claims = write_text(os.path.join(run, "claims.json"), json.dumps(USER_CLAIMS) + "\n")
+    return ('JWT_SECRET_KEY = "%s"\n'
+            'JWT_TOKEN_LOCATION = ["headers", "cookies"]\n'
+            'JWTX_USERS_FILE = "%s"\n'
+            'JWTX_USER_CLAIMS_FILE = "%s"\n'
+            'JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"\n' % (secret, USERS, claims, run)) + extra
+
+
+# ---- processes ------------------------------------------------------------------
+
+
+def start(cmd, **kw):
+    """Starts a server in the foreground of its own session (output dropped),
+    stopped with stop() at exit if the suite has not stopped it already."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, **kw)
+    atexit.register(stop, proc)
+    return proc
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=10):
+    """Stops a process from start(): sig, then SIGKILL to its whole session."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (PID 1 here may not reap) counts as gone.
+    return tail("/proc/%d/stat" % pid).split(") ")[-1][:1] not in ("Z", "")
+
+
+def stop_pid(pid, timeout=10.0):
+    """SIGTERM to a process that is not our child (a daemon), SIGKILL if it
+    is still there after timeout."""
+    if pid <= 0 or not pid_alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    end = time.time() + timeout
+    while time.time() < end and pid_alive(pid):
+        time.sleep(0.05)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def spawn_fcgi(prog, pidfile, env, procs=1, user=None, tries=1):
+    """Starts prog as procs FastCGI daemons (spawn-fcgi) on a free 127.0.0.1
+    port, trying up to tries ports; user (with its group) when run as root.
+    Returns (port, pids); raises RuntimeError when nothing listens."""
+    for _ in range(tries):
+        port = free_port()
+        cmd = ["spawn-fcgi", "-a", "127.0.0.1", "-p", str(port), "-F", str(procs), "-P", pidfile]
+        if user:
+            cmd += ["-u", user, "-g", user]
+        p = subprocess.run(cmd + ["--", prog], env=env, capture_output=True, text=True)
+        if p.returncode == 0:
+            break
+    else:
+        raise RuntimeError("spawn-fcgi %s failed: %s" % (prog, p.stderr.strip()))
+    pids = [int(x) for x in tail(pidfile).split() if x.isdigit()]
+    if not wait_port(port):
+        raise RuntimeError("spawn-fcgi %s: nothing on port %d" % (prog, port))
+    return port, pids
+
+
 class Lighttpd:
     """lighttpd serving the demo routes with the given jwtx conf text."""
 
@@ -95,28 +197,15 @@ class Lighttpd:
         self.lconf = os.path.join(self.run, "lighttpd.conf")
         with open(self.lconf, "w") as f:
             f.write(text + "\n" + extra_lighttpd)
-        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.lconf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
-        atexit.register(self.stop)
+        self.proc = start(["lighttpd", "-D", "-f", self.lconf])
         if not wait_port(self.port):
             raise RuntimeError("lighttpd did not start on %d: %s" % (self.port, self.errorlog()))
 
     def errorlog(self):
-        try:
-            with open(os.path.join(self.run, "lighttpd-error.log")) as f:
-                return f.read()[-3000:]
-        except OSError:
-            return ""
+        return tail(os.path.join(self.run, "lighttpd-error.log"))
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop(self.proc)
         self.proc = None
 
     def request(self, method, path, headers=None, body=None):
@@ -165,6 +254,25 @@ def request(port, method, path, headers=None, body=None):
     data = r.read()
     c.close()
     return Answer(r, data)
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
+def login(port, user=TEST_USER, password=TEST_PASSWORD):
+    """POST /login with a JSON body; the Answer."""
+    return request(port, "POST", "/login", body={"username": user, "password": password})
+
+
+def cgi_claims(text):
+    """The claims a legacy CGI program printed as its jwt_claims= line
+    (conf/demo-www's whoami.cgi), {} when the line is missing or not JSON."""
+    m = re.search(r"^jwt_claims=(.*)$", text, re.M)
+    try:
+        return json.loads(m.group(1)) if m else {}
+    except ValueError:
+        return {}
 
 
 def msg(text, key="msg"):

@@ -13,14 +13,13 @@ shutdown (notes/web-servers.md section 9), which would kill this script.
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import msg  # noqa: E402
+from harness import bearer, msg, pid_alive, stop_pid, tail  # noqa: E402
 
 import jwt  # Debian python3-jwt
 
@@ -29,14 +28,12 @@ ROOT = harness.ROOT
 APACHE_DIR = os.path.join(ROOT, "conf", "apache")
 BIN = os.path.join(ROOT, "cgi-bin")
 WWW = os.path.join(ROOT, "conf", "demo-www")
-USERS = os.path.join(ROOT, "conf", "users.htpasswd")
 SECRET = "apache-integration-secret-0123456789abcdef0123456789"
 AS_ROOT = os.geteuid() == 0
 # Apache children (and the spawn-fcgi daemons) run as www-data when we are
 # root, the usual Debian user; otherwise Apache cannot switch users at all.
 RUN_USER = "www-data" if AS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
-MISSING = ('Missing JWT in headers or cookies (Missing Authorization Header; '
-           'Missing cookie "access_token_cookie")')
+MISSING = harness.MISSING_TEXT
 
 
 def give_to_run_user(path):
@@ -55,73 +52,20 @@ def new_run(name):
     run = harness.tmpdir("apache-%s-" % name)
     for sub in ("run", "fcgid"):
         os.mkdir(os.path.join(run, sub))
-    claims = os.path.join(run, "claims.json")
-    with open(claims, "w") as f:
-        f.write('{"testuser": {"roles": ["reader"], "team": "blue"}}\n')
-    conf = os.path.join(run, "jwtx.conf")
-    with open(conf, "w") as f:
-        f.write('JWT_SECRET_KEY = "%s"\n'
-                'JWT_TOKEN_LOCATION = ["headers", "cookies"]\n'
-                'JWTX_USERS_FILE = "%s"\n'
-                'JWTX_USER_CLAIMS_FILE = "%s"\n'
-                'JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"\n' % (SECRET, USERS, claims, run))
+    conf = harness.write_text(os.path.join(run, "jwtx.conf"), harness.gateway_conf(SECRET, run))
     give_to_run_user(run)
     return run, conf
-
-
-def read(path, tail=3000):
-    try:
-        with open(path) as f:
-            return f.read()[-tail:]
-    except OSError:
-        return ""
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (PID 1 here may not reap) counts as gone.
-    return read("/proc/%d/stat" % pid).split(") ")[-1][:1] not in ("Z", "")
-
-
-def stop_pid(pid, timeout=10.0):
-    if pid <= 0 or not pid_alive(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    end = time.time() + timeout
-    while time.time() < end and pid_alive(pid):
-        time.sleep(0.05)
-    if pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
 
 
 class SpawnFcgi:
     """One program as a TCP FastCGI daemon on 127.0.0.1 (spawn-fcgi)."""
 
     def __init__(self, run, prog, conf, name):
-        self.pidfile = os.path.join(run, "run", "spawn-%s.pid" % name)
-        self.pids = []
-        for _ in range(5):
-            self.port = harness.free_port()
-            env = {"PATH": "/usr/bin:/bin", "JWTX_CONF": conf}
-            cmd = ["spawn-fcgi", "-a", "127.0.0.1", "-p", str(self.port), "-F", "1",
-                   "-P", self.pidfile]
-            if AS_ROOT:
-                cmd += ["-u", RUN_USER, "-g", RUN_USER]
-            p = subprocess.run(cmd + ["--", os.path.join(BIN, prog)], env=env,
-                               capture_output=True, text=True)
-            if p.returncode == 0:
-                break
-        else:
-            raise RuntimeError("spawn-fcgi %s failed: %s" % (prog, p.stderr))
-        self.pids = [int(x) for x in read(self.pidfile).split() if x.isdigit()]
+        self.port, self.pids = harness.spawn_fcgi(
+            os.path.join(BIN, prog), os.path.join(run, "run", "spawn-%s.pid" % name),
+            {"PATH": "/usr/bin:/bin", "JWTX_CONF": conf}, user=RUN_USER if AS_ROOT else None,
+            tries=5)
         self.started = list(self.pids)
-        if not harness.wait_port(self.port):
-            raise RuntimeError("spawn-fcgi %s: nothing on port %d" % (prog, self.port))
 
     def stop(self):
         for pid in self.pids:
@@ -155,15 +99,15 @@ class Apache:
             if self._wait_started():
                 return
             self.stop()
-        raise RuntimeError("apache did not start: %s" % read(self.errlog))
+        raise RuntimeError("apache did not start: %s" % tail(self.errlog))
 
     def _wait_started(self):
         end = time.time() + 10
         while time.time() < end:
-            txt = read(self.pidfile, 100).strip()
+            txt = tail(self.pidfile, 100).strip()
             if txt.isdigit():
                 self.pid = int(txt)
-            if "could not bind" in read(self.errlog):
+            if "could not bind" in tail(self.errlog):
                 return False
             if self.pid and harness.wait_port(self.port, 0.2):
                 return True
@@ -174,17 +118,13 @@ class Apache:
         """SIGTERM to the pid in its own PidFile (apache2 -k stop does the
         same); the parent stops its children and the fcgid processes."""
         if not self.pid:
-            txt = read(self.pidfile, 100).strip()
+            txt = tail(self.pidfile, 100).strip()
             self.pid = int(txt) if txt.isdigit() else 0
         stop_pid(self.pid, 15.0)
         self.pid = 0
 
     def request(self, method, path, headers=None, body=None):
         return harness.request(self.port, method, path, headers, body)
-
-
-def bearer(tok):
-    return {"Authorization": "Bearer " + tok}
 
 
 def leaked_variables(ans):
@@ -199,14 +139,14 @@ def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/j
         return "%s: %s" % (name, what)
 
     # login
-    a = H("POST", "/login", body={"username": "testuser", "password": "testpass"})
+    a = harness.login(srv.port)
     body = a.json() or {}
     R.eq((a.status, sorted(body)), (200, ["access_token", "refresh_token"]), t("login gives tokens"))
     R.eq(sorted(a.cookies()), ["access_token_cookie", "csrf_access_token", "csrf_refresh_token",
                                "refresh_token_cookie"], t("login sets the four cookies"))
     R.eq(a.header("Content-Type"), "application/json", t("login answers JSON"))
     access, refresh = body.get("access_token", ""), body.get("refresh_token", "")
-    r = H("POST", "/login", body={"username": "testuser", "password": "nope"})
+    r = harness.login(srv.port, password="nope")
     R.eq((r.status, r.body), (401, msg("Bad username or password")), t("login: wrong password 401"))
 
     # responders
@@ -229,14 +169,7 @@ def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/j
     text = r.body.decode("utf-8", "replace")
     R.check(r.status == 200 and "remote_user=testuser\n" in text and "jwt_identity=testuser\n" in text,
             t("legacy CGI gets REMOTE_USER and JWT_IDENTITY"), "%d %r" % (r.status, text[:400]))
-    claims_line = [ln for ln in text.splitlines() if ln.startswith("jwt_claims=")]
-    got_claims = {}
-    if claims_line:
-        try:
-            import json
-            got_claims = json.loads(claims_line[0][len("jwt_claims="):])
-        except ValueError:
-            pass
+    got_claims = harness.cgi_claims(text)
     want_claims = jwt.decode(access, SECRET, algorithms=["HS256"]) if access else {"x": 1}
     R.eq(got_claims, want_claims, t("legacy CGI gets the token's claims (JWT_CLAIMS)"))
     R.check("jwt_type=access\n" in text and "jwt_fresh=true\n" in text,
@@ -288,7 +221,7 @@ def errors_of(srv):
     printed when there are any)."""
     bad = ("AH00526", "AH00112", "not allowed here", "Invalid command", "segfault",
            "End of script output before headers", "can't apply process slot")
-    log = read(srv.errlog, 200000)
+    log = tail(srv.errlog, 200000)
     found = [ln for ln in log.splitlines() if any(b in ln for b in bad)]
     if found:
         print("# error log:\n# " + log[-6000:].replace("\n", "\n# "))
@@ -348,9 +281,8 @@ def recipe_authnz():
         srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-authnz-fcgi.conf"),
                      [("JWTX_WWW", WWW)] + ports, ["JWTX_WITH_AUTHNZ_FCGI"])
         check_recipe("authnz", srv)
-        r = srv.request("GET", "/private/no-such-file.html", headers=bearer(
-            (srv.request("POST", "/login", body={"username": "testuser", "password": "testpass"}).json()
-             or {}).get("access_token", "")))
+        token = (harness.login(srv.port).json() or {}).get("access_token", "")
+        r = srv.request("GET", "/private/no-such-file.html", headers=bearer(token))
         R.eq(r.status, 404, "authnz: a missing file behind the authorizer is a 404")
         R.eq(errors_of(srv), [], "authnz: no configuration errors logged")
     finally:
@@ -375,9 +307,8 @@ def recipe_cgi():
         check_recipe("cgi", srv)
         r = srv.request("GET", "/jwtx-guard/private/index.html")
         R.eq(r.status, 404, "cgi: the guard refuses direct calls")
-        r = srv.request("GET", "/private/nothing-here.txt", headers=bearer(
-            (srv.request("POST", "/login", body={"username": "testuser", "password": "testpass"}).json()
-             or {}).get("access_token", "")))
+        token = (harness.login(srv.port).json() or {}).get("access_token", "")
+        r = srv.request("GET", "/private/nothing-here.txt", headers=bearer(token))
         R.eq(r.status, 404, "cgi: a missing file behind the guard is a 404")
         R.eq(errors_of(srv), [], "cgi: no configuration errors logged")
     finally:

@@ -13,27 +13,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import msg  # noqa: E402
+from harness import bearer, msg  # noqa: E402
 
 import jwt  # Debian python3-jwt
 
 R = harness.Results("gateway-lighttpd")
 SECRET = "integration-test-secret-0123456789abcdef0123456789"
-USERS = os.path.join(harness.ROOT, "conf", "users.htpasswd")
 
 run = harness.tmpdir("gw-")
-claims_file = os.path.join(run, "claims.json")
-with open(claims_file, "w") as f:
-    json.dump({"testuser": {"roles": ["reader"], "team": "blue"}}, f)
-
-CONF = """
-JWT_SECRET_KEY = "%s"
-JWT_TOKEN_LOCATION = ["headers", "cookies"]
-JWTX_USERS_FILE = "%s"
-JWTX_USER_CLAIMS_FILE = "%s"
-JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"
-JWTX_MAX_BODY = 4096
-""" % (SECRET, USERS, claims_file, run)
+CONF = harness.gateway_conf(SECRET, run, "JWTX_MAX_BODY = 4096\n")
 
 # Test-only routes: per-route locations through the same FastCGI parameters.
 EXTRA = """
@@ -55,12 +43,8 @@ srv = harness.Lighttpd(CONF, EXTRA, run_dir=run)
 H = srv.request
 
 
-def bearer(tok):
-    return {"Authorization": "Bearer " + tok}
-
-
-def login(user="testuser", pw="testpass"):
-    return H("POST", "/login", body={"username": user, "password": pw})
+def login(**kw):
+    return harness.login(srv.port, **kw)
 
 
 def craft(payload, alg="HS256", key=SECRET, headers=None):
@@ -100,7 +84,7 @@ rclaims = jwt.decode(refresh, SECRET, algorithms=["HS256"]) if refresh else {}
 R.eq((rclaims.get("type"), rclaims.get("fresh"), rclaims.get("exp", 0) - rclaims.get("iat", 0)),
      ("refresh", False, 2592000), "login: refresh token, 30 days")
 
-r = login(pw="wrong")
+r = login(password="wrong")
 R.eq((r.status, r.body), (401, msg("Bad username or password")), "login: wrong password 401")
 R.check((r.header("WWW-Authenticate") or "").startswith("Bearer"), "login: 401 has WWW-Authenticate")
 r = login(user="nobody")

@@ -10,37 +10,21 @@ the authorizer in front of a static folder and a legacy CGI program (which
 receives REMOTE_USER and JWT_*), denials with jwtx's status and JSON body,
 the fresh-only policy, JWKS, and revocation after logout.
 """
-import json
 import os
-import re
-import signal
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import msg  # noqa: E402
+from harness import bearer, msg  # noqa: E402
 
 R = harness.Results("lighttpd-recipes")
 ROOT = harness.ROOT
 SECRET = "recipes-suite-secret-0123456789abcdef0123456789abcdef"
-USERS = os.path.join(ROOT, "conf", "users.htpasswd")
-MISSING = ('Missing JWT in headers or cookies (Missing Authorization Header; '
-           'Missing cookie "access_token_cookie")')
+MISSING = harness.MISSING_TEXT
 
 run = harness.tmpdir("recipes-")
-claims_file = os.path.join(run, "claims.json")
-with open(claims_file, "w") as f:
-    json.dump({"testuser": {"roles": ["reader"], "team": "blue"}}, f)
-CONF = os.path.join(run, "jwtx.conf")
-with open(CONF, "w") as f:
-    f.write("""
-JWT_SECRET_KEY = "%s"
-JWT_TOKEN_LOCATION = ["headers", "cookies"]
-JWTX_USERS_FILE = "%s"
-JWTX_USER_CLAIMS_FILE = "%s"
-JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"
-""" % (SECRET, USERS, claims_file, run))
+CONF = harness.write_text(os.path.join(run, "jwtx.conf"), harness.gateway_conf(SECRET, run))
 
 MAIN = """
 server.modules        = ( "mod_access", "mod_alias" )
@@ -74,32 +58,21 @@ class Server:
                             "recipe": os.path.join(ROOT, "conf", "lighttpd", recipe)})
         t = subprocess.run(["lighttpd", "-tt", "-f", self.lconf], capture_output=True, text=True)
         R.check(t.returncode == 0, "%s: lighttpd -tt accepts the recipe" % name, t.stderr)
-        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.lconf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
-        import atexit
-        atexit.register(self.stop)
+        self.proc = harness.start(["lighttpd", "-D", "-f", self.lconf])
         ok = harness.wait_port(self.port) and self.proc.poll() is None
         if not R.check(ok, "%s: lighttpd bound 127.0.0.1:%d" % (name, self.port)):
-            try:
-                print(open(os.path.join(run, name + "-error.log")).read()[-3000:])
-            except OSError:
-                pass
+            print(harness.tail(os.path.join(run, name + "-error.log")))
             R.finish()
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        harness.stop(self.proc)
         self.proc = None
 
-
-def bearer(tok):
-    return {"Authorization": "Bearer " + tok}
+    def children(self):
+        """The names of lighttpd's child processes (the programs it spawned)."""
+        pids = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
+                              text=True).stdout
+        return {harness.tail("/proc/%s/comm" % pid).strip() for pid in pids.split()} - {""}
 
 
 def checks(srv):
@@ -109,7 +82,7 @@ def checks(srv):
         return harness.request(srv.port, method, path, headers, body)
 
     def login():
-        return H("POST", "/login", body={"username": "testuser", "password": "testpass"})
+        return harness.login(srv.port)
 
     def denial(r, status, text, what):
         R.eq((r.status, r.body), (status, msg(text)), "%s: %s: status and JSON body" % (n, what))
@@ -128,7 +101,7 @@ def checks(srv):
     R.eq(sorted(ck), ["access_token_cookie", "csrf_access_token", "csrf_refresh_token",
                       "refresh_token_cookie"], n + ": login: the four cookies")
     access, refresh = body.get("access_token", ""), body.get("refresh_token", "")
-    r = H("POST", "/login", body={"username": "testuser", "password": "bad"})
+    r = harness.login(srv.port, password="bad")
     R.eq((r.status, r.body), (401, msg("Bad username or password")), n + ": login: wrong password")
     r = H("GET", "/protected", headers=bearer(access))
     R.eq((r.status, r.body), (200, b'{"logged_in_as":"testuser"}\n'), n + ": protected: token 200")
@@ -155,8 +128,7 @@ def checks(srv):
             n + ": legacy CGI: receives REMOTE_USER", text)
     R.check("jwt_identity=testuser\n" in text and "jwt_type=access\n" in text and
             "jwt_fresh=true\n" in text, n + ": legacy CGI: receives JWT_IDENTITY/TYPE/FRESH", text)
-    m = re.search(r"^jwt_claims=(.*)$", text, re.M)
-    cl = json.loads(m.group(1)) if m else {}
+    cl = harness.cgi_claims(text)
     R.eq((cl.get("sub"), cl.get("team")), ("testuser", "blue"), n + ": legacy CGI: receives JWT_CLAIMS")
     r = H("GET", "/legacy/whoami.cgi")
     denial(r, 401, MISSING, "legacy CGI: no token")
@@ -205,28 +177,14 @@ def checks(srv):
 fcgi = Server("fastcgi", "jwtx.conf")
 checks(fcgi)
 # lighttpd spawned the programs: they are its children and keep running.
-pids = subprocess.run(["pgrep", "-P", str(fcgi.proc.pid)], capture_output=True, text=True).stdout
-names = set()
-for pid in pids.split():
-    try:
-        with open("/proc/%s/comm" % pid) as f:
-            names.add(f.read().strip())
-    except OSError:
-        pass
+names = fcgi.children()
 R.check({"login.fcgi", "authorizer.fcgi", "protected.fcgi"} <= names,
         "fastcgi: lighttpd runs the programs as its FastCGI children", repr(sorted(names)))
 fcgi.stop()
 
 cgi = Server("cgi", "jwtx-cgi.conf")
 checks(cgi)
-pids = subprocess.run(["pgrep", "-P", str(cgi.proc.pid)], capture_output=True, text=True).stdout
-names = set()
-for pid in pids.split():
-    try:
-        with open("/proc/%s/comm" % pid) as f:
-            names.add(f.read().strip())
-    except OSError:
-        pass
+names = cgi.children()
 R.check("authorizer.fcgi" in names and "login.fcgi" not in names and "protected.fcgi" not in names,
         "cgi: only the authorizer stays running; the responders ran as CGI", repr(sorted(names)))
 cgi.stop()

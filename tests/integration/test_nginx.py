@@ -13,7 +13,6 @@ the fresh-only policy and revocation after logout.
 Everything started here is stopped here (atexit), by pid, and nothing else.
 """
 import atexit
-import json
 import os
 import re
 import shutil
@@ -24,17 +23,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import msg  # noqa: E402
+from harness import bearer, msg  # noqa: E402
 
 import jwt  # Debian python3-jwt
 
 R = harness.Results("nginx")
 ROOT = harness.ROOT
 SECRET = "nginx-suite-secret-0123456789abcdef0123456789abcdef"
-USERS = os.path.join(ROOT, "conf", "users.htpasswd")
 FCGIWRAP = "/usr/sbin/fcgiwrap"
-MISSING_TEXT = ('Missing JWT in headers or cookies (Missing Authorization Header; '
-                'Missing cookie "access_token_cookie")')
+MISSING_TEXT = harness.MISSING_TEXT
 MISSING = msg(MISSING_TEXT)
 
 for tool in ("nginx", "spawn-fcgi"):
@@ -48,19 +45,8 @@ if not os.access(FCGIWRAP, os.X_OK):
     R.finish()
 
 run = harness.tmpdir("nginx-")
-claims_file = os.path.join(run, "claims.json")
-with open(claims_file, "w") as f:
-    json.dump({"testuser": {"roles": ["reader"], "team": "blue"}}, f)
-CONF = os.path.join(run, "jwtx.conf")
-with open(CONF, "w") as f:
-    f.write("""
-JWT_SECRET_KEY = "%s"
-JWT_TOKEN_LOCATION = ["headers", "cookies"]
-JWTX_USERS_FILE = "%s"
-JWTX_USER_CLAIMS_FILE = "%s"
-JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"
-JWTX_MAX_BODY = 4096
-""" % (SECRET, USERS, claims_file, run))
+CONF = harness.write_text(os.path.join(run, "jwtx.conf"),
+                          harness.gateway_conf(SECRET, run, "JWTX_MAX_BODY = 4096\n"))
 # A second conf whose revocation store is down (a closed Redis port): the
 # authorizer must fail closed with 503, and nginx must show that 503.
 DOWN_CONF = os.path.join(run, "jwtx-down.conf")
@@ -70,21 +56,12 @@ with open(DOWN_CONF, "w") as f:
 
 
 # ---- the FastCGI daemons ---------------------------------------------------
-pidfiles = []
+daemons = []
 
 
 def stop_daemons():
-    for pf in pidfiles:
-        try:
-            with open(pf) as f:
-                pids = [int(x) for x in f.read().split()]
-        except (OSError, ValueError):
-            continue
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except OSError:
-                pass
+    for pid in daemons:
+        harness.stop_pid(pid)
 
 
 atexit.register(stop_daemons)
@@ -92,16 +69,14 @@ atexit.register(stop_daemons)
 
 def spawn(name, prog, conf=CONF, procs=2):
     """spawn-fcgi prog on a free port; returns "127.0.0.1:PORT"."""
-    port = harness.free_port()
-    pf = os.path.join(run, name + ".pid")
-    pidfiles.append(pf)
-    env = dict(os.environ, JWTX_CONF=conf)
-    p = subprocess.run(["spawn-fcgi", "-a", "127.0.0.1", "-p", str(port), "-F", str(procs),
-                        "-P", pf, "--", prog], env=env, capture_output=True, text=True)
-    if p.returncode != 0 or not harness.wait_port(port):
-        print("spawn-fcgi %s on %d failed: %s" % (name, port, p.stderr.strip()))
-        R.check(False, "%s daemon bound 127.0.0.1:%d" % (name, port))
+    try:
+        port, pids = harness.spawn_fcgi(prog, os.path.join(run, name + ".pid"),
+                                        dict(os.environ, JWTX_CONF=conf), procs)
+    except RuntimeError as e:
+        print(e)
+        R.check(False, "%s daemon bound on 127.0.0.1" % name)
         R.finish()
+    daemons.extend(pids)
     return "127.0.0.1:%d" % port
 
 
@@ -182,26 +157,16 @@ with open(nconf, "w") as f:
 base = ["nginx", "-p", run + "/", "-e", os.path.join(run, "error.log"), "-c", nconf]
 t = subprocess.run(base + ["-t"], capture_output=True, text=True)
 R.check(t.returncode == 0, "nginx -t accepts the recipe", t.stderr)
-nginx = subprocess.Popen(base + ["-g", "daemon off;"], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+nginx = harness.start(base + ["-g", "daemon off;"])
 
 
 def stop_nginx():
-    if nginx.poll() is None:
-        nginx.send_signal(signal.SIGQUIT)
-        try:
-            nginx.wait(10)
-        except subprocess.TimeoutExpired:
-            nginx.kill()
-            nginx.wait()
+    harness.stop(nginx, signal.SIGQUIT)  # a graceful stop
 
 
 atexit.register(stop_nginx)
 if not harness.wait_port(port) or nginx.poll() is not None:
-    try:
-        print(open(os.path.join(run, "error.log")).read()[-3000:])
-    except OSError:
-        pass
+    print(harness.tail(os.path.join(run, "error.log")))
     R.check(False, "nginx bound 127.0.0.1:%d" % port)
     R.finish()
 R.check(True, "nginx bound 127.0.0.1:%d" % port)
@@ -211,12 +176,8 @@ def H(method, path, headers=None, body=None):
     return harness.request(port, method, path, headers, body)
 
 
-def bearer(tok):
-    return {"Authorization": "Bearer " + tok}
-
-
 def login():
-    return H("POST", "/login", body={"username": "testuser", "password": "testpass"})
+    return harness.login(port)
 
 
 def denial(r, status, text, what, www_auth=None):
@@ -246,7 +207,7 @@ R.eq(sorted(ck), ["access_token_cookie", "csrf_access_token", "csrf_refresh_toke
                   "refresh_token_cookie"], "login: the four cookies")
 access, refresh = body.get("access_token", ""), body.get("refresh_token", "")
 R.eq(ck.get("access_token_cookie"), access, "login: access cookie holds the access token")
-r = H("POST", "/login", body={"username": "testuser", "password": "nope"})
+r = harness.login(port, password="nope")
 R.eq((r.status, r.body), (401, msg("Bad username or password")), "login: wrong password 401")
 
 r = H("GET", "/protected", headers=bearer(access))
@@ -303,8 +264,7 @@ R.check(r.status == 200 and "remote_user=testuser\n" in text,
         "legacy CGI: receives REMOTE_USER (not the empty one of fastcgi_params)", text)
 R.check("jwt_identity=testuser\n" in text and "jwt_type=access\n" in text and
         "jwt_fresh=true\n" in text, "legacy CGI: receives JWT_IDENTITY, JWT_TYPE, JWT_FRESH", text)
-m = re.search(r"^jwt_claims=(.*)$", text, re.M)
-cl = json.loads(m.group(1)) if m else {}
+cl = harness.cgi_claims(text)
 R.eq((cl.get("sub"), cl.get("team"), cl.get("roles")), ("testuser", "blue", ["reader"]),
      "legacy CGI: receives JWT_CLAIMS with the user's claims")
 r = H("GET", "/legacy/whoami.cgi")

@@ -17,13 +17,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import msg  # noqa: E402
+from harness import bearer, msg  # noqa: E402
 
 import jwt  # Debian python3-jwt
 
 R = harness.Results("revocation")
 SECRET = "revocation-suite-secret-0123456789abcdef0123456789ab"
-USERS = os.path.join(harness.ROOT, "conf", "users.htpasswd")
+USERS = harness.USERS
 UNAVAILABLE = msg("Token revocation store unavailable")
 REVOKED = msg("Token has been revoked")
 
@@ -34,12 +34,8 @@ def conf_text(store):
             % (SECRET, USERS, store))
 
 
-def bearer(t):
-    return {"Authorization": "Bearer " + t}
-
-
 def login(srv):
-    r = srv.request("POST", "/login", body={"username": "testuser", "password": "testpass"})
+    r = harness.login(srv.port)
     return (r.json() or {}).get("access_token", ""), (r.json() or {}).get("refresh_token", "")
 
 
