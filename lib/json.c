@@ -139,44 +139,21 @@ char *jwtx_buf_take(jwtx_buf *b, size_t *len)
 /* ------------------------------------------------------------------ */
 /* UTF-8 (with surrogates allowed, as Python's surrogatepass does)     */
 
-/* Length of the valid sequence at s[0..n), or 0 when invalid. Accepts the
- * 3-byte encodings of surrogates (Python decodes with surrogatepass). */
+/* Length of the valid sequence at s[0..n), or 0 when invalid; its code point
+ * in *cp. Strict UTF-8 plus the 3-byte encodings of surrogates (ED A0..BF
+ * 80..BF), as Python decodes with surrogatepass. */
 static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 {
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len;
-    uint32_t v;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        v = c & 0x0F;
-        if (c == 0xE0)
-            lo = 0xA0;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        v = c & 0x07;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        unsigned char d = s[i];
-        if (d < (i == 1 ? lo : 0x80) || d > (i == 1 ? hi : 0xBF))
+    static const unsigned char lead_bits[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+    size_t bad, len = jwtxp_utf8_valid(s, n, &bad);
+    if (len == 0) {
+        if (n < 3 || s[0] != 0xED || s[1] < 0xA0 || s[1] > 0xBF || s[2] < 0x80 || s[2] > 0xBF)
             return 0;
-        v = (v << 6) | (d & 0x3F);
+        len = 3;
     }
+    uint32_t v = s[0] & lead_bits[len];
+    for (size_t i = 1; i < len; i++)
+        v = (v << 6) | (s[i] & 0x3F);
     *cp = v;
     return len;
 }
@@ -193,39 +170,17 @@ static int utf8_check(const unsigned char *s, size_t n, char *why, size_t why_si
             i += k;
             continue;
         }
+        /* CPython's decoder reports the maximal invalid subpart of strict
+         * UTF-8 (surrogatepass then rescues only complete ED A0..BF xx). */
         unsigned char c = s[i];
-        size_t need = 0;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            need = 3;
-            if (c == 0xE0)
-                lo = 0xA0;
-            if (c == 0xED)
-                hi = 0x9F; /* CPython's decoder; surrogatepass then rescues ED A0..BF xx */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 4;
-            if (c == 0xF0)
-                lo = 0x90;
-            if (c == 0xF4)
-                hi = 0x8F;
-        }
-        const char *reason = "invalid start byte";
-        size_t end = i + 1;
-        if (need > 0) {
-            size_t j = 1;
-            for (; j < need && i + j < n; j++) {
-                unsigned char d = s[i + j];
-                if (d < (j == 1 ? lo : 0x80) || d > (j == 1 ? hi : 0xBF))
-                    break;
-            }
-            if (j < need && i + j >= n)
-                reason = "unexpected end of data";
-            else
-                reason = "invalid continuation byte";
-            end = i + j;
-        }
+        size_t bad = 1;
+        (void)jwtxp_utf8_valid(s + i, n - i, &bad); /* 0: strict is stricter */
+        const char *reason = "invalid continuation byte";
+        if (c < 0xC2 || c > 0xF4)
+            reason = "invalid start byte";
+        else if (i + bad >= n)
+            reason = "unexpected end of data";
+        size_t end = i + bad;
         if (why && why_size) {
             if (end - i == 1)
                 snprintf(why, why_size,

@@ -46,56 +46,13 @@ static void put_byte(jwtx_buf *b, unsigned char c)
     jwtx_buf_append(b, &c, 1);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), following the
- * ranges of Unicode table 3-7; 0 when the bytes there are not a complete
- * valid sequence. *bad receives the length of the maximal invalid subpart
- * to replace by one U+FFFD (Python's "replace" handler does the same). */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
-{
-    unsigned char c = s[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    size_t i = 1;
-    for (; i <= need; i++) {
-        if (i >= n)
-            break;
-        unsigned char lo_i = i == 1 ? lo : 0x80, hi_i = i == 1 ? hi : 0xBF;
-        if (s[i] < lo_i || s[i] > hi_i)
-            break;
-    }
-    if (i == need + 1)
-        return need + 1;
-    *bad = i;
-    return 0;
-}
-
 /* Appends s decoded as UTF-8 with errors="replace". */
 static void put_utf8_replace(jwtx_buf *b, const unsigned char *s, size_t n)
 {
     static const unsigned char fffd[3] = {0xEF, 0xBF, 0xBD};
     size_t i = 0;
     while (i < n) {
-        size_t bad = 0, k = utf8_seq(s + i, n - i, &bad);
+        size_t bad = 0, k = jwtxp_utf8_valid(s + i, n - i, &bad);
         if (k) {
             jwtx_buf_append(b, s + i, k);
             i += k;
@@ -345,13 +302,10 @@ int jwtx_request_load_env(jwtx_request *req, char **envp)
 /* ------------------------------------------------------------------ */
 /* body                                                                */
 
-int jwtx_request_set_body(jwtx_request *req, const void *data, size_t len)
+/* Installs b (len bytes, NUL-terminated, now owned by req) as the body: the
+ * old body is wiped and the parsed JSON of it forgotten. */
+static void replace_body(jwtx_request *req, unsigned char *b, size_t len)
 {
-    if (req == NULL || (data == NULL && len != 0))
-        return -1;
-    unsigned char *b = (unsigned char *)jwtxp_memdup(data, len);
-    if (b == NULL)
-        return -1;
     if (req->body) {
         OPENSSL_cleanse(req->body, req->body_len);
         free(req->body);
@@ -363,6 +317,16 @@ int jwtx_request_set_body(jwtx_request *req, const void *data, size_t len)
         req->cache->json = NULL;
         req->cache->json_done = false;
     }
+}
+
+int jwtx_request_set_body(jwtx_request *req, const void *data, size_t len)
+{
+    if (req == NULL || (data == NULL && len != 0))
+        return -1;
+    unsigned char *b = (unsigned char *)jwtxp_memdup(data, len);
+    if (b == NULL)
+        return -1;
+    replace_body(req, b, len);
     return 0;
 }
 
@@ -416,17 +380,7 @@ int jwtx_request_read_body(jwtx_request *req, jwtx_read_fn read, void *ctx, size
         got += (size_t)r;
     }
     b[len] = '\0';
-    if (req->body) {
-        OPENSSL_cleanse(req->body, req->body_len);
-        free(req->body);
-    }
-    req->body = b;
-    req->body_len = len;
-    if (req->cache) {
-        json_decref(req->cache->json);
-        req->cache->json = NULL;
-        req->cache->json_done = false;
-    }
+    replace_body(req, b, len);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * util.c — the small helpers of util.h, shared by the parsers (conf file,
- * JSON, query strings and forms) so that each is written once.
+ * JSON, cookies, query strings and forms) so that each is written once.
  */
 #include "util.h"
 
@@ -40,6 +40,45 @@ size_t jwtxp_utf8_encode(uint32_t cp, unsigned char out[4])
     out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
     out[3] = (unsigned char)(0x80 | (cp & 0x3F));
     return 4;
+}
+
+size_t jwtxp_utf8_valid(const unsigned char *s, size_t n, size_t *bad)
+{
+    unsigned char c = s[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0;
+        if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        *bad = 1;
+        return 0;
+    }
+    size_t i = 1;
+    for (; i <= need; i++) {
+        if (i >= n)
+            break;
+        unsigned char lo_i = i == 1 ? lo : 0x80, hi_i = i == 1 ? hi : 0xBF;
+        if (s[i] < lo_i || s[i] > hi_i)
+            break;
+    }
+    if (i == need + 1)
+        return need + 1;
+    *bad = i;
+    return 0;
 }
 
 char *jwtxp_memdup(const void *s, size_t n)

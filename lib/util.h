@@ -1,6 +1,7 @@
 /*
  * util.h — the small helpers that several library files need: a hex digit's
- * value, a code point written as UTF-8, a counted copy of bytes. One copy here
+ * value, a code point written as UTF-8, strict UTF-8 validation, a counted
+ * copy of bytes. One copy here
  * instead of one per parser. Library-internal (jwtxp_*); not installed.
  */
 #ifndef JWTX_UTIL_H
@@ -18,6 +19,13 @@ int jwtxp_hexval(int c);
  * Python's surrogatepass writes them); callers that must refuse them check
  * first. cp must be at most 0x10FFFF. */
 size_t jwtxp_utf8_encode(uint32_t cp, unsigned char out[4]);
+
+/* Strict UTF-8, as in Unicode's table 3-7 (no surrogates, no overlong
+ * forms): returns the length (1 to 4) of the valid sequence that starts s
+ * (n >= 1 bytes there), or 0 when none does; *bad then receives the length
+ * (1 to 3) of its maximal invalid subpart: the bytes Python's decoder names
+ * in its error, and that its "replace" handler turns into one U+FFFD. */
+size_t jwtxp_utf8_valid(const unsigned char *s, size_t n, size_t *bad);
 
 /* A new copy of n bytes of s (which may hold NULs), NUL-terminated; s may be
  * NULL when n is 0. Release it with free. Returns NULL when out of memory. */

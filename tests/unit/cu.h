@@ -10,6 +10,7 @@
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct jwtx_cu_test {
@@ -50,5 +51,26 @@ static inline int jwtx_cu_run(const char *suite, const jwtx_cu_test *tests, int 
                     a_ ? a_ : "(null)", e_ ? e_ : "(null)");                               \
         CU_ASSERT_TRUE(a_ && e_ && strcmp(a_, e_) == 0);                                    \
     } while (0)
+
+/* A fixture file (paths are relative to the source root, where the tests
+ * run), NUL-terminated; at most 1 MiB is read. Its length goes to *len when
+ * len is not NULL. Returns NULL, with a note on stderr, when the file cannot
+ * be opened. The caller frees. */
+static inline char *jwtx_cu_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "\n  cannot open %s (run from the source root)\n", path);
+        return NULL;
+    }
+    char *buf = malloc(1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
 
 #endif

@@ -27,29 +27,12 @@
 
 #define FX "tests/fixtures/keys/"
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "\n  cannot open %s (run from the source root)\n", path);
-        return NULL;
-    }
-    char *buf = malloc(70000);
-    size_t n = buf ? fread(buf, 1, 69999, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
 static jwtx_key *pem_key(const char *file)
 {
     char path[256];
     snprintf(path, sizeof path, FX "%s", file);
     size_t n = 0;
-    char *pem = slurp(path, &n);
+    char *pem = jwtx_cu_slurp(path, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
     jwtx_error e;
     jwtx_error_clear(&e);
@@ -343,7 +326,7 @@ static void test_wrong_family_refused(void)
     /* The classic confusion: an RSA public key's PEM used as an HMAC secret
      * is refused when the secret is made. */
     size_t n = 0;
-    char *pem = slurp(FX "rsa2048.pub.pem", &n);
+    char *pem = jwtx_cu_slurp(FX "rsa2048.pub.pem", &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
     CU_ASSERT_PTR_NULL(jwtx_key_new_secret(pem, n, NULL));
     free(pem);
@@ -441,7 +424,7 @@ static size_t pss_sign(const char *file, const EVP_MD *md, int salt, const unsig
                        size_t n, unsigned char *sig)
 {
     size_t len = 0;
-    char *pem = slurp(file, &len);
+    char *pem = jwtx_cu_slurp(file, &len);
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     EVP_PKEY *pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
     BIO_free(bio);
@@ -530,7 +513,7 @@ static void cfg_make(jwtx_config *cfg, const char *alg, const char *const *allow
     if (privfile) {
         char path[256];
         snprintf(path, sizeof path, FX "%s", privfile);
-        cfg->private_key = slurp(path, NULL);
+        cfg->private_key = jwtx_cu_slurp(path, NULL);
     }
     n = 0;
     while (decode_keys && decode_keys[n])
@@ -888,7 +871,7 @@ static void test_compact_asymmetric_and_kid(void)
     free(t);
     /* Key confusion: HS256 signed with the public key's PEM is not allowed. */
     size_t pl = 0;
-    char *pem = slurp(FX "rsa2048.pub.pem", &pl);
+    char *pem = jwtx_cu_slurp(FX "rsa2048.pub.pem", &pl);
     char hdr[] = "{\"alg\":\"HS256\"}";
     char *t2 = make_token(hdr, "{}", JWTX_ALG_HS256, main_key, "AAAA");
     EXPECT(&cfg, t2, JWTX_ERR_ALG_NOT_ALLOWED, "The specified alg value is not allowed");

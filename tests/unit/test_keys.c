@@ -15,28 +15,11 @@
 
 #define FX "tests/fixtures/keys/"
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "\n  cannot open %s (run from the source root)\n", path);
-        return NULL;
-    }
-    char *buf = malloc(70000);
-    size_t n = buf ? fread(buf, 1, 69999, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
 static char *fixture(const char *file)
 {
     char path[256];
     snprintf(path, sizeof path, FX "%s", file);
-    char *s = slurp(path, NULL);
+    char *s = jwtx_cu_slurp(path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     return s;
 }

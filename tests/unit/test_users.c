@@ -68,22 +68,9 @@ static void write_str(const char *path, const char *s)
     write_bytes(path, s, strlen(s));
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
-
 static void copy_file(const char *from, const char *to)
 {
-    char *s = slurp(from);
+    char *s = jwtx_cu_slurp(from, NULL);
     CU_ASSERT_FATAL(s != NULL);
     write_str(to, s);
     free(s);
@@ -281,7 +268,7 @@ static void test_bcrypt_72_bytes(void)
 static void test_apr1_real_htpasswd(void)
 {
     jwtx_users *u = open_ok(FIX "apr1.htpasswd", NULL, NULL);
-    char *text = slurp(FIX "apr1.htpasswd");
+    char *text = jwtx_cu_slurp(FIX "apr1.htpasswd", NULL);
     CU_ASSERT_FATAL(text != NULL);
     for (size_t i = 0; i < sizeof apr1_users / sizeof apr1_users[0]; i++) {
         CU_ASSERT_EQUAL(jwtx_users_check(u, apr1_users[i].user, apr1_users[i].password), 0);
@@ -759,7 +746,7 @@ static void test_set_password(void)
     const char *f = tpath("setpw");
     copy_file(FIX "mixed.htpasswd", f);
     CU_ASSERT_EQUAL(chmod(f, 0640), 0);
-    char *before = slurp(f);
+    char *before = jwtx_cu_slurp(f, NULL);
     CU_ASSERT_FATAL(before != NULL);
     jwtx_error e;
     bool updated = false;
@@ -767,7 +754,7 @@ static void test_set_password(void)
     /* replace alice: every other byte stays */
     CU_ASSERT_EQUAL(jwtx_users_put(f, "alice", "new alice pw", 4, &updated, &e), 0);
     CU_ASSERT_TRUE(updated);
-    char *after = slurp(f);
+    char *after = jwtx_cu_slurp(f, NULL);
     CU_ASSERT_FATAL(after != NULL);
     const char *a0 = strstr(before, "\nalice:"), *a1 = strstr(after, "\nalice:");
     CU_ASSERT_FATAL(a0 != NULL && a1 != NULL);
@@ -785,11 +772,11 @@ static void test_set_password(void)
     CU_ASSERT_EQUAL(jwtx_users_check(u, "bob", "bob pass with spaces"), 0);
 
     /* add a user: appended, everything before unchanged */
-    char *mid = slurp(f);
+    char *mid = jwtx_cu_slurp(f, NULL);
     updated = true;
     CU_ASSERT_EQUAL(jwtx_users_put(f, "zoë", "zoë's pw", 4, &updated, &e), 0);
     CU_ASSERT_FALSE(updated);
-    after = slurp(f);
+    after = jwtx_cu_slurp(f, NULL);
     CU_ASSERT(strncmp(after, mid, strlen(mid)) == 0);
     CU_ASSERT(strncmp(after + strlen(mid), "zoë:$2y$04$", strlen("zoë:$2y$04$")) == 0);
     CU_ASSERT_EQUAL(strlen(after), strlen(mid) + strlen("zoë:") + 60 + 1);
@@ -810,7 +797,7 @@ static void test_set_password(void)
     CU_ASSERT_EQUAL(jwtx_users_put(nf, "first", "pw", 5, &updated, &e), 0);
     CU_ASSERT_FALSE(updated);
     CU_ASSERT(stat(nf, &st) == 0 && (st.st_mode & 07777) == 0600);
-    after = slurp(nf);
+    after = jwtx_cu_slurp(nf, NULL);
     CU_ASSERT(after && strncmp(after, "first:$2y$05$", 13) == 0 && strlen(after) == 6 + 60 + 1);
     free(after);
     CU_ASSERT_EQUAL(htpasswd_verify(nf, "first", "pw"), 0);
@@ -822,14 +809,14 @@ static void test_set_password(void)
     write_str(nf, text);
     CU_ASSERT_EQUAL(jwtx_users_put(nf, "x", "xx", 4, &updated, &e), 0);
     CU_ASSERT_TRUE(updated);
-    after = slurp(nf);
+    after = jwtx_cu_slurp(nf, NULL);
     CU_ASSERT_FATAL(after != NULL);
     CU_ASSERT(strncmp(after, "#c\r\nx:$2y$04$", 13) == 0);
     CU_ASSERT_EQUAL(strlen(after), 4 + 62 + 2 + 62 + 2);
     CU_ASSERT(strstr(after, "\r\ny:") != NULL && after[strlen(after) - 1] == '\n');
     free(after);
     CU_ASSERT_EQUAL(jwtx_users_put(nf, "w", "ww", 4, &updated, &e), 0);
-    after = slurp(nf);
+    after = jwtx_cu_slurp(nf, NULL);
     CU_ASSERT(after && strlen(after) == 4 + 64 + 64 + 64 && strstr(after, "\r\nw:$2y$04$"));
     free(after);
     u = open_ok(nf, NULL, NULL);
@@ -842,7 +829,7 @@ static void test_set_password(void)
     snprintf(text, sizeof text, "x:%s", bc);
     write_str(nf, text);
     CU_ASSERT_EQUAL(jwtx_users_set_password(nf, "y", "yy", 4, &e), 0);
-    after = slurp(nf);
+    after = jwtx_cu_slurp(nf, NULL);
     CU_ASSERT(after && strncmp(after, text, strlen(text)) == 0 && after[strlen(text)] == '\n' &&
               strncmp(after + strlen(text) + 1, "y:$2y$04$", 9) == 0);
     free(after);
@@ -856,7 +843,7 @@ static void test_set_password(void)
     CU_ASSERT_EQUAL(htpasswd_verify(nf, "viaLink", "l"), 0);
 
     /* refusals; the file is untouched */
-    char *same = slurp(nf);
+    char *same = jwtx_cu_slurp(nf, NULL);
     char longname[300], longpw[1100];
     memset(longname, 'n', 256);
     longname[256] = '\0';
@@ -887,7 +874,7 @@ static void test_set_password(void)
         CU_ASSERT_EQUAL(e.code, JWTX_ERR_CONFIG);
         JWTX_ASSERT_STR(e.text, bad[i].want);
     }
-    after = slurp(nf);
+    after = jwtx_cu_slurp(nf, NULL);
     CU_ASSERT(same && after && strcmp(same, after) == 0);
     free(same);
     free(after);

@@ -1,8 +1,9 @@
 /*
  * test_util.c — the library-internal helpers of lib/util.h: every byte's hex
  * value, RFC 3629's UTF-8 examples and every code point from U+0000 to
- * U+10FFFF written and read back by an independent decoder, and counted
- * copies that keep NUL bytes.
+ * U+10FFFF written and read back by an independent decoder, strict UTF-8
+ * validation against Python's decoder and that decoder, and counted copies
+ * that keep NUL bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -102,6 +103,103 @@ static void test_utf8_every_code_point(void)
     CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* What Python's decoder says about the first sequence of each input: its
+ * length when valid, else the length of the maximal invalid subpart
+ * (UnicodeDecodeError end - start), generated with python3. */
+static const struct {
+    const char *in;
+    size_t n, valid, bad;
+} strict[] = {
+    {"\x41", 1, 1, 0},
+    {"\x7F", 1, 1, 0},
+    {"\x80", 1, 0, 1},
+    {"\xBF", 1, 0, 1},
+    {"\xC0\x80", 2, 0, 1},
+    {"\xC1\xBF", 2, 0, 1},
+    {"\xC2", 1, 0, 1},
+    {"\xC2\x80", 2, 2, 0},
+    {"\xC2\x41", 2, 0, 1},
+    {"\xDF\xBF", 2, 2, 0},
+    {"\xE0\x80\x80", 3, 0, 1},
+    {"\xE0\x9F\xBF", 3, 0, 1},
+    {"\xE0\xA0", 2, 0, 2},
+    {"\xE0\xA0\x80", 3, 3, 0},
+    {"\xE0\xA0\x41", 3, 0, 2},
+    {"\xED\x9F\xBF", 3, 3, 0},
+    {"\xED\xA0\x80", 3, 0, 1},
+    {"\xED\xBF\xBF", 3, 0, 1},
+    {"\xEE\x80\x80", 3, 3, 0},
+    {"\xEF\xBF\xBF", 3, 3, 0},
+    {"\xEF\xBF", 2, 0, 2},
+    {"\xF0\x80\x80\x80", 4, 0, 1},
+    {"\xF0\x8F\xBF\xBF", 4, 0, 1},
+    {"\xF0\x90\x80\x80", 4, 4, 0},
+    {"\xF0\x90\x80", 3, 0, 3},
+    {"\xF0\x90\x80\x41", 4, 0, 3},
+    {"\xF0\x90", 2, 0, 2},
+    {"\xF4\x8F\xBF\xBF", 4, 4, 0},
+    {"\xF4\x90\x80\x80", 4, 0, 1},
+    {"\xF5\x80\x80\x80", 4, 0, 1},
+    {"\xFF", 1, 0, 1},
+    {"\xFE", 1, 0, 1},
+};
+
+static void test_utf8_valid_vectors(void)
+{
+    for (size_t i = 0; i < sizeof strict / sizeof strict[0]; i++) {
+        size_t bad = 0;
+        size_t k = jwtxp_utf8_valid((const unsigned char *)strict[i].in, strict[i].n, &bad);
+        CU_ASSERT_EQUAL(k, strict[i].valid);
+        if (k == 0)
+            CU_ASSERT_EQUAL(bad, strict[i].bad);
+    }
+    /* Unicode 15 table 3-8: one U+FFFD per maximal subpart. */
+    const unsigned char in[] = "\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64";
+    char out[64];
+    size_t o = 0, i = 0, n = sizeof in - 1;
+    while (i < n && o + 4 < sizeof out) {
+        size_t bad = 0, k = jwtxp_utf8_valid(in + i, n - i, &bad);
+        if (k > 0) {
+            memcpy(out + o, in + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i += bad;
+        }
+    }
+    out[o] = '\0';
+    JWTX_ASSERT_STR(out, "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+                         "b\xEF\xBF\xBD"
+                         "c\xEF\xBF\xBD\xEF\xBF\xBD"
+                         "d");
+}
+
+/* Every input of 1 to 3 bytes (1 to 2 under JWTX_TEST_QUICK): valid exactly
+ * when a prefix is a shortest-form, non-surrogate code point. */
+static void test_utf8_valid_exhaustive(void)
+{
+    int max = getenv("JWTX_TEST_QUICK") ? 2 : 3;
+    unsigned wrong = 0;
+    for (int n = 1; n <= max; n++) {
+        for (uint32_t x = 0; x < (1u << (8 * n)); x++) {
+            unsigned char s[3];
+            for (int k = 0; k < n; k++)
+                s[k] = (unsigned char)(x >> (8 * (n - 1 - k)));
+            size_t want = 0;
+            for (size_t len = 1; len <= (size_t)n && want == 0; len++) {
+                uint32_t cp;
+                if (decode(s, len, &cp) == 0 && !(cp >= 0xD800 && cp <= 0xDFFF))
+                    want = len;
+            }
+            size_t bad = 99, got = jwtxp_utf8_valid(s, (size_t)n, &bad);
+            wrong += got != want || (got == 0 && (bad < 1 || bad > (size_t)n));
+        }
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
 static void test_memdup(void)
 {
     char *d = jwtxp_memdup("a\0b", 3);
@@ -122,6 +220,8 @@ static const jwtx_cu_test tests[] = {
     {"hex digit values, every byte", test_hexval},
     {"UTF-8: RFC 3629 vectors and length edges", test_utf8_vectors},
     {"UTF-8: every code point round-trips", test_utf8_every_code_point},
+    {"strict UTF-8: Python's maximal invalid subparts", test_utf8_valid_vectors},
+    {"strict UTF-8: every input of up to 3 bytes", test_utf8_valid_exhaustive},
     {"memdup keeps NULs and terminates", test_memdup},
     {NULL, NULL},
 };
