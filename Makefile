@@ -44,7 +44,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 HEADERS := $(wildcard include/jwtx/*.h) $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
 
-.PHONY: all deps test unit unit-asan integration run bench clean install format check-exports
+.PHONY: all deps test unit unit-asan integration run bench clean install format check-exports fuzz
 .DEFAULT_GOAL := all
 
 all: deps $(ARCHIVE) tools/jwtx $(CGI_BIN)
@@ -92,6 +92,10 @@ run: all
 
 bench: all
 	@$(MAKE) --no-print-directory -C tests/bench ARCHIVE=$(CURDIR)/lib/libjwtx.a
+
+# libFuzzer targets (clang, ASan+UBSan), each run FUZZ_SECONDS (60); see tests/fuzz/Makefile.
+fuzz: deps
+	@$(MAKE) --no-print-directory -C tests/fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/jwtx $(DESTDIR)$(PREFIX)/include/jwtx
