@@ -18,7 +18,6 @@
 #include "jwtx/tokens.h"
 #include "jwtx/verify.h"
 
-#define IDENTITY_MAX 512
 
 static void log_warn(const char *file, int line, const char *msg, void *ctx)
 {
@@ -339,8 +338,7 @@ int jwtx_route_refresh(jwtx_gateway *gw, const jwtx_request *req, jwtx_response 
     if (authenticate(gw, req, ROUTE_REFRESH, &v, resp, &rc, &err) != 0)
         return rc;
 
-    char identity[IDENTITY_MAX];
-    jwtx_verified_identity(&gw->cfg, &v, identity, sizeof identity);
+    const char *identity = jwtx_verified_identity(&v);
     jwtx_buf access;
     jwtx_buf_init(&access);
     jwtx_issued ia;
@@ -427,8 +425,7 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
         if (st == 0)
             st = revoke_refresh_cookie(gw, req, &v, now);
         if (st == 0 && param_true(req, "everywhere")) {
-            char identity[IDENTITY_MAX];
-            jwtx_verified_identity(&gw->cfg, &v, identity, sizeof identity);
+            const char *identity = jwtx_verified_identity(&v);
             st = jwtx_blocklist_revoke_user(gw->blocklist, identity, now);
             msg = "All tokens revoked";
         } else {
@@ -490,14 +487,19 @@ int jwtx_route_protected(jwtx_gateway *gw, const jwtx_request *req, jwtx_respons
     jwtx_error err;
     if (authenticate(gw, req, ROUTE_AS_CONFIGURED, &v, resp, &rc, &err) != 0)
         return rc;
-    char identity[IDENTITY_MAX];
-    jwtx_verified_identity(&gw->cfg, &v, identity, sizeof identity);
+    const char *identity = jwtx_verified_identity(&v);
     if (implicit_refresh(gw, &v, identity, resp) != 0) {
         rc = -1;
     } else {
-        json_t *body = json_pack("{s:s}", "logged_in_as",
-                                 v.anonymous ? "anonymous user" : identity);
-        rc = body ? jwtx_response_json(resp, 200, body) : -1;
+        /* The identity is what the token holds, which may be text jansson
+         * would refuse (a lone surrogate, kept as Python keeps it). */
+        const char *who = v.anonymous ? "anonymous user" : identity;
+        json_t *body = json_object();
+        if (body == NULL ||
+            json_object_set_new(body, "logged_in_as", json_stringn_nocheck(who, strlen(who))) != 0)
+            rc = -1;
+        else
+            rc = jwtx_response_json(resp, 200, body);
         json_decref(body);
     }
     jwtx_verified_clear(&v);
@@ -517,15 +519,13 @@ static int add_var(jwtx_response *resp, bool authorizer, const char *var, const 
     return jwtx_response_add_header(resp, name, value);
 }
 
-static int grant(jwtx_gateway *gw, const jwtx_request *req, const jwtx_verified *v,
-                 jwtx_response *resp)
+static int grant(const jwtx_request *req, const jwtx_verified *v, jwtx_response *resp)
 {
     bool az = req->authorizer;
     resp->status = 200;
     if (v->anonymous)
         return 0;
-    char identity[IDENTITY_MAX];
-    jwtx_verified_identity(&gw->cfg, v, identity, sizeof identity);
+    const char *identity = jwtx_verified_identity(v);
     const char *type = jwtx_token_type(&v->token);
     const char *jti = jwtx_token_jti(&v->token);
     jwtx_buf fresh, claims;
@@ -627,7 +627,7 @@ int jwtx_route_authorizer(jwtx_gateway *gw, const jwtx_request *req, jwtx_respon
     jwtx_verified v;
     jwtx_error err;
     if (authenticate(gw, req, ROUTE_AS_CONFIGURED, &v, resp, &rc, &err) == 0) {
-        rc = grant(gw, req, &v, resp);
+        rc = grant(req, &v, resp);
         jwtx_verified_clear(&v);
         return rc;
     }

@@ -15,30 +15,30 @@ void jwtx_verified_clear(jwtx_verified *v)
     if (v == NULL)
         return;
     jwtx_token_clear(&v->token);
+    free(v->identity);
     memset(v, 0, sizeof *v);
 }
 
-const char *jwtx_verified_identity(const jwtx_config *cfg, const jwtx_verified *v, char *buf,
-                                   size_t size)
+const char *jwtx_verified_identity(const jwtx_verified *v)
 {
-    if (size == 0)
-        return buf;
-    buf[0] = '\0';
-    if (v == NULL || v->anonymous || v->token.claims == NULL)
-        return buf;
-    const json_t *id = json_object_get(v->token.claims, cfg->identity_claim);
+    return v != NULL && v->identity != NULL ? v->identity : "";
+}
+
+/* The identity claim as text, computed once per request (new string). */
+static char *identity_text(const jwtx_config *cfg, const jwtx_token *tok)
+{
+    const json_t *id = json_object_get(tok->claims, cfg->identity_claim);
     if (id == NULL)
-        return buf;
-    if (json_is_string(id)) {
-        snprintf(buf, size, "%s", json_string_value(id));
-        return buf;
-    }
+        return strdup("");
+    if (json_is_string(id))
+        return strndup(json_string_value(id), json_string_length(id));
     jwtx_buf b;
     jwtx_buf_init(&b);
-    if (jwtx_json_dump(id, 0, &b) == 0 && !b.failed)
-        snprintf(buf, size, "%s", b.data);
-    jwtx_buf_clear(&b);
-    return buf;
+    if (jwtx_json_dump(id, 0, &b) != 0 || b.failed) {
+        jwtx_buf_clear(&b);
+        return NULL;
+    }
+    return jwtx_buf_take(&b, NULL);
 }
 
 int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *users,
@@ -80,6 +80,10 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
     jwtx_located_clear(&loc);
     if (rc != 0)
         return -1;
+    if ((v.identity = identity_text(cfg, &v.token)) == NULL) {
+        jwtx_error_set(err, JWTX_ERR_INTERNAL, NULL);
+        goto fail;
+    }
 
     /* Step 13: token type. Custom types count as non-refresh. */
     if (opts->verify_type) {
@@ -104,10 +108,9 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
     /* Step 15: revocation. A store that cannot answer never lets a token through. */
     if (bl != NULL && !opts->skip_revocation_check) {
         long long iat = 0;
-        char idbuf[512];
         if (!jwtx_token_iat(&v.token, &iat))
             iat = LLONG_MIN; /* no iat: any cut-off of the user revokes it */
-        const char *identity = jwtx_verified_identity(cfg, &v, idbuf, sizeof idbuf);
+        const char *identity = jwtx_verified_identity(&v);
         int st = jwtx_blocklist_check(bl, jwtx_token_jti(&v.token), identity[0] ? identity : NULL,
                                       iat, (long long)jwtx_now());
         if (st == JWTX_BL_REVOKED) {
@@ -129,8 +132,7 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
 
     /* Step 17: user lookup: the identity must still be a user. */
     if (cfg->user_lookup) {
-        char idbuf[512];
-        const char *identity = jwtx_verified_identity(cfg, &v, idbuf, sizeof idbuf);
+        const char *identity = jwtx_verified_identity(&v);
         if (users == NULL || !jwtx_users_exists(users, identity)) {
             jwtx_error_set(err, JWTX_ERR_USER_LOOKUP, "Error loading the user %s", identity);
             goto fail;
@@ -141,6 +143,6 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
     return 0;
 
 fail:
-    jwtx_token_clear(&v.token);
+    jwtx_verified_clear(&v);
     return -1;
 }

@@ -26,6 +26,7 @@ typedef struct jwtx_verified {
     bool anonymous;      /* optional route without a token, or OPTIONS */
     jwtx_location where; /* where the token was found (JWTX_LOC_NONE if anonymous) */
     jwtx_token token;    /* header and claims (defaults filled); empty if anonymous */
+    char *identity;      /* the identity as text (owned); NULL if anonymous */
 } jwtx_verified;
 
 void jwtx_verified_clear(jwtx_verified *v);
@@ -38,10 +39,9 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
                         const jwtx_request *req, const jwtx_route_opts *opts, jwtx_verified *out,
                         jwtx_error *err) __attribute__((warn_unused_result));
 
-/* The identity of a verified token as text (a string claim as is, any
- * other JSON value in its compact form), into buf. Returns buf, or "" when
- * anonymous. */
-const char *jwtx_verified_identity(const jwtx_config *cfg, const jwtx_verified *v, char *buf,
-                                   size_t size);
+/* The identity of a verified token as text: a string claim as it is (it
+ * never holds a NUL: tokens.c refuses that), any other JSON value in its
+ * compact form; "" when anonymous. Borrowed from v, never truncated. */
+const char *jwtx_verified_identity(const jwtx_verified *v);
 
 #endif
