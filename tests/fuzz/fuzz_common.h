@@ -19,8 +19,9 @@
 
 #include "jwtx/config.h"
 
-/* The time the fuzz clock answers: after the iat of the seed tokens, before
- * their exp (see corpus/README.md). */
+/* The time the fuzz clock answers. make_seeds creates the seed tokens at
+ * this time too, so they are valid when replayed (iat = FUZZ_NOW, exp 15
+ * minutes later for access tokens). */
 #define FUZZ_NOW 1800000000.0 /* 2027-01-15T08:00:00Z */
 
 #define FUZZ_MAX_FIELDS 16
@@ -76,8 +77,7 @@ typedef enum fuzz_conf_id {
     FUZZ_CONF__COUNT
 } fuzz_conf_id;
 
-/* The conf text of a fixed config (also written to corpus/README.md's
- * generator: tests/fuzz/make-seeds.sh). */
+/* The conf text of a fixed config. */
 const char *fuzz_conf_text(fuzz_conf_id id);
 /* The loaded config (loaded on first use, kept for the process). */
 const jwtx_config *fuzz_conf(fuzz_conf_id id);
