@@ -10,11 +10,15 @@
  * code points, NaN/Infinity, lone surrogates, duplicate keys last-wins) and
  * builds jansson values. Strings holding lone surrogates are kept as WTF-8
  * (the 3-byte form of U+D800..U+DFFF), which the writer turns back into
- * \udXXX exactly as Python does.
+ * \udXXX exactly as Python does. Like json.loads on bytes, the parser first
+ * detects UTF-16 and UTF-32 (by BOM or by the zero bytes of the first
+ * characters) and transcodes them, surrogates passed through, to the same
+ * WTF-8 before parsing.
  */
 #include "jwtx/json.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -451,6 +455,8 @@ static json_t *make_real(double d)
 /* Parser                                                              */
 
 #define PARSE_MAX_DEPTH 512
+/* CPython's default sys.get_int_max_str_digits(). */
+#define PY_INT_MAX_STR_DIGITS 4300
 
 typedef struct parser {
     const unsigned char *s;
@@ -460,6 +466,9 @@ typedef struct parser {
     int failed;
     const char *reason; /* Python's reason text; NULL = out of memory */
     size_t err_pos;
+    /* A ValueError raised outside the scanner's own errors (int()'s digit
+     * limit): Python writes it without a position. */
+    char plain[160];
 } parser;
 
 static void fail(parser *p, const char *reason, size_t at)
@@ -731,15 +740,35 @@ static json_t *parse_number(parser *p)
     text[len] = '\0';
     json_t *v = NULL;
     if (!is_float) {
+        /* json.loads calls int() on the literal, which refuses more than
+         * sys.get_int_max_str_digits() digits with a ValueError. */
+        size_t ndigits = len - (text[0] == '-');
+        if (ndigits > PY_INT_MAX_STR_DIGITS) {
+            if (text != small)
+                free(text);
+            if (!p->failed) {
+                snprintf(p->plain, sizeof p->plain,
+                         "Exceeds the limit (%d digits) for integer string conversion: value "
+                         "has %zu digits; use sys.set_int_max_str_digits() to increase the limit",
+                         PY_INT_MAX_STR_DIGITS, ndigits);
+                fail(p, p->plain, start);
+            }
+            return NULL;
+        }
         /* Python ints are unbounded; beyond long long we keep the nearest
-         * double, which orders the same against any timestamp. */
+         * double, which orders the same against any timestamp, and beyond
+         * the doubles the largest one (never null: it is an integer). */
         char *end;
         errno = 0;
         long long ll = strtoll(text, &end, 10);
-        if (errno == 0 && *end == '\0')
+        if (errno == 0 && *end == '\0') {
             v = json_integer(ll);
-        else
-            v = make_real(strtod(text, NULL));
+        } else {
+            double d = strtod(text, NULL);
+            if (!isfinite(d))
+                d = text[0] == '-' ? -DBL_MAX : DBL_MAX;
+            v = json_real(d);
+        }
     } else {
         v = make_real(strtod(text, NULL));
     }
@@ -834,6 +863,125 @@ static json_t *parse_value(parser *p)
     return NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Encodings: json.loads(bytes) detects UTF-8, UTF-16 or UTF-32        */
+
+typedef enum text_enc {
+    ENC_UTF8,
+    ENC_UTF16LE,
+    ENC_UTF16BE,
+    ENC_UTF32LE,
+    ENC_UTF32BE
+} text_enc;
+
+/* json.detect_encoding: a BOM first (UTF-32 before UTF-16, whose LE BOM
+ * starts UTF-32's), else the zero pattern of the first bytes, which an ASCII
+ * first character leaves in UTF-16/32. *bom receives the BOM's length. */
+static text_enc detect_encoding(const unsigned char *b, size_t n, size_t *bom)
+{
+    *bom = 0;
+    if (n >= 4 && b[0] == 0x00 && b[1] == 0x00 && b[2] == 0xFE && b[3] == 0xFF) {
+        *bom = 4;
+        return ENC_UTF32BE;
+    }
+    if (n >= 4 && b[0] == 0xFF && b[1] == 0xFE && b[2] == 0x00 && b[3] == 0x00) {
+        *bom = 4;
+        return ENC_UTF32LE;
+    }
+    if (n >= 2 && b[0] == 0xFE && b[1] == 0xFF) {
+        *bom = 2;
+        return ENC_UTF16BE;
+    }
+    if (n >= 2 && b[0] == 0xFF && b[1] == 0xFE) {
+        *bom = 2;
+        return ENC_UTF16LE;
+    }
+    if (n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) {
+        *bom = 3; /* utf-8-sig */
+        return ENC_UTF8;
+    }
+    if (n >= 4) {
+        if (b[0] == 0)
+            return b[1] ? ENC_UTF16BE : ENC_UTF32BE;
+        if (b[1] == 0)
+            return b[2] || b[3] ? ENC_UTF16LE : ENC_UTF32LE;
+    } else if (n == 2) {
+        if (b[0] == 0)
+            return ENC_UTF16BE;
+        if (b[1] == 0)
+            return ENC_UTF16LE;
+    }
+    return ENC_UTF8;
+}
+
+/* Python's UnicodeDecodeError text for bytes [from, to] of the input. */
+static void codec_error(char *why, size_t why_size, const char *codec, const unsigned char *s,
+                        size_t from, size_t to, const char *reason)
+{
+    if (why == NULL || why_size == 0)
+        return;
+    if (from == to)
+        snprintf(why, why_size, "'%s' codec can't decode byte 0x%02x in position %zu: %s", codec,
+                 s[from], from, reason);
+    else
+        snprintf(why, why_size, "'%s' codec can't decode bytes in position %zu-%zu: %s", codec,
+                 from, to, reason);
+}
+
+/* Decodes the UTF-16/32 input s[0..n) (its BOM, if any, is the first bom
+ * bytes) into out as WTF-8, as bytes.decode(codec, 'surrogatepass') does:
+ * a surrogate pair becomes its code point, every other surrogate is kept.
+ * Error positions count from the start of s, BOM included. Returns 0, or -1
+ * with Python's codec error in why (or out->failed set). */
+static int transcode(const unsigned char *s, size_t n, size_t bom, text_enc enc, jwtx_buf *out,
+                     char *why, size_t why_size)
+{
+    int be = enc == ENC_UTF16BE || enc == ENC_UTF32BE;
+    const char *codec = enc == ENC_UTF16LE   ? "utf-16-le"
+                        : enc == ENC_UTF16BE ? "utf-16-be"
+                        : enc == ENC_UTF32LE ? "utf-32-le"
+                                             : "utf-32-be";
+    /* Every 2 input bytes give at most 3 output bytes (a pair: 4 for 4). */
+    if (n > SIZE_MAX / 2 || buf_reserve(out, n / 2 * 3) != 0)
+        return -1;
+    jwtx_buf_append(out, "", 0);
+    size_t i = bom;
+    unsigned char u8[4];
+    if (enc == ENC_UTF16LE || enc == ENC_UTF16BE) {
+        while (n - i >= 2) {
+            uint32_t u = be ? (uint32_t)s[i] << 8 | s[i + 1] : (uint32_t)s[i + 1] << 8 | s[i];
+            i += 2;
+            if (u >= 0xD800 && u <= 0xDBFF && n - i >= 2) {
+                uint32_t lo =
+                    be ? (uint32_t)s[i] << 8 | s[i + 1] : (uint32_t)s[i + 1] << 8 | s[i];
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 2;
+                }
+            }
+            jwtx_buf_append(out, u8, jwtxp_utf8_encode(u, u8));
+        }
+    } else {
+        while (n - i >= 4) {
+            uint32_t u = be ? (uint32_t)s[i] << 24 | (uint32_t)s[i + 1] << 16 |
+                                  (uint32_t)s[i + 2] << 8 | s[i + 3]
+                            : (uint32_t)s[i + 3] << 24 | (uint32_t)s[i + 2] << 16 |
+                                  (uint32_t)s[i + 1] << 8 | s[i];
+            if (u > 0x10FFFF) {
+                codec_error(why, why_size, codec, s, i, i + 3, "code point not in range(0x110000)");
+                return -1;
+            }
+            jwtx_buf_append(out, u8, jwtxp_utf8_encode(u, u8));
+            i += 4;
+        }
+    }
+    if (i < n) {
+        codec_error(why, why_size, codec, s, i, n - 1, "truncated data");
+        return -1;
+    }
+    return out->failed ? -1 : 0;
+}
+
 json_t *jwtx_json_parse(const char *data, size_t len, char *why, size_t why_size)
 {
     if (why && why_size)
@@ -841,13 +989,28 @@ json_t *jwtx_json_parse(const char *data, size_t len, char *why, size_t why_size
     if (data == NULL && len > 0)
         return NULL;
     const unsigned char *s = (const unsigned char *)(data ? data : "");
-    /* json.loads on bytes: a UTF-8 BOM selects utf-8-sig and is dropped. */
-    if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) {
-        s += 3;
-        len -= 3;
+    size_t bom;
+    text_enc enc = detect_encoding(s, len, &bom);
+    /* UTF-16/32 text is parsed from its WTF-8 form, wiped afterwards: a
+     * login body holds a password. */
+    jwtx_buf wide;
+    jwtx_buf_init(&wide);
+    if (enc != ENC_UTF8) {
+        if (transcode(s, len, bom, enc, &wide, why, why_size) != 0) {
+            if (wide.failed && why && why_size)
+                snprintf(why, why_size, "out of memory");
+            jwtx_buf_wipe(&wide);
+            return NULL;
+        }
+        s = (const unsigned char *)wide.data;
+        len = wide.len;
+    } else {
+        /* utf-8-sig: the BOM is dropped and positions count after it. */
+        s += bom;
+        len -= bom;
+        if (utf8_check(s, len, why, why_size) != 0)
+            return NULL;
     }
-    if (utf8_check(s, len, why, why_size) != 0)
-        return NULL;
 
     parser p = {.s = s, .n = len};
     skip_ws(&p);
@@ -860,12 +1023,11 @@ json_t *jwtx_json_parse(const char *data, size_t len, char *why, size_t why_size
             v = NULL;
         }
     }
-    if (v != NULL)
-        return v;
-
-    if (why && why_size) {
+    if (v == NULL && why && why_size) {
         if (p.reason == NULL) {
             snprintf(why, why_size, "out of memory");
+        } else if (p.reason == p.plain) {
+            snprintf(why, why_size, "%s", p.plain);
         } else {
             /* Python counts in code points: line, column and char index. */
             size_t chars = 0, line = 1, col_start = 0;
@@ -882,5 +1044,6 @@ json_t *jwtx_json_parse(const char *data, size_t len, char *why, size_t why_size
                      chars - col_start + 1, chars);
         }
     }
-    return NULL;
+    jwtx_buf_wipe(&wide);
+    return v;
 }

@@ -565,6 +565,149 @@ static void test_buf(void)
     jwtx_buf_clear(&b);
 }
 
+/* generated (UTF-16/32 rows, tests/unit/test_json.c's generator below) */
+static const struct { const char *name; const char *in; size_t len; const char *out; } wide_ok[] = {
+    {"utf-16-le", "{\x00\"\x00" "a\x00\"\x00:\x00[\x00" "1\x00,\x00\"\x00\xe9\x00=\xd8\x00\xde\"\x00]\x00,\x00\"\x00" "b\x00\"\x00:\x00n\x00u\x00l\x00l\x00}\x00", 48, "{\"a\":[1,\"\\u00e9\\ud83d\\ude00\"],\"b\":null}"},
+    {"utf-16-be", "\x00{\x00\"\x00" "a\x00\"\x00:\x00[\x00" "1\x00,\x00\"\x00\xe9\xd8=\xde\x00\x00\"\x00]\x00,\x00\"\x00" "b\x00\"\x00:\x00n\x00u\x00l\x00l\x00}", 48, "{\"a\":[1,\"\\u00e9\\ud83d\\ude00\"],\"b\":null}"},
+    {"utf-16, BOM LE", "\xff\xfe{\x00\"\x00" "a\x00\"\x00:\x00[\x00" "1\x00,\x00\"\x00\xe9\x00=\xd8\x00\xde\"\x00]\x00,\x00\"\x00" "b\x00\"\x00:\x00n\x00u\x00l\x00l\x00}\x00", 50, "{\"a\":[1,\"\\u00e9\\ud83d\\ude00\"],\"b\":null}"},
+    {"utf-16, BOM BE", "\xfe\xff\x00{\x00\"\x00" "a\x00\"\x00:\x00[\x00" "1\x00,\x00\"\x00\xe9\xd8=\xde\x00\x00\"\x00]\x00,\x00\"\x00" "b\x00\"\x00:\x00n\x00u\x00l\x00l\x00}", 50, "{\"a\":[1,\"\\u00e9\\ud83d\\ude00\"],\"b\":null}"},
+    {"utf-32-le", "{\x00\x00\x00\"\x00\x00\x00" "a\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00[\x00\x00\x00" "1\x00\x00\x00,\x00\x00\x00\"\x00\x00\x00\xe9\x00\x00\x00\x00\xf6\x01\x00\"\x00\x00\x00]\x00\x00\x00,\x00\x00\x00\"\x00\x00\x00" "b\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00n\x00\x00\x00u\x00\x00\x00l\x00\x00\x00l\x00\x00\x00}\x00\x00\x00", 92, "{\"a\":[1,\"\\u00e9\\ud83d\\ude00\"],\"b\":null}"},
+    {"utf-32-be", "\x00\x00\x00{\x00\x00\x00\"\x00\x00\x00" "a\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00[\x00\x00\x00" "1\x00\x00\x00,\x00\x00\x00\"\x00\x00\x00\xe9\x00\x01\xf6\x00\x00\x00\x00\"\x00\x00\x00]\x00\x00\x00,\x00\x00\x00\"\x00\x00\x00" "b\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00n\x00\x00\x00u\x00\x00\x00l\x00\x00\x00l\x00\x00\x00}", 92, "{\"a\":[1,\"\\u00e9\\ud83d\\ude00\"],\"b\":null}"},
+    {"utf-32, BOM LE", "\xff\xfe\x00\x00{\x00\x00\x00\"\x00\x00\x00" "a\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00[\x00\x00\x00" "1\x00\x00\x00,\x00\x00\x00\"\x00\x00\x00\xe9\x00\x00\x00\x00\xf6\x01\x00\"\x00\x00\x00]\x00\x00\x00,\x00\x00\x00\"\x00\x00\x00" "b\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00n\x00\x00\x00u\x00\x00\x00l\x00\x00\x00l\x00\x00\x00}\x00\x00\x00", 96, "{\"a\":[1,\"\\u00e9\\ud83d\\ude00\"],\"b\":null}"},
+    {"utf-32, BOM BE", "\x00\x00\xfe\xff\x00\x00\x00{\x00\x00\x00\"\x00\x00\x00" "a\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00[\x00\x00\x00" "1\x00\x00\x00,\x00\x00\x00\"\x00\x00\x00\xe9\x00\x01\xf6\x00\x00\x00\x00\"\x00\x00\x00]\x00\x00\x00,\x00\x00\x00\"\x00\x00\x00" "b\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00n\x00\x00\x00u\x00\x00\x00l\x00\x00\x00l\x00\x00\x00}", 96, "{\"a\":[1,\"\\u00e9\\ud83d\\ude00\"],\"b\":null}"},
+    {"utf-8-sig", "\xef\xbb\xbf{\"a\":[1,\"\xc3\xa9\xf0\x9f\x98\x80\"],\"b\":null}", 30, "{\"a\":[1,\"\\u00e9\\ud83d\\ude00\"],\"b\":null}"},
+    {"two bytes, utf-16-be", "\x00" "1", 2, "1"},
+    {"two bytes, utf-16-le", "7\x00", 2, "7"},
+    {"utf-16-le lone high surrogate", "[\x00\"\x00\x00\xd8x\x00\"\x00]\x00", 12, "[\"\\ud800x\"]"},
+    {"utf-16-le lone low surrogate", "[\x00\"\x00\x00\xdc\"\x00]\x00", 10, "[\"\\udc00\"]"},
+    {"utf-16-be low then high", "\x00[\x00\"\xdc\x00\xd8\x00\x00\"\x00]", 12, "[\"\\udc00\\ud800\"]"},
+    {"utf-16-le high at the end of a string", "{\x00\"\x00k\x00\"\x00:\x00\"\x00=\xd8\"\x00}\x00", 18, "{\"k\":\"\\ud83d\"}"},
+    {"utf-32-le surrogates stay two", "[\x00\x00\x00\"\x00\x00\x00\x00\xd8\x00\x00\x00\xdc\x00\x00\"\x00\x00\x00]\x00\x00\x00", 24, "[\"\\ud800\\udc00\"]"},
+    {"utf-16-le whitespace and NaN", " \x00\x0a\x00[\x00N\x00" "a\x00N\x00,\x00 \x00-\x00I\x00n\x00" "f\x00i\x00n\x00i\x00t\x00y\x00,\x00 \x00" "1\x00" "e\x00" "4\x00" "0\x00" "0\x00]\x00\x0d\x00\x0a\x00", 54, "[null,null,null]"},
+    {"utf-16-le BOM then U+FEFF in a string", "\xff\xfe[\x00\"\x00\xff\xfe\"\x00]\x00", 12, "[\"\\ufeff\"]"},
+    {"utf-32-be U+10FFFF", "\x00\x00\x00\"\x00\x10\xff\xff\x00\x00\x00\"", 12, "\"\\udbff\\udfff\""},
+};
+static const struct { const char *name; const char *in; size_t len; const char *why; } wide_errors[] = {
+    {"utf-16-le odd length", "{\x00}\x00 ", 5, "'utf-16-le' codec can't decode byte 0x20 in position 4: truncated data"},
+    {"utf-16 BOM, odd length (position counts the BOM)", "\xff\xfe{\x00}\x00 ", 7, "'utf-16-le' codec can't decode byte 0x20 in position 6: truncated data"},
+    {"utf-16 BOM alone", "\xff\xfe", 2, "Expecting value: line 1 column 1 (char 0)"},
+    {"utf-16-be BOM + 1 byte", "\xfe\xff\x00", 3, "'utf-16-be' codec can't decode byte 0x00 in position 2: truncated data"},
+    {"utf-16-le high surrogate, 1 byte", "[\x00\x00\xd8\x00", 5, "'utf-16-le' codec can't decode byte 0x00 in position 4: truncated data"},
+    {"utf-32-le beyond U+10FFFF", "[\x00\x00\x00\x00\x00\x11\x00]\x00\x00\x00", 12, "'utf-32-le' codec can't decode bytes in position 4-7: code point not in range(0x110000)"},
+    {"utf-32-le 0xffffffff", "[\x00\x00\x00\xff\xff\xff\xff]\x00\x00\x00", 12, "'utf-32-le' codec can't decode bytes in position 4-7: code point not in range(0x110000)"},
+    {"utf-32-le 3 bytes left", "[\x00\x00\x00]\x00\x00", 7, "'utf-32-le' codec can't decode bytes in position 4-6: truncated data"},
+    {"utf-32-le 1 byte left", "[\x00\x00\x00\x00", 5, "'utf-32-le' codec can't decode byte 0x00 in position 4: truncated data"},
+    {"utf-32-le 2 bytes left", "[\x00\x00\x00\x00\x00", 6, "'utf-32-le' codec can't decode bytes in position 4-5: truncated data"},
+    {"utf-32-be 3 bytes left", "\x00\x00\x00[\x00\x00\x00", 7, "'utf-32-be' codec can't decode bytes in position 4-6: truncated data"},
+    {"utf-32 BOM LE, 3 bytes left", "\xff\xfe\x00\x00[\x00\x00\x00]\x00\x00", 11, "'utf-32-le' codec can't decode bytes in position 8-10: truncated data"},
+    {"utf-32 BOM BE beyond U+10FFFF", "\x00\x00\xfe\xff\x00\x00\x00[\x00\x11\x00\x00\x00\x00\x00]", 16, "'utf-32-be' codec can't decode bytes in position 8-11: code point not in range(0x110000)"},
+    {"utf-32 BOM BE + 1 byte", "\x00\x00\xfe\xff\x00", 5, "'utf-32-be' codec can't decode byte 0x00 in position 4: truncated data"},
+    {"utf-32 BOM alone", "\xff\xfe\x00\x00", 4, "Expecting value: line 1 column 1 (char 0)"},
+    {"utf-16-le syntax error counts code points", "[\x00\"\x00=\xd8\x00\xde\"\x00,\x00 \x00x\x00]\x00", 18, "Expecting value: line 1 column 7 (char 6)"},
+    {"utf-32-be syntax error", "\x00\x00\x00[\x00\x00\x00" "1\x00\x00\x00,\x00\x00\x00]", 16, "Expecting value: line 1 column 4 (char 3)"},
+    {"utf-16-le second line", "[\x00" "1\x00,\x00\x0a\x00 \x00x\x00]\x00", 14, "Expecting value: line 2 column 2 (char 5)"},
+    {"utf-16-le raw NUL in a string", "[\x00\"\x00\x00\x00\"\x00]\x00", 10, "Invalid control character at: line 1 column 3 (char 2)"},
+    {"utf-16 BOM twice", "\xff\xfe\xff\xfe" "1\x00", 6, "Expecting value: line 1 column 1 (char 0)"},
+    {"utf-8 BOM twice", "\xef\xbb\xbf\xef\xbb\xbf" "1", 7, "Expecting value: line 1 column 1 (char 0)"},
+    {"three bytes stay utf-8", "\"\x00\"", 3, "Invalid control character at: line 1 column 2 (char 1)"},
+    {"utf-8: 3 bytes with NULs", "1\x00\x00", 3, "Extra data: line 1 column 2 (char 1)"},
+    {"utf-16-le extra data", "1\x00" "2", 3, "Extra data: line 1 column 2 (char 1)"},
+    {"3 bytes, not utf-16", "\x00\xd8" "A", 3, "'utf-8' codec can't decode byte 0xd8 in position 1: invalid continuation byte"},
+};
+
+/* json.loads(bytes) on UTF-16 and UTF-32 input: detection by BOM or zero
+ * pattern, surrogates passed, Python's codec errors. */
+static void test_wide_encodings(void)
+{
+    for (size_t i = 0; i < sizeof wide_ok / sizeof wide_ok[0]; i++) {
+        char *in = exact_copy(wide_ok[i].in, wide_ok[i].len);
+        char why[256] = "";
+        json_t *v = jwtx_json_parse(in, wide_ok[i].len, why, sizeof why);
+        if (v == NULL)
+            fprintf(stderr, "\n  %s: %s\n", wide_ok[i].name, why);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+        jwtx_buf b;
+        jwtx_buf_init(&b);
+        CU_ASSERT_EQUAL(jwtx_json_dump(v, 0, &b), 0);
+        JWTX_ASSERT_STR(b.data, wide_ok[i].out);
+        jwtx_buf_clear(&b);
+        json_decref(v);
+        free(in);
+    }
+    for (size_t i = 0; i < sizeof wide_errors / sizeof wide_errors[0]; i++) {
+        char *in = exact_copy(wide_errors[i].in, wide_errors[i].len);
+        char why[256] = "unchanged";
+        json_t *v = jwtx_json_parse(in, wide_errors[i].len, why, sizeof why);
+        CU_ASSERT_PTR_NULL(v);
+        json_decref(v);
+        if (strcmp(why, wide_errors[i].why) != 0)
+            fprintf(stderr, "\n  %s\n", wide_errors[i].name);
+        JWTX_ASSERT_STR(why, wide_errors[i].why);
+        CU_ASSERT_PTR_NULL(jwtx_json_parse(in, wide_errors[i].len, NULL, 0));
+        free(in);
+    }
+}
+
+/* int() in json.loads refuses more than 4300 digits with a ValueError, which
+ * carries no position; floats have no limit; the first error wins. Integers
+ * beyond the doubles are read as the largest double, never as null. */
+static void test_int_digit_limit(void)
+{
+    static const char limit_why[] =
+        "Exceeds the limit (4300 digits) for integer string conversion: value has 4301 digits; "
+        "use sys.set_int_max_str_digits() to increase the limit";
+    static const struct {
+        const char *prefix, *suffix;
+        size_t ndigits;
+        int utf16le;
+        const char *why; /* NULL: parses; out then holds its dump */
+        const char *out;
+    } rows[] = {
+        {"", "", 4300, 0, NULL, "1.7976931348623157e+308"},
+        {"[-", "]", 4300, 0, NULL, "[-1.7976931348623157e+308]"},
+        {"", "", 4301, 0, limit_why, NULL},
+        {"[-", "]", 4301, 1, limit_why, NULL},
+        {"", ".5", 4301, 0, NULL, "null"}, /* a float: no limit, inf read as null */
+        {"[x,", "]", 4301, 0, "Expecting value: line 1 column 2 (char 1)", NULL},
+        {"[", ",x]", 4301, 0, limit_why, NULL},
+        {"", "", 309, 0, NULL, "1.1111111111111112e+308"}, /* float(int("1" * 309)) */
+        {"", "", 310, 0, NULL, "1.7976931348623157e+308"},
+        {"", "", 20, 0, NULL, "1.111111111111111e+19"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        jwtx_buf t;
+        jwtx_buf_init(&t);
+        jwtx_buf_puts(&t, rows[i].prefix);
+        for (size_t k = 0; k < rows[i].ndigits; k++)
+            jwtx_buf_append(&t, "1", 1);
+        jwtx_buf_puts(&t, rows[i].suffix);
+        CU_ASSERT_FALSE_FATAL(t.failed);
+        jwtx_buf in;
+        jwtx_buf_init(&in);
+        for (size_t k = 0; k < t.len; k++) {
+            jwtx_buf_append(&in, t.data + k, 1);
+            if (rows[i].utf16le)
+                jwtx_buf_append(&in, "", 1); /* the high byte of the UTF-16LE unit */
+        }
+        char why[256] = "";
+        json_t *v = jwtx_json_parse(in.data, in.len, why, sizeof why);
+        if (rows[i].why) {
+            CU_ASSERT_PTR_NULL(v);
+            JWTX_ASSERT_STR(why, rows[i].why);
+        } else {
+            CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+            jwtx_buf out;
+            jwtx_buf_init(&out);
+            CU_ASSERT_EQUAL(jwtx_json_dump(v, 0, &out), 0);
+            JWTX_ASSERT_STR(out.data, rows[i].out);
+            jwtx_buf_clear(&out);
+        }
+        json_decref(v);
+        jwtx_buf_clear(&in);
+        jwtx_buf_clear(&t);
+    }
+}
+
 static const jwtx_cu_test tests[] = {
     {"roundtrip matches Python json.dumps", test_roundtrip},
     {"parse errors match Python json.loads", test_parse_errors},
@@ -574,6 +717,8 @@ static const jwtx_cu_test tests[] = {
     {"invalid UTF-8 escaped, never raw", test_invalid_bytes},
     {"parsed values: duplicates, NaN, big ints, NUL", test_parse_values},
     {"nesting depth limit", test_depth_limit},
+    {"UTF-16 and UTF-32 input as json.loads(bytes)", test_wide_encodings},
+    {"int() digit limit, integers beyond the doubles", test_int_digit_limit},
     {"jwtx_buf: append, printf, grow, take, wipe", test_buf},
     {NULL, NULL},
 };
@@ -587,4 +732,8 @@ JWTX_CU_MAIN("json", tests)
  *   errors:    (b, str(exc)) for json.loads(b) raising JSONDecodeError / UnicodeDecodeError
  *   doubles:   (float.hex(d), dumps(d))
  *   ascii:     dumps(chr(c)) for c in range(128)
+ *   wide_ok:     (b, dumps(json.loads(b))) for b = text.encode(enc) with enc in utf-16(-le,-be),
+ *                utf-32(-le,-be), utf-8-sig, BOMs and surrogates spliced in by hand
+ *   wide_errors: (b, str(exc)) for json.loads(b) raising ValueError
+ *   digit limit: json.loads("1" * 4301) etc.
  */
