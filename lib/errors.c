@@ -89,6 +89,8 @@ static const struct outcome table[JWTX_ERR__COUNT] = {
     O(JWTX_ERR_IO, 500, JWTX_FAMILY_GATEWAY, "I/O error"),
     O(JWTX_ERR_KEY, 500, JWTX_FAMILY_GATEWAY, "Unusable key"),
     O(JWTX_ERR_BAD_REQUEST, 400, JWTX_FAMILY_GATEWAY, "Bad request"),
+    O(JWTX_ERR_IDENTITY_NUL, 422, JWTX_FAMILY_INVALID,
+      "Identity claim must not contain a NUL character"),
 };
 
 static const struct outcome *lookup(jwtx_err code)

@@ -27,6 +27,7 @@
 
 #include "jwtx/jws.h"
 #include "jwtx/keys.h"
+#include "util.h"
 
 /* ------------------------------------------------------------------ */
 /* Sources                                                             */
@@ -101,76 +102,95 @@ static bool py_truthy(const json_t *v)
     return false;
 }
 
-/* Length of the Python whitespace character at s (0 when none). Covers
- * what str.strip() removes: ASCII whitespace, 0x1C-0x1F and the Unicode
- * spaces. */
-static size_t py_space(const unsigned char *s, size_t n)
+/* The whitespace int() accepts around a number: str.isspace() less
+ * U+001C..U+001F, which int() refuses (int("\x1c12") raises) although
+ * str.strip() removes them. */
+static bool py_int_space(uint32_t c)
 {
-    if (n == 0)
-        return 0;
-    unsigned char c = s[0];
-    if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F))
-        return 1;
-    if (n >= 2 && c == 0xC2 && (s[1] == 0x85 || s[1] == 0xA0))
-        return 2;
-    if (n >= 3) {
-        if (c == 0xE1 && s[1] == 0x9A && s[2] == 0x80)
-            return 3; /* U+1680 */
-        if (c == 0xE2 && s[1] == 0x80 &&
-            ((s[2] >= 0x80 && s[2] <= 0x8A) || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF))
-            return 3; /* U+2000-200A, 2028, 2029, 202F */
-        if (c == 0xE2 && s[1] == 0x81 && s[2] == 0x9F)
-            return 3; /* U+205F */
-        if (c == 0xE3 && s[1] == 0x80 && s[2] == 0x80)
-            return 3; /* U+3000 */
+    return c == ' ' || (c >= 0x09 && c <= 0x0D) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+           c == 0x205F || c == 0x3000;
+}
+
+/* The zero of every run of ten Unicode decimal digits (category Nd,
+ * Unicode 14 as in Python 3.11): every c with unicodedata.decimal(c, -1)
+ * == 0; the digits 1-9 follow each zero. int() accepts them all. */
+static const uint32_t nd_zeros[] = {
+    0x30,    0x660,   0x6F0,   0x7C0,   0x966,   0x9E6,   0xA66,   0xAE6,   0xB66,   0xBE6,
+    0xC66,   0xCE6,   0xD66,   0xDE6,   0xE50,   0xED0,   0xF20,   0x1040,  0x1090,  0x17E0,
+    0x1810,  0x1946,  0x19D0,  0x1A80,  0x1A90,  0x1B50,  0x1BB0,  0x1C40,  0x1C50,  0xA620,
+    0xA8D0,  0xA900,  0xA9D0,  0xA9F0,  0xAA50,  0xABF0,  0xFF10,  0x104A0, 0x10D30, 0x11066,
+    0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0,
+    0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2,
+    0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+};
+
+/* unicodedata.decimal(c, -1): the digit's value 0-9, or -1. */
+static int py_decimal(uint32_t c)
+{
+    size_t lo = 0, hi = sizeof nd_zeros / sizeof nd_zeros[0];
+    while (hi - lo > 1) { /* the last zero <= c */
+        size_t mid = lo + (hi - lo) / 2;
+        if (nd_zeros[mid] <= c)
+            lo = mid;
+        else
+            hi = mid;
     }
-    return 0;
+    return c >= nd_zeros[lo] && c - nd_zeros[lo] < 10 ? (int)(c - nd_zeros[lo]) : -1;
 }
 
-static size_t py_space_back(const unsigned char *s, size_t n)
-{
-    for (size_t k = 1; k <= 3 && k <= n; k++)
-        if (py_space(s + n - k, k) == k)
-            return k;
-    return 0;
-}
+/* CPython's default sys.get_int_max_str_digits(): int() of a longer string
+ * raises ValueError, which PyJWT reports as "... must be an integer." */
+#define PY_INT_MAX_STR_DIGITS 4300
 
-/* Python int(str) in base 10: surrounding whitespace, a sign, digits with
- * single underscores between them. The value is returned as a double, which
- * orders exactly like the integer against any realistic timestamp. */
+/* Python int(str) in base 10: int()'s whitespace around it, an ASCII sign,
+ * then decimal digits of any script with single underscores between them,
+ * at most 4300 digits. The value is returned as a double: exact up to 2^53,
+ * and beyond 2^64 a stand-in (2^64 with the sign) that still orders right
+ * against any clock, so a huge exp is the far future and a huge negative one
+ * the past. */
 static int py_int_string(const char *str, size_t n, double *out)
 {
     const unsigned char *s = (const unsigned char *)str;
-    size_t k;
-    while ((k = py_space(s, n)) > 0) {
-        s += k;
-        n -= k;
-    }
-    while ((k = py_space_back(s, n)) > 0)
-        n -= k;
-    size_t i = 0;
-    bool neg = false;
-    if (i < n && (s[i] == '+' || s[i] == '-')) {
-        neg = s[i] == '-';
-        i++;
-    }
-    if (i >= n || n - i > 400)
-        return -1;
-    char digits[408];
-    size_t nd = 0;
-    bool prev_digit = false;
-    for (; i < n; i++) {
-        if (s[i] >= '0' && s[i] <= '9') {
-            digits[nd++] = (char)s[i];
-            prev_digit = true;
-        } else if (s[i] == '_' && prev_digit && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9') {
-            prev_digit = false;
+    enum { LEAD, SIGN, DIGIT, UNDERSCORE, TRAIL } st = LEAD;
+    bool neg = false, saturated = false;
+    uint64_t acc = 0;
+    size_t ndigits = 0;
+    for (size_t i = 0; i < n;) {
+        size_t bad, k = jwtxp_utf8_valid(s + i, n - i, &bad);
+        if (k == 0)
+            return -1; /* lone surrogates (WTF-8) are no digit or space */
+        uint32_t c = s[i];
+        if (k > 1) {
+            static const unsigned char lead_bits[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+            c = s[i] & lead_bits[k];
+            for (size_t j = 1; j < k; j++)
+                c = (c << 6) | (s[i + j] & 0x3F);
+        }
+        i += k;
+        int d = py_decimal(c);
+        if (d >= 0 && st != TRAIL) {
+            st = DIGIT;
+            if (++ndigits > PY_INT_MAX_STR_DIGITS)
+                return -1;
+            if (acc > (UINT64_MAX - 9) / 10)
+                saturated = true;
+            else
+                acc = acc * 10 + (uint64_t)d;
+        } else if (c == '_' && st == DIGIT) {
+            st = UNDERSCORE;
+        } else if ((c == '+' || c == '-') && st == LEAD) {
+            neg = c == '-';
+            st = SIGN;
+        } else if (py_int_space(c) && (st == LEAD || st == DIGIT || st == TRAIL)) {
+            st = st == LEAD ? LEAD : TRAIL;
         } else {
             return -1;
         }
     }
-    digits[nd] = '\0';
-    double v = strtod(digits, NULL);
+    if (st != DIGIT && st != TRAIL)
+        return -1;
+    double v = saturated ? 18446744073709551616.0 : (double)acc;
     *out = neg ? -v : v;
     return 0;
 }
@@ -505,8 +525,14 @@ static int check_claims(const jwtx_config *cfg, const jwtx_decode_opts *opts, js
         return jwtx_error_set(err, JWTX_ERR_JTI_NOT_STRING, NULL);
 
     const char *idc = cfg->identity_claim ? cfg->identity_claim : "sub";
-    if (json_object_get(claims, idc) == NULL)
+    if ((c = json_object_get(claims, idc)) == NULL)
         return jwtx_error_set(err, JWTX_ERR_MISSING_CLAIM, "Missing claim: %s", idc);
+    /* Not in FJE: an identity with U+0000 would be cut short by every C
+     * string it travels in (CGI, FastCGI, the users file), naming another
+     * user ("bob\u0000x" would be "bob"). Refused like the claim errors
+     * around it, so before expiry. */
+    if (json_is_string(c) && memchr(json_string_value(c), '\0', json_string_length(c)) != NULL)
+        return jwtx_error_set(err, JWTX_ERR_IDENTITY_NUL, NULL);
     if (json_object_get(claims, "type") == NULL &&
         json_object_set_new(claims, "type", json_string("access")) != 0)
         return jwtx_error_set(err, JWTX_ERR_INTERNAL, "out of memory");

@@ -88,6 +88,11 @@ typedef enum jwtx_err {
     JWTX_ERR_KEY = 59,                /* a key is unusable or does not fit the algorithm */
     JWTX_ERR_BAD_REQUEST = 60,        /* 400, malformed request (e.g. bad percent-encoding) */
 
+    /* 422, a deliberate difference (spec/README.md): the identity claim is a
+     * string holding U+0000, which no C string, CGI variable or FastCGI
+     * param can carry; cut short it would name another user. */
+    JWTX_ERR_IDENTITY_NUL = 61,
+
     JWTX_ERR__COUNT
 } jwtx_err;
 

@@ -397,13 +397,13 @@ static void test_uuid4(void)
 /* ------------------------------------------------------------------ */
 /* Decoding                                                            */
 
-/* header_json "." payload bytes, signed with the config's signing key. */
-static char *craft(const jwtx_config *cfg, const char *header_json, const char *payload,
-                   size_t plen)
+/* hl bytes of header "." plen bytes of payload, signed with the config's
+ * signing key. */
+static char *craftn(const jwtx_config *cfg, const char *header_json, size_t hl,
+                    const char *payload, size_t plen)
 {
     jwtx_buf b;
     jwtx_buf_init(&b);
-    size_t hl = strlen(header_json);
     char *h = malloc(jwtx_b64url_encoded_len(hl) + 1);
     char *p = malloc(jwtx_b64url_encoded_len(plen) + 1);
     jwtx_b64url_encode(header_json, hl, h);
@@ -424,6 +424,13 @@ static char *craft(const jwtx_config *cfg, const char *header_json, const char *
     jwtx_buf_printf(&b, ".%s", s);
     free(s);
     return b.data;
+}
+
+/* header_json "." payload bytes, signed with the config's signing key. */
+static char *craft(const jwtx_config *cfg, const char *header_json, const char *payload,
+                   size_t plen)
+{
+    return craftn(cfg, header_json, strlen(header_json), payload, plen);
 }
 
 #define NOW 1700000000.25
@@ -573,6 +580,34 @@ static const struct decode_row {
     {"custom identity missing", "JWT_IDENTITY_CLAIM = 'user'\n", "{\"sub\":\"a\"}", false, NULL,
      JWTX_ERR_MISSING_CLAIM, 422, "Missing claim: user"},
     {"identity of any type", "", "{\"sub\":\"a\"}", false, NULL, JWTX_OK, 200, NULL},
+    /* identity holding U+0000: refused (a deliberate difference, see errors.h) */
+    {"identity with NUL", "", "{\"sub\":\"testuser\\u0000x\"}", false, NULL,
+     JWTX_ERR_IDENTITY_NUL, 422, "Identity claim must not contain a NUL character"},
+    {"identity is NUL", "", "{\"sub\":\"\\u0000\"}", false, NULL, JWTX_ERR_IDENTITY_NUL, 422,
+     "Identity claim must not contain a NUL character"},
+    {"identity ends in NUL", "", "{\"sub\":\"bob\\u0000\"}", false, NULL, JWTX_ERR_IDENTITY_NUL,
+     422, "Identity claim must not contain a NUL character"},
+    {"custom identity with NUL", "JWT_IDENTITY_CLAIM = 'user'\n",
+     "{\"user\":\"a\\u0000b\",\"sub\":\"c\"}", false, NULL, JWTX_ERR_IDENTITY_NUL, 422,
+     "Identity claim must not contain a NUL character"},
+    {"NUL in sub, identity elsewhere", "JWT_IDENTITY_CLAIM = 'user'\n",
+     "{\"user\":\"a\",\"sub\":\"b\\u0000\"}", false, NULL, JWTX_OK, 200, NULL},
+    {"NUL in another claim", "", "{\"sub\":\"a\",\"role\":\"x\\u0000\"}", false, NULL,
+     JWTX_OK, 200, NULL},
+    {"identity with escaped backslash-u0000 text", "", "{\"sub\":\"a\\\\u0000\"}", false,
+     NULL, JWTX_OK, 200, NULL},
+    {"identity NUL, sub check off", "JWT_VERIFY_SUB = False\n", "{\"sub\":\"a\\u0000\"}", false,
+     NULL, JWTX_ERR_IDENTITY_NUL, 422, "Identity claim must not contain a NUL character"},
+    {"identity NUL + expired", "", "{\"sub\":\"a\\u0000\",\"exp\":1}", false, NULL,
+     JWTX_ERR_IDENTITY_NUL, 422, "Identity claim must not contain a NUL character"},
+    {"identity NUL + expired, allow_expired", "", "{\"sub\":\"a\\u0000\",\"exp\":1}", true,
+     NULL, JWTX_ERR_IDENTITY_NUL, 422, "Identity claim must not contain a NUL character"},
+    {"identity NUL + CSRF mismatch", "", "{\"sub\":\"a\\u0000\",\"csrf\":\"x\"}", false, "y",
+     JWTX_ERR_IDENTITY_NUL, 422, "Identity claim must not contain a NUL character"},
+    {"jti type before identity NUL", "", "{\"sub\":\"a\\u0000\",\"jti\":1}", false, NULL,
+     JWTX_ERR_JTI_NOT_STRING, 422, "JWT ID must be a string"},
+    {"nbf before identity NUL", "", "{\"sub\":\"a\\u0000\",\"nbf\":1800000000}", false, NULL,
+     JWTX_ERR_NBF_FUTURE, 422, "The token is not yet valid (nbf)"},
     /* precedence: expiry is reported last (spec section 3, step 10) */
     {"expired + jti wrong type", "", "{\"sub\":\"a\",\"exp\":1,\"jti\":1}", false, NULL,
      JWTX_ERR_JTI_NOT_STRING, 422, "JWT ID must be a string"},
@@ -776,6 +811,309 @@ static void test_is_fresh(void)
     CU_ASSERT_FALSE(jwtx_token_is_fresh(NULL, NOW));
 }
 
+/* ------------------------------------------------------------------ */
+/* Python int() on string claims                                       */
+
+/* {JSON string literal, int() succeeds, its value (clamped to +-9.2e18 as
+ * jwtx_token_exp reports it; exact up to 2^53)}. Generated with
+ * /usr/bin/python3 3.11: for each s, (json.dumps(s), int(s) or ValueError). */
+static const struct int_row {
+    const char *json;
+    bool ok;
+    long long value;
+} int_rows[] = {
+    {"\"12\"", true, 12LL},
+    {"\"\\u001c12\"", false, 0},
+    {"\"12\\u001c\"", false, 0},
+    {"\"\\u001d12\"", false, 0},
+    {"\"\\u001e12\"", false, 0},
+    {"\"12\\u001f\"", false, 0},
+    {"\"\\t12\"", true, 12LL},
+    {"\"\\n12\\n\"", true, 12LL},
+    {"\"\\u000b12\"", true, 12LL},
+    {"\"\\f12\"", true, 12LL},
+    {"\"\\r12\"", true, 12LL},
+    {"\" 12 \"", true, 12LL},
+    {"\"\\u008512\\u0085\"", true, 12LL},
+    {"\"\\u00a012\\u00a0\"", true, 12LL},
+    {"\"\\u168012\"", true, 12LL},
+    {"\"\\u200012\"", true, 12LL},
+    {"\"\\u200a12\"", true, 12LL},
+    {"\"\\u202812\"", true, 12LL},
+    {"\"\\u202912\"", true, 12LL},
+    {"\"\\u202f12\"", true, 12LL},
+    {"\"\\u205f12\"", true, 12LL},
+    {"\"\\u300012\\u3000\"", true, 12LL},
+    {"\" \\t\\u3000 12 \\u2029\\r\\n\"", true, 12LL},
+    {"\"\\u200b12\"", false, 0},
+    {"\"\\u180e12\"", false, 0},
+    {"\"\\ufeff12\"", false, 0},
+    {"\"\\u00a0\"", false, 0},
+    {"\"\"", false, 0},
+    {"\" \"", false, 0},
+    {"\"-\"", false, 0},
+    {"\"+\"", false, 0},
+    {"\"\\uff11\\uff12\"", true, 12LL},
+    {"\"\\u0661\\u0662\\u0663\"", true, 123LL},
+    {"\"\\ud835\\udfd9\"", true, 1LL},
+    {"\"\\u06f1\\u06f2\"", true, 12LL},
+    {"\"1\\u0661\\ud835\\udfd9\"", true, 111LL},
+    {"\"\\u0669\"", true, 9LL},
+    {"\"\\u066a\"", false, 0},
+    {"\"\\ud835\\udfff\"", true, 9LL},
+    {"\"\\ud83e\\udff9\"", true, 9LL},
+    {"\"\\ud83e\\udffa\"", false, 0},
+    {"\"\\u00b2\"", false, 0},
+    {"\"\\u216b\"", false, 0},
+    {"\"1_000\"", true, 1000LL},
+    {"\"1__0\"", false, 0},
+    {"\"_1\"", false, 0},
+    {"\"1_\"", false, 0},
+    {"\"+_1\"", false, 0},
+    {"\"-1_0\"", true, -10LL},
+    {"\"\\u0661_\\u0662\"", true, 12LL},
+    {"\"1_ \"", false, 0},
+    {"\"1_2_3\"", true, 123LL},
+    {"\"0_0\"", true, 0LL},
+    {"\"+12\"", true, 12LL},
+    {"\"-12\"", true, -12LL},
+    {"\"+-1\"", false, 0},
+    {"\"++1\"", false, 0},
+    {"\"- 1\"", false, 0},
+    {"\" -1 \"", true, -1LL},
+    {"\"\\u3000-12\\u3000\"", true, -12LL},
+    {"\"-\\u300012\"", false, 0},
+    {"\"1\\u00a02\"", false, 0},
+    {"\"00012\"", true, 12LL},
+    {"\"\\ud800\"", false, 0},
+    {"\"1\\ud800\"", false, 0},
+    {"\"1\\u0000\"", false, 0},
+    {"\"1\\u00002\"", false, 0},
+    {"\"12.5\"", false, 0},
+    {"\"1e3\"", false, 0},
+    {"\"0x10\"", false, 0},
+    {"\"\\uff0b1\"", false, 0},
+    {"\"1700000000\"", true, 1700000000LL},
+    {"\"1700000001\"", true, 1700000001LL},
+    {"\"-0\"", true, 0LL},
+    {"\"9007199254740993\"", true, 9007199254740992LL},
+    {"\"18446744073709551615\"", true, 9200000000000000000LL},
+    {"\"18446744073709551616\"", true, 9200000000000000000LL},
+    {"\"-99999999999999999999999\"", true, -9200000000000000000LL},
+    {"\"99999999999999999999999999999999999999\"", true, 9200000000000000000LL},
+};
+
+static void test_int_strings(void)
+{
+    fixed_now = NOW;
+    jwtx_config cfg;
+    CU_ASSERT_EQUAL_FATAL(load(&cfg, ""), 0);
+    for (size_t i = 0; i < sizeof int_rows / sizeof int_rows[0]; i++) {
+        const struct int_row *r = &int_rows[i];
+        static const char *const claims[] = {"exp", "iat", "nbf"};
+        for (size_t c = 0; c < 3; c++) {
+            char payload[256];
+            snprintf(payload, sizeof payload, "{\"sub\":\"a\",\"%s\":%s}", claims[c], r->json);
+            char *tok = craft(&cfg, "{\"alg\":\"HS256\"}", payload, strlen(payload));
+            CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+            jwtx_token t = {0};
+            jwtx_error err;
+            jwtx_error_clear(&err);
+            jwtx_err want;
+            if (c == 0)
+                want = !r->ok ? JWTX_ERR_EXP_NOT_INT
+                       : (double)r->value <= NOW ? JWTX_ERR_EXPIRED
+                                                 : JWTX_OK;
+            else if (c == 1)
+                want = !r->ok ? JWTX_ERR_IAT_NOT_INT
+                       : (double)r->value > NOW ? JWTX_ERR_IAT_FUTURE
+                                                : JWTX_OK;
+            else
+                want = !r->ok ? JWTX_ERR_NBF_NOT_INT
+                       : (double)r->value > NOW ? JWTX_ERR_NBF_FUTURE
+                                                : JWTX_OK;
+            int rc = jwtx_token_decode(&cfg, tok, strlen(tok), NULL, &t, &err);
+            if (err.code != want)
+                fprintf(stderr, "\n  %s %s: got %s\n", claims[c], r->json,
+                        jwtx_err_name(err.code));
+            CU_ASSERT_EQUAL(err.code, want);
+            CU_ASSERT_EQUAL(rc, want == JWTX_OK ? 0 : -1);
+            jwtx_token_clear(&t);
+            /* The value itself, through the accessors. */
+            jwtx_decode_opts opts = {.allow_expired = true};
+            if (c == 0 && jwtx_token_decode(&cfg, tok, strlen(tok), &opts, &t, &err) == 0) {
+                CU_ASSERT_TRUE(r->ok);
+                long long v = 0;
+                CU_ASSERT_TRUE(jwtx_token_exp(&t, &v));
+                if (v != r->value)
+                    fprintf(stderr, "\n  exp %s: %lld, want %lld\n", r->json, v, r->value);
+                CU_ASSERT_EQUAL(v, r->value);
+                jwtx_token_clear(&t);
+            } else if (c == 0) {
+                CU_ASSERT_FALSE(r->ok);
+                JWTX_ASSERT_STR(jwtx_error_message(&err),
+                                "Expiration Time claim (exp) must be an integer.");
+            }
+            free(tok);
+        }
+    }
+    jwtx_config_clear(&cfg);
+}
+
+/* int() takes at most sys.get_int_max_str_digits() == 4300 digits (leading
+ * zeros count, underscores do not); beyond 64 bits the value still orders
+ * right against the clock. */
+static void test_int_digit_limit(void)
+{
+    fixed_now = NOW;
+    jwtx_config cfg;
+    CU_ASSERT_EQUAL_FATAL(load(&cfg, ""), 0);
+    static const struct {
+        const char *claim;
+        const char *sign;
+        char digit;
+        size_t ndigits;
+        bool underscores; /* "d_d_..._d" */
+        bool json_number; /* a JSON number instead of a string */
+        jwtx_err want;
+    } rows[] = {
+        {"exp", "", '1', 4300, false, false, JWTX_OK}, /* far future */
+        {"exp", "", '1', 4301, false, false, JWTX_ERR_EXP_NOT_INT},
+        {"exp", "", '0', 4301, false, false, JWTX_ERR_EXP_NOT_INT},
+        {"exp", "", '0', 4300, false, false, JWTX_ERR_EXPIRED}, /* int("000...0") == 0 */
+        {"exp", "-", '9', 4300, false, false, JWTX_ERR_EXPIRED}, /* far past */
+        {"exp", "+", '9', 4300, true, false, JWTX_OK},
+        {"exp", "", '9', 4301, true, false, JWTX_ERR_EXP_NOT_INT},
+        {"iat", "", '5', 4300, false, false, JWTX_ERR_IAT_FUTURE},
+        {"iat", "-", '5', 4300, false, false, JWTX_OK},
+        {"nbf", "", '7', 4300, true, false, JWTX_ERR_NBF_FUTURE},
+        {"nbf", "", '7', 4301, false, false, JWTX_ERR_NBF_NOT_INT},
+        {"exp", "", '1', 400, false, false, JWTX_OK},
+        /* JSON numbers: beyond the doubles they stay huge, not null */
+        {"exp", "", '9', 400, false, true, JWTX_OK},
+        {"exp", "-", '9', 400, false, true, JWTX_ERR_EXPIRED},
+        {"iat", "", '9', 4300, false, true, JWTX_ERR_IAT_FUTURE},
+        {"iat", "", '9', 4301, false, true, JWTX_ERR_PAYLOAD_STRING},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        jwtx_buf p;
+        jwtx_buf_init(&p);
+        jwtx_buf_printf(&p, "{\"sub\":\"a\",\"%s\":%s%s", rows[i].claim,
+                        rows[i].json_number ? "" : "\"", rows[i].sign);
+        for (size_t k = 0; k < rows[i].ndigits; k++) {
+            if (k > 0 && rows[i].underscores)
+                jwtx_buf_append(&p, "_", 1);
+            jwtx_buf_append(&p, &rows[i].digit, 1);
+        }
+        jwtx_buf_printf(&p, "%s}", rows[i].json_number ? "" : "\"");
+        CU_ASSERT_FALSE_FATAL(p.failed);
+        char *tok = craft(&cfg, "{\"alg\":\"HS256\"}", p.data, p.len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+        jwtx_token t = {0};
+        jwtx_error err;
+        jwtx_error_clear(&err);
+        int rc = jwtx_token_decode(&cfg, tok, strlen(tok), NULL, &t, &err);
+        if (err.code != rows[i].want)
+            fprintf(stderr, "\n  row %zu: got %s\n", i, jwtx_err_name(err.code));
+        CU_ASSERT_EQUAL(err.code, rows[i].want);
+        CU_ASSERT_EQUAL(rc, rows[i].want == JWTX_OK ? 0 : -1);
+        if (rows[i].want == JWTX_ERR_PAYLOAD_STRING)
+            JWTX_ASSERT_STR(jwtx_error_message(&err),
+                            "Invalid payload string: Exceeds the limit (4300 digits) for integer "
+                            "string conversion: value has 4301 digits; use "
+                            "sys.set_int_max_str_digits() to increase the limit");
+        jwtx_token_clear(&t);
+        free(tok);
+        jwtx_buf_clear(&p);
+    }
+    jwtx_config_clear(&cfg);
+}
+
+/* json.loads(bytes) reads UTF-16 and UTF-32 headers and payloads too. */
+static void test_decode_utf16_utf32(void)
+{
+    fixed_now = NOW;
+    jwtx_config cfg;
+    CU_ASSERT_EQUAL_FATAL(load(&cfg, ""), 0);
+    /* '{"alg":"HS256"}' and '{"sub":"\u00e9\U0001F600","exp":1800000000}' as
+     * Python's str.encode(enc) writes them (BOM included for utf-16/32). */
+    static const char h16le[] = "{\0\"\0a\0l\0g\0\"\0:\0\"\0H\0S\0\x32\0\x35\0\x36\0\"\0}\0";
+    static const char h32be_bom[] =
+        "\0\0\xfe\xff\0\0\0{\0\0\0\"\0\0\0a\0\0\0l\0\0\0g\0\0\0\"\0\0\0:\0\0\0\"\0\0\0H\0\0\0S"
+        "\0\0\0\x32\0\0\0\x35\0\0\0\x36\0\0\0\"\0\0\0}";
+    static const char p16be[] =
+        "\0{\0\"\0s\0u\0b\0\"\0:\0\"\0\xe9\xd8\x3d\xde\x00\0\"\0,\0\"\0e\0x\0p\0\"\0:\0\x31\0\x38"
+        "\0\x30\0\x30\0\x30\0\x30\0\x30\0\x30\0\x30\0\x30\0}";
+    static const char p32le[] =
+        "{\0\0\0\"\0\0\0s\0\0\0u\0\0\0b\0\0\0\"\0\0\0:\0\0\0\"\0\0\0\xe9\0\0\0\x00\xf6\x01\0\"\0\0"
+        "\0,\0\0\0\"\0\0\0e\0\0\0x\0\0\0p\0\0\0\"\0\0\0:\0\0\0\x31\0\0\0\x38\0\0\0\x30\0\0\0\x30\0"
+        "\0\0\x30\0\0\0\x30\0\0\0\x30\0\0\0\x30\0\0\0\x30\0\0\0\x30\0\0\0}\0\0\0";
+    static const char p16le_bom_odd[] = "\xff\xfe{\0}\0 ";
+    static const char p16le_nul_raw[] = "{\0\"\0s\0u\0b\0\"\0:\0\"\0a\0\0\0\"\0}\0";
+    static const char p16le_nul_esc[] =
+        "{\0\"\0s\0u\0b\0\"\0:\0\"\0a\0\\\0u\0\x30\0\x30\0\x30\0\x30\0\"\0}\0";
+    static const struct {
+        const char *h;
+        size_t hl;
+        const char *p;
+        size_t pl;
+        jwtx_err want;
+        const char *msg;
+    } rows[] = {
+        {h16le, sizeof h16le - 1, p16be, sizeof p16be - 1, JWTX_OK, NULL},
+        {h32be_bom, sizeof h32be_bom - 1, p32le, sizeof p32le - 1, JWTX_OK, NULL},
+        {"{\"alg\":\"HS256\"}", 15, p16le_bom_odd, sizeof p16le_bom_odd - 1,
+         JWTX_ERR_PAYLOAD_STRING,
+         "Invalid payload string: 'utf-16-le' codec can't decode byte 0x20 in position 6: "
+         "truncated data"},
+        {"{\"alg\":\"HS256\"}", 15, p16le_nul_raw, sizeof p16le_nul_raw - 1,
+         JWTX_ERR_PAYLOAD_STRING,
+         "Invalid payload string: Invalid control character at: line 1 column 10 (char 9)"},
+        {"{\"alg\":\"HS256\"}", 15, p16le_nul_esc, sizeof p16le_nul_esc - 1, JWTX_ERR_IDENTITY_NUL,
+         "Identity claim must not contain a NUL character"},
+        {h16le, sizeof h16le - 2, "{\"sub\":\"a\"}", 11, JWTX_ERR_HEADER_STRING,
+         "Invalid header string: 'utf-16-le' codec can't decode byte 0x7d in position 28: "
+         "truncated data"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *tok = craftn(&cfg, rows[i].h, rows[i].hl, rows[i].p, rows[i].pl);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+        jwtx_token t = {0};
+        jwtx_error err;
+        jwtx_error_clear(&err);
+        int rc = jwtx_token_decode(&cfg, tok, strlen(tok), NULL, &t, &err);
+        if (err.code != rows[i].want)
+            fprintf(stderr, "\n  row %zu: got %s (%s)\n", i, jwtx_err_name(err.code),
+                    jwtx_error_message(&err));
+        CU_ASSERT_EQUAL(err.code, rows[i].want);
+        if (rows[i].want == JWTX_OK) {
+            CU_ASSERT_EQUAL(rc, 0);
+            JWTX_ASSERT_STR(jwtx_token_identity(&cfg, &t), "\xc3\xa9\xf0\x9f\x98\x80");
+            long long exp = 0;
+            CU_ASSERT_TRUE(jwtx_token_exp(&t, &exp));
+            CU_ASSERT_EQUAL(exp, 1800000000);
+            JWTX_ASSERT_STR(json_string_value(json_object_get(t.header, "alg")), "HS256");
+        } else {
+            CU_ASSERT_EQUAL(rc, -1);
+            JWTX_ASSERT_STR(jwtx_error_message(&err), rows[i].msg);
+        }
+        jwtx_token_clear(&t);
+        free(tok);
+    }
+    jwtx_config_clear(&cfg);
+}
+
+/* The outcome added for NUL identities: appended, 422, an invalid token. */
+static void test_identity_nul_outcome(void)
+{
+    CU_ASSERT_EQUAL(JWTX_ERR_IDENTITY_NUL, 61);
+    CU_ASSERT_EQUAL(jwtx_err_status(JWTX_ERR_IDENTITY_NUL), 422);
+    CU_ASSERT_EQUAL(jwtx_err_family_of(JWTX_ERR_IDENTITY_NUL), JWTX_FAMILY_INVALID);
+    JWTX_ASSERT_STR(jwtx_err_message(JWTX_ERR_IDENTITY_NUL),
+                    "Identity claim must not contain a NUL character");
+    JWTX_ASSERT_STR(jwtx_err_name(JWTX_ERR_IDENTITY_NUL), "JWTX_ERR_IDENTITY_NUL");
+}
+
 static const jwtx_cu_test tests[] = {
     {"created tokens equal the Python reference byte for byte", test_create_layout},
     {"creation errors", test_create_errors},
@@ -784,6 +1122,10 @@ static const jwtx_cu_test tests[] = {
     {"decode: signature before payload and CSRF", test_decode_signature_first},
     {"create/decode round trip, defaults, accessors", test_roundtrip_and_accessors},
     {"fresh claim semantics", test_is_fresh},
+    {"Python int() on string claims (whitespace, Unicode digits, _)", test_int_strings},
+    {"int() digit limit and values beyond 64 bits", test_int_digit_limit},
+    {"UTF-16 and UTF-32 headers and payloads", test_decode_utf16_utf32},
+    {"NUL identity outcome in the table", test_identity_nul_outcome},
     {NULL, NULL},
 };
 
