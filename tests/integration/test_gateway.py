@@ -51,6 +51,19 @@ def craft(payload, alg="HS256", key=SECRET, headers=None):
     return jwt.encode(payload, key, algorithm=alg, headers=headers)
 
 
+
+def raw_token(payload_text, header_text='{"alg":"HS256","typ":"JWT"}'):
+    """A token over exact payload bytes (escapes PyJWT would normalise)."""
+    import hashlib
+    import hmac
+
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    signing = b64(header_text.encode()) + "." + b64(payload_text.encode())
+    sig = hmac.new(SECRET.encode(), signing.encode(), hashlib.sha256).digest()
+    return signing + "." + b64(sig)
+
+
 def std_payload(**over):
     now = int(time.time())
     p = {"fresh": False, "iat": now, "jti": "j-%f" % time.time(), "type": "access",
@@ -222,6 +235,18 @@ R.check(r.status == 200 and "remote_user=testuser" in text, "authorizer: legacy 
 R.check("jwt_type=access" in text and '"team":"blue"' in text, "authorizer: legacy CGI receives JWT_* claims")
 r = H("GET", "/legacy/whoami.cgi")
 R.eq(r.status, 401, "authorizer: legacy CGI denied without token")
+
+# ---- identities that C strings cannot carry ---------------------------------------
+now = int(time.time())
+t = raw_token('{"sub":"\\ud800","type":"access","exp":%d}' % (now + 600))
+r = H("GET", "/protected", headers=bearer(t))
+R.eq((r.status, r.body), (200, b'{"logged_in_as":"\\ud800"}\n'),
+     "identity with a lone surrogate is echoed as Python does")
+t = raw_token('{"sub":"testuser\\u0000x","type":"access","exp":%d}' % (now + 600))
+for path in ("/protected", "/private/", "/legacy/whoami.cgi"):
+    r = H("GET", path, headers=bearer(t))
+    R.eq((r.status, r.body), (422, msg("Identity claim must not contain a NUL character")),
+         "identity with a NUL is refused, never truncated to another user (%s)" % path)
 
 # ---- JWKS ---------------------------------------------------------------------------
 r = H("GET", "/.well-known/jwks.json")
