@@ -124,8 +124,13 @@ static int ec_scalar_ok(const unsigned char *v, const unsigned char *order, size
 static int hmac_tag(jwtx_alg alg, const jwtx_key *key, const unsigned char *in, size_t n,
                     unsigned char *tag, size_t *taglen)
 {
-    unsigned int len = 0;
-    if (HMAC(alg_md(alg), key->secret, (int)key->secret_len, in, n, tag, &len) == NULL)
+    size_t i = alg == JWTX_ALG_HS256 ? 0 : alg == JWTX_ALG_HS384 ? 1 : 2;
+    EVP_MAC_CTX *ctx = key->hmac[i] ? EVP_MAC_CTX_dup(key->hmac[i]) : NULL;
+    size_t len = 0;
+    int ok = ctx != NULL && EVP_MAC_update(ctx, in, n) == 1 &&
+             EVP_MAC_final(ctx, tag, &len, EVP_MAX_MD_SIZE) == 1;
+    EVP_MAC_CTX_free(ctx);
+    if (!ok)
         return -1;
     *taglen = len;
     return 0;

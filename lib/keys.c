@@ -52,6 +52,8 @@ void jwtx_key_free(jwtx_key *key)
         OPENSSL_cleanse(key->secret, key->secret_len);
         free(key->secret);
     }
+    for (size_t i = 0; i < sizeof key->hmac / sizeof key->hmac[0]; i++)
+        EVP_MAC_CTX_free(key->hmac[i]);
     EVP_PKEY_free(key->pkey);
     OPENSSL_cleanse(key, sizeof *key);
     free(key);
@@ -82,6 +84,24 @@ static bool looks_like_public_material(const unsigned char *s, size_t len)
     return contains(c, len, "-cert-v01@openssh.com");
 }
 
+/* Keys one HMAC context per SHA-2 size (see keys_internal.h). */
+static int hmac_setup(jwtx_key *k)
+{
+    static const char *const digests[3] = {"SHA256", "SHA384", "SHA512"};
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    int rc = mac != NULL ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < 3; i++) {
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_utf8_string("digest", (char *)digests[i], 0),
+            OSSL_PARAM_construct_end()};
+        k->hmac[i] = EVP_MAC_CTX_new(mac);
+        if (k->hmac[i] == NULL || EVP_MAC_init(k->hmac[i], k->secret, k->secret_len, params) != 1)
+            rc = -1;
+    }
+    EVP_MAC_free(mac);
+    return rc;
+}
+
 jwtx_key *jwtx_key_new_secret(const void *secret, size_t len, jwtx_error *err)
 {
     if (secret == NULL || len == 0) {
@@ -103,6 +123,11 @@ jwtx_key *jwtx_key_new_secret(const void *secret, size_t len, jwtx_error *err)
     memcpy(k->secret, secret, len);
     k->secret_len = len;
     k->kind = JWTX_KEY_SECRET;
+    if (hmac_setup(k) != 0) {
+        jwtx_key_free(k);
+        jwtx_error_set(err, JWTX_ERR_INTERNAL, "cannot set up HMAC");
+        return NULL;
+    }
     return k;
 }
 

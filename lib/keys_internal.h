@@ -19,6 +19,9 @@ struct jwtx_key {
     jwtx_key_kind kind;
     unsigned char *secret; /* JWTX_KEY_SECRET: owned copy, wiped on free */
     size_t secret_len;
+    /* JWTX_KEY_SECRET: HMAC-SHA256/384/512 contexts keyed once, at creation;
+     * each MAC works on a copy, so the key schedule is not redone per token. */
+    struct evp_mac_ctx_st *hmac[3];
     EVP_PKEY *pkey;        /* every other kind */
     bool is_private;
     int bits;              /* RSA modulus bits (0 for other kinds) */
