@@ -66,11 +66,11 @@ void fuzz_fail(const char *what) __attribute__((noreturn));
 
 /* The fixed configs of the token, jws, locate and response targets. */
 typedef enum fuzz_conf_id {
-    FUZZ_CONF_HS256 = 0, /* JWT_SECRET_KEY, decode HS256/384/512 */
-    FUZZ_CONF_ES256,     /* ../keys/ec-p256.pem */
-    FUZZ_CONF_EDDSA,     /* ../keys/ed25519.pem */
-    FUZZ_CONF_CLAIMS,    /* HS256 + audience, issuer, leeway, identity claim "identity" */
-    FUZZ_CONF_RS256,     /* ../keys/rsa2048.pem, RS/PS decode, JWTX_DECODE_KEYS old=rsa2048b */
+    FUZZ_CONF_HS256 = 0,     /* JWT_SECRET_KEY, decode HS256/384/512 */
+    FUZZ_CONF_ES256,         /* ../keys/ec-p256.pem */
+    FUZZ_CONF_EDDSA,         /* ../keys/ed25519.pem */
+    FUZZ_CONF_CLAIMS,        /* HS256 + audience, issuer, leeway, identity claim "identity" */
+    FUZZ_CONF_RS256,         /* ../keys/rsa2048.pem, RS/PS decode, JWTX_DECODE_KEYS old=rsa2048b */
     FUZZ_CONF_ALL_LOCATIONS, /* HS256, all four locations in order */
     FUZZ_CONF_NO_TYPE,       /* HS256, JWT_HEADER_TYPE = "", custom header name */
     FUZZ_CONF_CSRF_FORM,     /* cookies + query, JWT_CSRF_CHECK_FORM, custom names */

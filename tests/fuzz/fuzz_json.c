@@ -40,17 +40,14 @@ static bool any_surrogate(const json_t *v)
     if (json_is_array(v)) {
         size_t i;
         const json_t *e;
-        json_array_foreach (v, i, e)
-            if (any_surrogate(e))
-                return true;
+        json_array_foreach(v, i, e) if (any_surrogate(e)) return true;
     }
     if (json_is_object(v)) {
         const char *k;
         const json_t *e;
         size_t klen;
-        json_object_keylen_foreach ((json_t *)v, k, klen, e)
-            if (has_surrogate(k, klen) || any_surrogate(e))
-                return true;
+        json_object_keylen_foreach((json_t *)v, k, klen,
+                                   e) if (has_surrogate(k, klen) || any_surrogate(e)) return true;
     }
     return false;
 }
@@ -68,7 +65,8 @@ static bool same_value(const json_t *a, const json_t *b)
         const char *k;
         size_t klen;
         json_t *e;
-        json_object_keylen_foreach ((json_t *)a, k, klen, e) {
+        json_object_keylen_foreach((json_t *)a, k, klen, e)
+        {
             const json_t *o = json_object_getn(b, k, klen);
             if (o == NULL || !same_value(e, o))
                 return false;

@@ -25,8 +25,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-static const fuzz_conf_id confs[4] = {FUZZ_CONF_HS256, FUZZ_CONF_ALL_LOCATIONS,
-                                      FUZZ_CONF_NO_TYPE, FUZZ_CONF_CSRF_FORM};
+static const fuzz_conf_id confs[4] = {FUZZ_CONF_HS256, FUZZ_CONF_ALL_LOCATIONS, FUZZ_CONF_NO_TYPE,
+                                      FUZZ_CONF_CSRF_FORM};
 
 enum { F_METHOD, F_AUTH, F_COOKIE, F_QUERY, F_CTYPE, F_CSRF, F_LOCS, F_CLAIMS, F_BODY, F_N };
 
@@ -63,10 +63,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *name;
         int field;
     } params[] = {
-        {"REQUEST_METHOD", F_METHOD},     {"HTTP_AUTHORIZATION", F_AUTH},
-        {"HTTP_X_AUTH_TOKEN", F_AUTH},    {"HTTP_COOKIE", F_COOKIE},
-        {"QUERY_STRING", F_QUERY},        {"CONTENT_TYPE", F_CTYPE},
-        {"HTTP_X_CSRF_TOKEN", F_CSRF},    {"JWTX_LOCATIONS", F_LOCS},
+        {"REQUEST_METHOD", F_METHOD},      {"HTTP_AUTHORIZATION", F_AUTH},
+        {"HTTP_X_AUTH_TOKEN", F_AUTH},     {"HTTP_COOKIE", F_COOKIE},
+        {"QUERY_STRING", F_QUERY},         {"CONTENT_TYPE", F_CTYPE},
+        {"HTTP_X_CSRF_TOKEN", F_CSRF},     {"JWTX_LOCATIONS", F_LOCS},
         {"JWTX_REQUIRE_CLAIMS", F_CLAIMS},
     };
     for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)

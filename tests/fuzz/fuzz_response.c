@@ -24,8 +24,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-enum { F_NAME, F_VALUE, F_DOMAIN, F_PATH, F_TOKEN, F_CSRF, F_HNAME, F_HVALUE, F_LOCATION,
-       F_MESSAGE, F_N };
+enum {
+    F_NAME,
+    F_VALUE,
+    F_DOMAIN,
+    F_PATH,
+    F_TOKEN,
+    F_CSRF,
+    F_HNAME,
+    F_HVALUE,
+    F_LOCATION,
+    F_MESSAGE,
+    F_N
+};
 
 static const long long times[8] = {
     0, -1, 1800000000LL, 253402300799LL, 253402300800LL, LLONG_MAX, LLONG_MIN, 31540000LL,
@@ -126,8 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *domain = ff.len[F_DOMAIN] ? ff.f[F_DOMAIN] : NULL;
     (void)jwtx_response_set_access_cookies(&resp, cfg, ff.f[F_TOKEN], ff.f[F_CSRF],
                                            (sel & 0x40) ? tc : 0, domain, 1800000000LL);
-    (void)jwtx_response_set_refresh_cookies(&resp, cfg, ff.f[F_TOKEN], ff.f[F_CSRF], 0, domain,
-                                            tc);
+    (void)jwtx_response_set_refresh_cookies(&resp, cfg, ff.f[F_TOKEN], ff.f[F_CSRF], 0, domain, tc);
     (void)jwtx_response_unset_jwt_cookies(&resp, cfg, domain);
     check_serialized(&resp);
     jwtx_response_clear(&resp);

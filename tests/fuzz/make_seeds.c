@@ -38,8 +38,8 @@ static void token_seeds(const char *dir)
     static const fuzz_conf_id ids[4] = {FUZZ_CONF_HS256, FUZZ_CONF_ES256, FUZZ_CONF_EDDSA,
                                         FUZZ_CONF_CLAIMS};
     static const char *names[4] = {"hs256", "es256", "eddsa", "claims"};
-    json_t *claims = json_pack("{s:[s,s],s:f,s:s}", "roles", "admin", "user", "n", 1.5, "s",
-                               "caf\xc3\xa9");
+    json_t *claims =
+        json_pack("{s:[s,s],s:f,s:s}", "roles", "admin", "user", "n", 1.5, "s", "caf\xc3\xa9");
     for (unsigned i = 0; i < 4; i++) {
         const jwtx_config *cfg = fuzz_conf(ids[i]);
         for (int kind = 0; kind < 4; kind++) {
@@ -98,8 +98,8 @@ static void jws_one(const char *dir, const char *name, unsigned char sel, const 
     jwtx_buf out;
     jwtx_buf_init(&out);
     jwtx_error err;
-    if (jwtx_jws_compact_sign(h, payload, sizeof payload - 1, jwtx_alg_parse(alg, strlen(alg)),
-                              key, &out, &err) != 0) {
+    if (jwtx_jws_compact_sign(h, payload, sizeof payload - 1, jwtx_alg_parse(alg, strlen(alg)), key,
+                              &out, &err) != 0) {
         fprintf(stderr, "sign %s: %s\n", name, err.text);
         exit(1);
     }
