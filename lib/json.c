@@ -1047,3 +1047,43 @@ json_t *jwtx_json_parse(const char *data, size_t len, char *why, size_t why_size
     jwtx_buf_wipe(&wide);
     return v;
 }
+
+/* ------------------------------------------------------------------ */
+/* Equality                                                            */
+
+bool jwtx_json_equal(const json_t *a, const json_t *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    if (json_is_object(a) && json_is_object(b)) {
+        if (json_object_size(a) != json_object_size(b))
+            return false;
+        const char *k;
+        size_t klen;
+        json_t *e;
+        json_object_keylen_foreach((json_t *)a, k, klen, e)
+        {
+            if (!jwtx_json_equal(e, json_object_getn(b, k, klen)))
+                return false;
+        }
+        return true;
+    }
+    if (json_is_array(a) && json_is_array(b)) {
+        size_t n = json_array_size(a);
+        if (n != json_array_size(b))
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (!jwtx_json_equal(json_array_get(a, i), json_array_get(b, i)))
+                return false;
+        return true;
+    }
+    if (json_is_string(a) && json_is_string(b))
+        return json_string_length(a) == json_string_length(b) &&
+               memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
+    if (json_is_integer(a) && json_is_integer(b))
+        return json_integer_value(a) == json_integer_value(b);
+    if (json_is_number(a) && json_is_number(b))
+        return json_number_value(a) == json_number_value(b); /* 1 == 1.0, as in Python */
+    return json_typeof(a) == json_typeof(b) && (json_is_true(a) || json_is_false(a) ||
+                                                json_is_null(a));
+}

@@ -529,7 +529,7 @@ static bool array_has(const json_t *arr, const json_t *v)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(arr, i, e) if (json_equal(e, v)) return true;
+    json_array_foreach(arr, i, e) if (jwtx_json_equal(e, v)) return true;
     return false;
 }
 
@@ -540,13 +540,14 @@ bool jwtx_route_claims_match(const json_t *required, const json_t *claims)
     if (!json_is_object(required) || !json_is_object(claims))
         return false;
     const char *key;
+    size_t klen;
     json_t *want;
-    json_object_foreach((json_t *)required, key, want)
+    json_object_keylen_foreach((json_t *)required, key, klen, want)
     {
-        const json_t *have = json_object_get(claims, key);
+        const json_t *have = json_object_getn(claims, key, klen);
         if (have == NULL)
             return false;
-        if (json_equal(have, want))
+        if (jwtx_json_equal(have, want))
             continue;
         if (!json_is_array(have))
             return false;

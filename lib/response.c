@@ -7,6 +7,7 @@
 #include "jwtx/response.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,7 +382,10 @@ static int set_cookies(jwtx_response *resp, const jwtx_config *cfg, const char *
     }
     if (c.has_max_age) {
         c.has_expires = true;
-        c.expires = now + c.max_age;
+        /* Saturate: a caller's huge max_age or clock must not overflow. */
+        c.expires = c.max_age > 0 && now > LLONG_MAX - c.max_age   ? LLONG_MAX
+                    : c.max_age < 0 && now < LLONG_MIN - c.max_age ? LLONG_MIN
+                                                                   : now + c.max_age;
     }
     c.secure = cfg->cookie_secure;
     c.httponly = true;

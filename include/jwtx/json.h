@@ -11,6 +11,7 @@
 #define JWTX_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Flags for jwtx_json_dump. */
@@ -66,5 +67,11 @@ size_t jwtx_json_format_double(double d, char *buf, size_t size);
  * surrounding whitespace allowed). Returns a new reference, or NULL with a
  * short reason in why (caller buffer, may be NULL). */
 json_t *jwtx_json_parse(const char *data, size_t len, char *why, size_t why_size);
+
+/* Deep equality as Python's == on parsed JSON: object keys compared by their
+ * full length (jansson's json_equal cuts keys at an embedded NUL, so
+ * "a\u0000b" would equal "a"), strings byte for byte, numbers by value
+ * (1 equals 1.0); true and false are not numbers here. NULL equals NULL. */
+bool jwtx_json_equal(const json_t *a, const json_t *b);
 
 #endif

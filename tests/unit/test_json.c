@@ -708,7 +708,43 @@ static void test_int_digit_limit(void)
     }
 }
 
+/* jwtx_json_equal: Python's == on parsed JSON; keys by full length. */
+static void test_equal(void)
+{
+    static const struct {
+        const char *a, *b;
+        bool eq;
+    } rows[] = {
+        {"{\"a\":1,\"b\":[1,2]}", "{\"b\":[1,2],\"a\":1}", true},
+        {"{\"a\":1}", "{\"a\":1,\"b\":2}", false},
+        {"{\"a\\u0000b\":1}", "{\"a\":1}", false},
+        {"{\"a\\u0000b\":1}", "{\"a\\u0000b\":1}", true},
+        {"\"a\\u0000b\"", "\"a\\u0000c\"", false},
+        {"\"a\\u0000b\"", "\"a\\u0000b\"", true},
+        {"[1,2]", "[2,1]", false},
+        {"1", "1.0", true},
+        {"1", "\"1\"", false},
+        {"true", "1", false},
+        {"null", "null", true},
+        {"[]", "{}", false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *a = jwtx_json_parse(rows[i].a, strlen(rows[i].a), NULL, 0);
+        json_t *b = jwtx_json_parse(rows[i].b, strlen(rows[i].b), NULL, 0);
+        CU_ASSERT_PTR_NOT_NULL(a);
+        CU_ASSERT_PTR_NOT_NULL(b);
+        if (jwtx_json_equal(a, b) != rows[i].eq || jwtx_json_equal(b, a) != rows[i].eq)
+            fprintf(stderr, "\n  equal row %zu: %s vs %s\n", i, rows[i].a, rows[i].b);
+        CU_ASSERT_EQUAL(jwtx_json_equal(a, b), rows[i].eq);
+        CU_ASSERT_EQUAL(jwtx_json_equal(b, a), rows[i].eq);
+        json_decref(a);
+        json_decref(b);
+    }
+    CU_ASSERT_TRUE(jwtx_json_equal(NULL, NULL));
+}
+
 static const jwtx_cu_test tests[] = {
+    {"jwtx_json_equal: keys by full length", test_equal},
     {"roundtrip matches Python json.dumps", test_roundtrip},
     {"parse errors match Python json.loads", test_parse_errors},
     {"floats match Python repr", test_doubles},
