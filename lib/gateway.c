@@ -281,12 +281,35 @@ out:
 
 /* ---- refresh ---------------------------------------------------------- */
 
+/* A web-server-set switch of the authorizer (never a client value): "1",
+ * "true", "yes" or "on" in any case. */
+static bool server_flag(const jwtx_request *req, const char *name)
+{
+    const char *v = jwtx_request_param(req, name);
+    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+                         strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
+}
+
 /* How a route adjusts the policy the web server gave it. */
 typedef enum route_kind {
-    ROUTE_AS_CONFIGURED, /* protected, authorizer: the parameters as they are */
+    ROUTE_AS_CONFIGURED, /* protected: the parameters as they are */
     ROUTE_REFRESH,       /* refresh: jwt_required(refresh=True) */
-    ROUTE_ANY_TYPE       /* logout: jwt_required(verify_type=False) */
+    ROUTE_ANY_TYPE,      /* logout: jwt_required(verify_type=False) */
+    ROUTE_AUTHORIZER     /* the authorizer: the parameters, and no OPTIONS exemption */
 } route_kind;
+
+/* An authorizer's "allow" lets the backend run, and a backend may do anything
+ * with an OPTIONS request: so OPTIONS is checked like any other method, unless
+ * the server opts in with JWTX_PREFLIGHT_ANONYMOUS=1 and the request really
+ * is a CORS preflight (exactly "OPTIONS", with Origin and
+ * Access-Control-Request-Method). */
+static bool anonymous_preflight(const jwtx_request *req)
+{
+    const char *raw = jwtx_request_param(req, "REQUEST_METHOD");
+    return server_flag(req, "JWTX_PREFLIGHT_ANONYMOUS") && raw != NULL &&
+           strcmp(raw, "OPTIONS") == 0 && jwtx_request_header(req, "Origin") != NULL &&
+           jwtx_request_header(req, "Access-Control-Request-Method") != NULL;
+}
 
 /* Reads the route policy from the request's server parameters, adjusts it
  * for the route, and runs jwt_required(). Returns 0 with *v filled (clear it
@@ -313,6 +336,8 @@ static int authenticate(jwtx_gateway *gw, const jwtx_request *req, route_kind ki
     } else if (kind == ROUTE_ANY_TYPE) {
         opts.verify_type = false;
         opts.optional = false;
+    } else if (kind == ROUTE_AUTHORIZER) {
+        opts.options_exempt = anonymous_preflight(req);
     }
     int st = jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, &opts, v, err);
     jwtx_route_opts_clear(&opts);
@@ -373,8 +398,8 @@ out:
 static int revoke_token(jwtx_gateway *gw, const jwtx_token *tok, long long now)
 {
     const char *jti = jwtx_token_jti(tok);
-    if (jti == NULL)
-        return 0; /* nothing names this token in a store */
+    if (jti == NULL || jti[0] == '\0')
+        return 0; /* checked by the caller for the token it answers about */
     long long exp = 0;
     bool has_exp = jwtx_token_exp(tok, &exp);
     return jwtx_blocklist_revoke(gw->blocklist, jti, has_exp, exp, now);
@@ -419,6 +444,15 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
         return rc;
 
     const char *msg = "logout successful";
+    const char *jti = jwtx_token_jti(&v.token);
+    if (gw->blocklist != NULL && (jti == NULL || jti[0] == '\0') &&
+        !param_true(req, "everywhere")) {
+        /* Never answer "revoked" for a token no store entry can name (a
+         * foreign issuer's token without a jti): the token would live on. */
+        jwtx_error_set(&err, JWTX_ERR_MISSING_CLAIM, "Missing claim: jti");
+        rc = answer_error(gw, resp, &err);
+        goto out;
+    }
     if (gw->blocklist != NULL) {
         long long now = (long long)jwtx_now();
         int st = revoke_token(gw, &v.token, now);
@@ -550,14 +584,6 @@ static int grant(const jwtx_request *req, const jwtx_verified *v, jwtx_response 
     return rc;
 }
 
-/* A web-server-set switch of the authorizer (never a client value): "1",
- * "true", "yes" or "on" in any case. */
-static bool server_flag(const jwtx_request *req, const char *name)
-{
-    const char *v = jwtx_request_param(req, name);
-    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
-                         strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
-}
 
 /* JWTX_RENDER_ERROR=1 (nginx `error_page 401 = /_jwtx_error`): nginx's
  * auth_request only understands 2xx/401/403 from its subrequest, so with
@@ -626,7 +652,7 @@ int jwtx_route_authorizer(jwtx_gateway *gw, const jwtx_request *req, jwtx_respon
     int rc = 0;
     jwtx_verified v;
     jwtx_error err;
-    if (authenticate(gw, req, ROUTE_AS_CONFIGURED, &v, resp, &rc, &err) == 0) {
+    if (authenticate(gw, req, ROUTE_AUTHORIZER, &v, resp, &rc, &err) == 0) {
         rc = grant(req, &v, resp);
         jwtx_verified_clear(&v);
         return rc;

@@ -406,6 +406,7 @@ void jwtx_route_opts_init(jwtx_route_opts *opts)
         return;
     memset(opts, 0, sizeof *opts);
     opts->verify_type = true;
+    opts->options_exempt = true;
 }
 
 void jwtx_route_opts_clear(jwtx_route_opts *opts)

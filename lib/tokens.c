@@ -602,11 +602,18 @@ done:
 /* ------------------------------------------------------------------ */
 /* Accessors                                                           */
 
+/* A string claim as a C string; NULL when absent, not a string, or holding
+ * a NUL: a value cut at its NUL would compare equal to another one
+ * ("refresh\u0000x" is not "refresh", "a\u0000b" is not the jti "a"). */
 static const char *claim_string(const jwtx_token *tok, const char *name)
 {
     if (tok == NULL || tok->claims == NULL)
         return NULL;
-    return json_string_value(json_object_get(tok->claims, name));
+    const json_t *v = json_object_get(tok->claims, name);
+    const char *s = json_string_value(v);
+    if (s == NULL || strlen(s) != json_string_length(v))
+        return NULL;
+    return s;
 }
 
 const char *jwtx_token_identity(const jwtx_config *cfg, const jwtx_token *tok)

@@ -48,8 +48,9 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
     jwtx_verified v;
     memset(&v, 0, sizeof v);
 
-    /* Step 0: OPTIONS is never authenticated (CORS preflight). */
-    if (req->method != NULL && strcmp(req->method, "OPTIONS") == 0) {
+    /* Step 0: OPTIONS is not authenticated (CORS preflight) where the route
+     * answers it itself; an authorizer turns this off (see gateway.c). */
+    if (opts->options_exempt && req->method != NULL && strcmp(req->method, "OPTIONS") == 0) {
         v.anonymous = true;
         *out = v;
         return 0;

@@ -58,7 +58,10 @@ int jwtx_route_protected(jwtx_gateway *gw, const jwtx_request *req, jwtx_respons
  * pass a denial through: JWTX_AUTH_REQUEST=1 answers every denial as 401
  * (nginx auth_request); JWTX_RENDER_ERROR=1 with JWTX_ERROR_STATUS and
  * JWTX_ERROR_BODY (taken from those two headers by the server) renders the
- * stored answer as the client should see it, without verifying again. */
+ * stored answer as the client should see it, without verifying again.
+ * OPTIONS is checked like any other method (an "allow" runs the backend),
+ * unless JWTX_PREFLIGHT_ANONYMOUS=1 and the request is a real CORS preflight
+ * (exactly "OPTIONS", with Origin and Access-Control-Request-Method). */
 int jwtx_route_authorizer(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
 
 /* GET /.well-known/jwks.json: the public keys as a JWK Set. */

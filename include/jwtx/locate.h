@@ -33,9 +33,13 @@ typedef struct jwtx_route_opts {
     jwtx_location locations[JWTX_MAX_LOCATIONS]; /* per-route locations, in order */
     size_t n_locations;                          /* 0 = JWT_TOKEN_LOCATION */
     json_t *require_claims; /* owned object or NULL: claims every token must carry */
+    bool options_exempt;    /* OPTIONS passes unauthenticated (jwt_required's CORS
+                               preflight rule; default true, never for an authorizer
+                               unless JWTX_PREFLIGHT_ANONYMOUS allows a real preflight) */
 } jwtx_route_opts;
 
-/* Defaults of jwt_required(): verify_type true, everything else off. */
+/* Defaults of jwt_required(): verify_type and options_exempt true, everything
+ * else off. */
 void jwtx_route_opts_init(jwtx_route_opts *opts);
 
 /* Releases require_claims; leaves the defaults. */

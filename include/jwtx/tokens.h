@@ -82,8 +82,8 @@ int jwtx_token_decode(const jwtx_config *cfg, const char *token, size_t len,
                       const jwtx_decode_opts *opts, jwtx_token *out, jwtx_error *err)
     __attribute__((warn_unused_result));
 
-/* Claim accessors on a decoded token (borrowed; NULL when absent or not a
- * string). */
+/* Claim accessors on a decoded token (borrowed; NULL when absent, not a
+ * string, or holding a NUL character, which a C string would cut short). */
 const char *jwtx_token_identity(const jwtx_config *cfg, const jwtx_token *tok);
 const char *jwtx_token_type(const jwtx_token *tok);
 const char *jwtx_token_jti(const jwtx_token *tok);

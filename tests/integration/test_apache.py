@@ -184,6 +184,11 @@ def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/j
         R.check((r.header("WWW-Authenticate") or "").startswith("Bearer"),
                 t("%s without a token: WWW-Authenticate Bearer" % path))
         R.eq(leaked_variables(r), [], t("%s denial has no Variable-* header" % path))
+    for method in ("OPTIONS", "options"):
+        r = H(method, "/legacy/whoami.cgi")
+        R.check(r.status >= 400 and b"remote_user" not in r.body,
+                t("%s without a token never runs the legacy CGI" % method),
+                "%d %r" % (r.status, r.body[:80]))
     r = H("GET", "/private/", headers=bearer("abc.def"))
     R.eq((r.status, r.header("Content-Type"), r.body),
          (bad_token_status, bad_token_ctype, msg("Not enough segments")),

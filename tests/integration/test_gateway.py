@@ -248,6 +248,27 @@ for path in ("/protected", "/private/", "/legacy/whoami.cgi"):
     R.eq((r.status, r.body), (422, msg("Identity claim must not contain a NUL character")),
          "identity with a NUL is refused, never truncated to another user (%s)" % path)
 
+# ---- the authorizer never waves OPTIONS through to a backend -----------------------
+for method in ("OPTIONS", "options"):
+    r = H(method, "/legacy/whoami.cgi")
+    # lighttpd itself refuses the lower-case method (501); either way no CGI output
+    R.check(r.status in (401, 501) and b"remote_user" not in r.body,
+            "authorizer: %s without a token does not run the legacy CGI" % method,
+            "%d %r" % (r.status, r.body[:80]))
+r = H("OPTIONS", "/private/")
+R.eq(r.status, 401, "authorizer: OPTIONS on the static folder needs a token")
+
+# ---- claims a C string would cut short ---------------------------------------------
+now = int(time.time())
+t = raw_token('{"sub":"testuser","type":"refresh\\u0000x","jti":"nul-type","exp":%d}' % (now + 600))
+r = H("POST", "/refresh", headers=bearer(t))
+R.eq((r.status, r.body), (422, msg("Only refresh tokens are allowed")),
+     "type \"refresh\\u0000x\" is not a refresh token")
+t = raw_token('{"sub":"testuser","type":"access","exp":%d}' % (now + 600))
+r = H("POST", "/logout", headers=bearer(t))
+R.eq((r.status, r.body), (422, msg("Missing claim: jti")),
+     "logout of a token without jti says it cannot be revoked (never 'revoked')")
+
 # ---- JWKS ---------------------------------------------------------------------------
 r = H("GET", "/.well-known/jwks.json")
 R.eq((r.status, r.json()), (200, {"keys": []}), "jwks: HMAC-only config publishes no keys")

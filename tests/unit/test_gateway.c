@@ -1284,10 +1284,30 @@ static void test_authorizer_grant(void)
         CU_ASSERT_EQUAL(resp.n_headers, 0);
         CU_ASSERT_EQUAL(resp.body.len, 0);
         jwtx_response_clear(&resp);
-        /* OPTIONS is exempt */
+        /* OPTIONS is NOT exempt in an authorizer: an "allow" runs the backend */
         run(jwtx_route_authorizer, &gw, &(rq){.method = "OPTIONS", .authorizer = az}, &resp);
+        CU_ASSERT_EQUAL(resp.status, 401);
+        jwtx_response_clear(&resp);
+        /* ... unless the server allows real CORS preflights anonymously */
+        const char *const pre[] = {"JWTX_PREFLIGHT_ANONYMOUS", "1", "HTTP_ORIGIN",
+                                   "https://app.example",       "HTTP_ACCESS_CONTROL_REQUEST_METHOD",
+                                   "POST",                      NULL};
+        run(jwtx_route_authorizer, &gw, &(rq){.method = "OPTIONS", .params = pre, .authorizer = az},
+            &resp);
         CU_ASSERT_EQUAL(resp.status, 200);
         CU_ASSERT_EQUAL(resp.n_headers, 0);
+        jwtx_response_clear(&resp);
+        /* a lower-case method is not a preflight (the backend sees it raw) */
+        run(jwtx_route_authorizer, &gw, &(rq){.method = "options", .params = pre, .authorizer = az},
+            &resp);
+        CU_ASSERT_EQUAL(resp.status, 401);
+        jwtx_response_clear(&resp);
+        /* without Origin it is not a preflight either */
+        const char *const half[] = {"JWTX_PREFLIGHT_ANONYMOUS", "1",
+                                    "HTTP_ACCESS_CONTROL_REQUEST_METHOD", "POST", NULL};
+        run(jwtx_route_authorizer, &gw,
+            &(rq){.method = "OPTIONS", .params = half, .authorizer = az}, &resp);
+        CU_ASSERT_EQUAL(resp.status, 401);
         jwtx_response_clear(&resp);
     }
     /* a non-fresh token says so */
