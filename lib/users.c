@@ -765,6 +765,9 @@ struct jwtx_users {
     file_id pw_seen; /* the last version of the users file we tried */
     json_t *claims;
     file_id cl_seen;
+    /* A reload failed: fail closed until a good version is read (no login,
+     * no user exists, no claims), rather than keep users an edit removed. */
+    bool pw_broken, cl_broken;
 };
 
 static void ulog(jwtx_users *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -844,7 +847,9 @@ static int load_claims(jwtx_users *u, jwtx_error *err)
 }
 
 /* Re-reads the files whose identity changed since the version last tried.
- * A failure is logged once per version and the previous copy kept. */
+ * A failure is logged once per version, and the handle fails closed until a
+ * good version is read: an edit that removed a user (or a role) and broke a
+ * line must not leave the removed user able to log in. */
 static void refresh(jwtx_users *u)
 {
     file_id id;
@@ -854,7 +859,11 @@ static void refresh(jwtx_users *u)
         jwtx_error_clear(&e);
         if (load_users(u, &e) != 0) {
             u->pw_seen = id;
-            ulog(u, "users: %s; keeping the previous users (%zu)", jwtx_error_message(&e), u->db.n);
+            u->pw_broken = true;
+            ulog(u, "users: %s; refusing every login until the file is fixed",
+                 jwtx_error_message(&e));
+        } else {
+            u->pw_broken = false;
         }
     }
     if (u->claims_path == NULL)
@@ -865,7 +874,11 @@ static void refresh(jwtx_users *u)
         jwtx_error_clear(&e);
         if (load_claims(u, &e) != 0) {
             u->cl_seen = id;
-            ulog(u, "users: %s; keeping the previous claims", jwtx_error_message(&e));
+            u->cl_broken = true;
+            ulog(u, "users: %s; refusing every login until the file is fixed",
+                 jwtx_error_message(&e));
+        } else {
+            u->cl_broken = false;
         }
     }
 }
@@ -936,7 +949,7 @@ int jwtx_users_check(jwtx_users *u, const char *user, const char *password)
     const entry *e = NULL;
     if (user != NULL && strnlen(user, JWTX_USERS_NAME_MAX + 1) <= JWTX_USERS_NAME_MAX)
         e = find(u, user);
-    if (e == NULL) {
+    if (e == NULL || u->pw_broken || u->cl_broken) {
         /* Spend the time a wrong password would, then fail. */
         if (u->db.dummy != NULL)
             (void)verify_hash(u->cd, u->db.dummy_s, u->db.dummy, password);
@@ -950,7 +963,7 @@ bool jwtx_users_exists(jwtx_users *u, const char *user)
     if (u == NULL || user == NULL || strnlen(user, JWTX_USERS_NAME_MAX + 1) > JWTX_USERS_NAME_MAX)
         return false;
     refresh(u);
-    return find(u, user) != NULL;
+    return !u->pw_broken && find(u, user) != NULL;
 }
 
 const json_t *jwtx_users_claims(jwtx_users *u, const char *user)
@@ -958,7 +971,7 @@ const json_t *jwtx_users_claims(jwtx_users *u, const char *user)
     if (u == NULL || user == NULL)
         return NULL;
     refresh(u);
-    if (u->claims == NULL)
+    if (u->claims == NULL || u->cl_broken)
         return NULL;
     return json_object_get(u->claims, user);
 }

@@ -688,28 +688,30 @@ static void test_reload(void)
     CU_ASSERT_EQUAL(jwtx_users_check(u, "third", "pw3"), 0);
     CU_ASSERT_EQUAL(jwtx_users_count(u), 3);
 
-    /* a broken file: logged once, the previous copy stays */
+    /* a broken file: logged once, and every login refused until it is fixed
+     * (fail closed: the edit may have removed a user) */
     write_str(f, "u1:plaintext\n");
     bump_mtime(f, 4);
-    CU_ASSERT_EQUAL(jwtx_users_check(u, "third", "pw3"), 0);
+    CU_ASSERT_EQUAL(jwtx_users_check(u, "third", "pw3"), -1);
     CU_ASSERT_EQUAL(lc.n, 2);
     char want[512];
     snprintf(want, sizeof want,
              "users: %s:1: not a recognised password hash (plaintext passwords are refused); set a "
-             "new password with: jwtx passwd; keeping the previous users (3)",
+             "new password with: jwtx passwd; refusing every login until the file is fixed",
              f);
     JWTX_ASSERT_STR(lc.last, want);
-    CU_ASSERT_EQUAL(jwtx_users_check(u, "u1", pw), 0);
-    CU_ASSERT_TRUE(jwtx_users_exists(u, "new"));
+    CU_ASSERT_EQUAL(jwtx_users_check(u, "u1", pw), -1);
+    CU_ASSERT_FALSE(jwtx_users_exists(u, "new"));
     CU_ASSERT_EQUAL(lc.n, 2);
 
-    /* a removed file: logged once, previous copy stays */
+    /* a removed file: logged once, still closed */
     CU_ASSERT_EQUAL(unlink(f), 0);
-    CU_ASSERT_TRUE(jwtx_users_exists(u, "new"));
-    CU_ASSERT_TRUE(jwtx_users_exists(u, "third"));
+    CU_ASSERT_FALSE(jwtx_users_exists(u, "new"));
+    CU_ASSERT_FALSE(jwtx_users_exists(u, "third"));
     CU_ASSERT_EQUAL(lc.n, 3);
     snprintf(want, sizeof want,
-             "users: %s: No such file or directory; keeping the previous users (3)", f);
+             "users: %s: No such file or directory; refusing every login until the file is fixed",
+             f);
     JWTX_ASSERT_STR(lc.last, want);
 
     /* fixed again: picked up */
@@ -719,25 +721,27 @@ static void test_reload(void)
     CU_ASSERT_TRUE(jwtx_users_exists(u, "only"));
     CU_ASSERT_EQUAL(lc.n, 3);
 
-    /* claims: change, break (kept), fix */
+    /* claims: change, break (closed: no claims, no login), fix */
     write_str(cf, "{\"u1\": {\"n\": 2}, \"only\": {\"x\": true}}");
     bump_mtime(cf, 2);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(jwtx_users_claims(u, "u1"), "n")), 2);
     CU_ASSERT(json_is_true(json_object_get(jwtx_users_claims(u, "only"), "x")));
     write_str(cf, "{\"u1\": 5}");
     bump_mtime(cf, 4);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(jwtx_users_claims(u, "u1"), "n")), 2);
+    CU_ASSERT_PTR_NULL(jwtx_users_claims(u, "u1"));
     CU_ASSERT_EQUAL(lc.n, 4);
-    snprintf(
-        want, sizeof want,
-        "users: %s: the claims of user 'u1' are not a JSON object; keeping the previous claims",
-        cf);
+    snprintf(want, sizeof want,
+             "users: %s: the claims of user 'u1' are not a JSON object; refusing every login "
+             "until the file is fixed",
+             cf);
     JWTX_ASSERT_STR(lc.last, want);
-    CU_ASSERT(jwtx_users_claims(u, "only") != NULL);
+    CU_ASSERT_PTR_NULL(jwtx_users_claims(u, "only"));
+    CU_ASSERT_EQUAL(jwtx_users_check(u, "only", pw), -1); /* the right password, refused */
     CU_ASSERT_EQUAL(lc.n, 4);
     write_str(cf, "{}");
     bump_mtime(cf, 6);
     CU_ASSERT(jwtx_users_claims(u, "only") == NULL);
+    CU_ASSERT_EQUAL(jwtx_users_check(u, "only", pw), 0); /* fixed: open again */
     jwtx_users_free(u);
 }
 
