@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <malloc.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,21 @@
 #include "jwtx/json.h"
 
 extern char **environ;
+
+/* jansson's trees hold request bodies (a login's password) and issued tokens;
+ * its free() does not wipe. The programs route jansson through these, which
+ * clear every block before handing it back (glibc knows each block's size). */
+static void *wiping_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void wiping_free(void *p)
+{
+    if (p != NULL)
+        OPENSSL_cleanse(p, malloc_usable_size(p));
+    free(p);
+}
 
 static long read_fcgx(void *ctx, void *buf, size_t n)
 {
@@ -82,6 +99,7 @@ int jwtx_serve(const char *program, jwtx_route_fn route)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    json_set_alloc_funcs(wiping_malloc, wiping_free);
     jwtx_gateway gw;
     char msg[1024];
     if (jwtx_gateway_open(&gw, program, conf, msg, sizeof msg) != 0) {
@@ -108,6 +126,9 @@ int jwtx_serve(const char *program, jwtx_route_fn route)
             status = 1;
         }
         while (status == 0 && FCGX_Accept_r(&r) >= 0) {
+            /* The last answer held tokens: wipe it before the next one. */
+            if (out.data != NULL)
+                OPENSSL_cleanse(out.data, out.len);
             out.len = 0;
             handle(&gw, route, r.envp, read_fcgx, r.in, &out);
             FCGX_PutStr(out.data, (int)out.len, r.out);
@@ -116,7 +137,7 @@ int jwtx_serve(const char *program, jwtx_route_fn route)
         if (status == 0)
             FCGX_Free(&r, 1);
     }
-    jwtx_buf_clear(&out);
+    jwtx_buf_wipe(&out);
     jwtx_gateway_close(&gw);
     return status;
 }
