@@ -2,7 +2,8 @@
  * blocklist_redis.c — the shared revocation store on Redis, for many
  * gateways on many machines.
  *
- * Keys: <prefix>jti:<jti> (value "1", TTL = remaining life, none = forever)
+ * Keys: <prefix>jti:<jti> (value: the entry's end in epoch seconds, 0 = forever;
+ * TTL = remaining life, none = forever)
  * and <prefix>user:<name> (value = the cut-off time, no TTL). Keys are passed
  * with %b, so any byte string is safe. One connection per handle (one per
  * process), made on first use with a connect timeout, then AUTH and SELECT,
@@ -34,13 +35,17 @@
 #include "jwtx/blocklist.h"
 #include "blocklist_internal.h"
 
-/* Sets a jti entry, keeping the longer life when one exists: ARGV[1] is the
- * TTL in seconds, 0 for forever. */
-static const char revoke_lua[] = "local ttl = tonumber(ARGV[1]) "
-                                 "if ttl == 0 then redis.call('SET', KEYS[1], '1') return 1 end "
-                                 "local cur = redis.call('TTL', KEYS[1]) "
-                                 "if cur == -1 or cur >= ttl then return 0 end "
-                                 "redis.call('SET', KEYS[1], '1', 'EX', ttl) return 1";
+/* Sets a jti entry, keeping the longer life when one exists. ARGV[1] is the
+ * TTL in seconds (0: forever), ARGV[2] the absolute end of the entry in epoch
+ * seconds, stored as the value (0: forever) so that `jwtx blocklist list`
+ * reports it exactly rather than rebuilding it from a rounded TTL. */
+static const char revoke_lua[] =
+    "local ttl = tonumber(ARGV[1]) "
+    "local cur = redis.call('GET', KEYS[1]) "
+    "if cur then cur = tonumber(cur) or 1 "
+    "  if cur == 0 or (ttl ~= 0 and cur >= tonumber(ARGV[2])) then return 0 end end "
+    "if ttl == 0 then redis.call('SET', KEYS[1], '0') return 1 end "
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl) return 1";
 
 /* Sets a user cut-off, keeping the larger one. */
 static const char revoke_user_lua[] =
@@ -305,22 +310,23 @@ typedef struct eval_arg {
     const char *script;
     const char *key;
     size_t klen;
-    long long value;
+    long long value, value2; /* ARGV[1], ARGV[2] */
 } eval_arg;
 
 static int op_eval(redis_be *b, void *arg)
 {
     eval_arg *a = arg;
-    redisReply *r = redisCommand(b->c, "EVAL %s 1 %b %lld", a->script, a->key, a->klen, a->value);
+    redisReply *r = redisCommand(b->c, "EVAL %s 1 %b %lld %lld", a->script, a->key, a->klen,
+                                 a->value, a->value2);
     int rc = want(b, r, REDIS_REPLY_INTEGER, "EVAL");
     freeReplyObject(r);
     return rc;
 }
 
 static int eval_on_key(redis_be *b, const char *script, const char *kind, const char *s, size_t len,
-                       long long value)
+                       long long value, long long value2)
 {
-    eval_arg a = {.script = script, .value = value};
+    eval_arg a = {.script = script, .value = value, .value2 = value2};
     char *key = make_key(b, kind, s, len, &a.klen);
     if (key == NULL)
         return fail(b, "revoke", "out of memory");
@@ -333,12 +339,12 @@ static int eval_on_key(redis_be *b, const char *script, const char *kind, const 
 static int rd_revoke(void *be, const char *jti, size_t len, long long until, long long now)
 {
     long long ttl = until == 0 ? 0 : until - now; /* the front end ensures until > now */
-    return eval_on_key(be, revoke_lua, "jti:", jti, len, ttl);
+    return eval_on_key(be, revoke_lua, "jti:", jti, len, ttl, until);
 }
 
 static int rd_revoke_user(void *be, const char *user, size_t len, long long cutoff)
 {
-    return eval_on_key(be, revoke_user_lua, "user:", user, len, cutoff);
+    return eval_on_key(be, revoke_user_lua, "user:", user, len, cutoff, 0);
 }
 
 /* ---- count, list: SCAN over <prefix>* */
@@ -371,7 +377,8 @@ static const char *key_kind(redis_be *b, const char *k, size_t len, size_t *off)
     return NULL;
 }
 
-/* Reports one batch of keys: PTTL for jti keys, GET for user keys, pipelined. */
+/* Reports one batch of keys (GET, pipelined): a jti key holds the end of its
+ * entry (0: forever), a user key its cut-off. */
 static int report_batch(redis_be *b, scan_arg *a, redisReply *keys)
 {
     size_t sent = 0;
@@ -381,8 +388,7 @@ static int report_batch(redis_be *b, scan_arg *a, redisReply *keys)
         const char *kind = k->type == REDIS_REPLY_STRING ? key_kind(b, k->str, k->len, &off) : NULL;
         if (kind == NULL)
             continue;
-        int ok = kind[0] == 'j' ? redisAppendCommand(b->c, "PTTL %b", k->str, k->len)
-                                : redisAppendCommand(b->c, "GET %b", k->str, k->len);
+        int ok = redisAppendCommand(b->c, "GET %b", k->str, k->len);
         if (ok != REDIS_OK)
             return fail(b, "list", "out of memory");
         sent++;
@@ -403,19 +409,13 @@ static int report_batch(redis_be *b, scan_arg *a, redisReply *keys)
         if (r->type == REDIS_REPLY_ERROR) {
             if (rc == 0)
                 rc = fail(b, "list", r->str ? r->str : "error reply");
-        } else if (kind[0] == 'j' && r->type == REDIS_REPLY_INTEGER) {
-            /* PTTL: -1 no expiry (forever), -2 gone meanwhile, else ms left. */
-            if (r->integer == -1) {
+        } else if (r->type == REDIS_REPLY_STRING) {
+            /* NIL: expired meanwhile, not listed. */
+            if (parse_ll(r->str, r->len, &until) == 0 && until >= 0 &&
+                (kind[0] == 'u' || until == 0 || until > a->now))
                 live = true;
-            } else if (r->integer >= 0) {
-                live = true;
-                until = a->now + (r->integer + 999) / 1000;
-            }
-        } else if (kind[0] == 'u' && r->type == REDIS_REPLY_STRING) {
-            if (parse_ll(r->str, r->len, &until) == 0)
-                live = true;
-            else if (rc == 0)
-                rc = fail(b, "list", "a user cut-off is not an integer");
+            else if (parse_ll(r->str, r->len, &until) != 0 && rc == 0)
+                rc = fail(b, "list", "an entry's value is not an integer");
         }
         freeReplyObject(r);
         if (rc == 0 && live && !a->stopped) {

@@ -16,7 +16,7 @@
  * each its own transaction or round trip, would take minutes: the SQLite
  * file is created (schema and all) by the library itself through
  * jwtx_blocklist_ping, then rows go into its `revoked` table in one
- * transaction; Redis gets pipelined SET <prefix>jti:<jti> 1 EX <ttl>, the key
+ * transaction; Redis gets pipelined SET <prefix>jti:<jti> <end> EX <ttl>, the key
  * layout and TTL rule of blocklist_redis.c. Every entry lives one to 25 hours,
  * so none expires during the run.
  *
@@ -297,8 +297,10 @@ static void redis_fill(int port, int db, long long from, long long to)
         for (long long i = base; i < end; i++) {
             memcpy(key, PREFIX "jti:", sizeof PREFIX - 1 + 4);
             make_jti(key + sizeof PREFIX - 1 + 4, REVOKED_SEED, (uint64_t)i);
-            if (redisAppendCommand(c, "SET %b 1 EX %lld", key, strlen(key),
-                                   entry_ttl((uint64_t)i)) != REDIS_OK)
+            long long ttl = entry_ttl((uint64_t)i);
+            /* the store's layout: the value is the entry's end in epoch seconds */
+            if (redisAppendCommand(c, "SET %b %lld EX %lld", key, strlen(key),
+                                   (long long)time(NULL) + ttl, ttl) != REDIS_OK)
                 die("redis: out of memory");
         }
         int done = 0;
