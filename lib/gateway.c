@@ -17,6 +17,7 @@
 #include "jwtx/locate.h"
 #include "jwtx/tokens.h"
 #include "jwtx/verify.h"
+#include "util.h"
 
 
 static void log_warn(const char *file, int line, const char *msg, void *ctx)
@@ -135,11 +136,13 @@ static bool safe_next(const char *next)
     return true;
 }
 
+/* A switch in the query string (?everywhere=1). */
 static bool param_true(const jwtx_request *req, const char *name)
 {
     char *v = jwtx_request_query_get(req, name, NULL);
-    bool yes = v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
-                             strcmp(v, "yes") == 0);
+    bool yes = false;
+    if (jwtxp_bool_text(v, &yes) != 1)
+        yes = false;
     free(v);
     return yes;
 }
@@ -281,13 +284,12 @@ out:
 
 /* ---- refresh ---------------------------------------------------------- */
 
-/* A web-server-set switch of the authorizer (never a client value): "1",
- * "true", "yes" or "on" in any case. */
+/* A web-server-set switch of the authorizer (never a client value), read as
+ * every other server parameter is (jwtxp_bool_text). */
 static bool server_flag(const jwtx_request *req, const char *name)
 {
-    const char *v = jwtx_request_param(req, name);
-    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
-                         strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
+    bool on = false;
+    return jwtxp_bool_text(jwtx_request_param(req, name), &on) == 1 && on;
 }
 
 /* How a route adjusts the policy the web server gave it. */

@@ -426,30 +426,10 @@ static bool is_blank(char c)
 static int param_bool(const jwtx_request *req, const char *name, bool *out, jwtx_error *err)
 {
     const char *v = jwtx_request_param(req, name);
-    if (v == NULL)
-        return 0;
-    const char *s = v;
-    while (is_blank(*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && is_blank(s[n - 1]))
-        n--;
-    if (n == 0)
-        return 0;
-    static const char *const yes[] = {"1", "true", "yes", "on"};
-    static const char *const no[] = {"0", "false", "no", "off"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strlen(yes[i]) == n && strncasecmp(s, yes[i], n) == 0) {
-            *out = true;
-            return 1;
-        }
-        if (strlen(no[i]) == n && strncasecmp(s, no[i], n) == 0) {
-            *out = false;
-            return 1;
-        }
-    }
-    jwtx_error_set(err, JWTX_ERR_CONFIG, "%s: '%.200s' is not a boolean", name, v);
-    return -1;
+    int rc = jwtxp_bool_text(v, out);
+    if (rc < 0)
+        jwtx_error_set(err, JWTX_ERR_CONFIG, "%s: '%.200s' is not a boolean", name, v);
+    return rc;
 }
 
 int jwtx_route_opts_from_request(jwtx_route_opts *opts, const jwtx_request *req, jwtx_error *err)

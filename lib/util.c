@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int jwtxp_hexval(int c)
 {
@@ -90,4 +91,30 @@ char *jwtxp_memdup(const void *s, size_t n)
         memcpy(d, s, n);
     d[n] = '\0';
     return d;
+}
+
+int jwtxp_bool_text(const char *v, bool *out)
+{
+    if (v == NULL)
+        return 0;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n == 0)
+        return 0;
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strlen(yes[i]) == n && strncasecmp(v, yes[i], n) == 0) {
+            *out = true;
+            return 1;
+        }
+        if (strlen(no[i]) == n && strncasecmp(v, no[i], n) == 0) {
+            *out = false;
+            return 1;
+        }
+    }
+    return -1;
 }

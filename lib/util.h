@@ -7,6 +7,7 @@
 #ifndef JWTX_UTIL_H
 #define JWTX_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,5 +31,11 @@ size_t jwtxp_utf8_valid(const unsigned char *s, size_t n, size_t *bad);
 /* A new copy of n bytes of s (which may hold NULs), NUL-terminated; s may be
  * NULL when n is 0. Release it with free. Returns NULL when out of memory. */
 char *jwtxp_memdup(const void *s, size_t n);
+
+/* A boolean as the web server or an operator writes it: "1", "true", "yes",
+ * "on" or "0", "false", "no", "off", in any case, spaces and tabs around it
+ * ignored. Returns 1 and sets *out, 0 for NULL or a blank value (unset), -1
+ * for anything else. One reading for every switch jwtx takes from outside. */
+int jwtxp_bool_text(const char *v, bool *out);
 
 #endif

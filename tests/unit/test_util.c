@@ -5,6 +5,7 @@
  * validation against Python's decoder and that decoder, and counted copies
  * that keep NUL bytes.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,7 +217,29 @@ static void test_memdup(void)
     free(d);
 }
 
+static void test_bool_text(void)
+{
+    static const struct {
+        const char *in;
+        int rc;
+        bool val;
+    } rows[] = {
+        {NULL, 0, false},   {"", 0, false},       {" \t ", 0, false}, {"1", 1, true},
+        {"true", 1, true},  {" TRUE\t", 1, true}, {"Yes", 1, true},   {"on", 1, true},
+        {"0", 1, false},    {"False", 1, false},  {"no", 1, false},   {"OFF", 1, false},
+        {"2", -1, false},   {"maybe", -1, false}, {"truex", -1, false}, {"1 1", -1, false},
+        {"tru", -1, false}, {"\n1", -1, false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        bool v = !rows[i].val; /* must be written only on 1 */
+        int rc = jwtxp_bool_text(rows[i].in, &v);
+        CU_ASSERT_EQUAL(rc, rows[i].rc);
+        CU_ASSERT_EQUAL(v, rc == 1 ? rows[i].val : !rows[i].val);
+    }
+}
+
 static const jwtx_cu_test tests[] = {
+    {"booleans from the outside (jwtxp_bool_text)", test_bool_text},
     {"hex digit values, every byte", test_hexval},
     {"UTF-8: RFC 3629 vectors and length edges", test_utf8_vectors},
     {"UTF-8: every code point round-trips", test_utf8_every_code_point},
