@@ -256,6 +256,85 @@ def request(port, method, path, headers=None, body=None):
     return Answer(r, data)
 
 
+# ---- path spellings ---------------------------------------------------------
+
+
+def path_spellings(path):
+    """path and other spellings of it a client may send: percent-encoded
+    letters, dots and slashes, doubled slashes, dot segments, a toggled
+    trailing slash, other letter case, a query string, a backslash. A server
+    must either map a spelling to the same route, with the same policy, or
+    refuse it; it must never serve the route without its policy."""
+    segs = path.strip("/").split("/")
+    trail = path.endswith("/")
+
+    def join(parts, tail=trail):
+        return "/" + "/".join(parts) + ("/" if tail else "")
+
+    out = [path]
+    for i, s in enumerate(segs):
+        for fmt in ("%%%02x", "%%%02X"):
+            out.append(join(segs[:i] + [fmt % ord(s[0]) + s[1:]] + segs[i + 1:]))
+        out.append(join(segs[:i] + [s[:-1] + "%%%02x" % ord(s[-1])] + segs[i + 1:]))
+        out.append(join(segs[:i] + ["%%25%02x" % ord(s[0]) + s[1:]] + segs[i + 1:]))
+        out.append(join(segs[:i] + [s.upper()] + segs[i + 1:]))
+        out.append(join(segs[:i] + [s[:1].upper() + s[1:]] + segs[i + 1:]))
+        for ins in ("", ".", "x/..", "%2e", "%2E", "x/%2e%2e", "x/%2E%2E", "x/.%2e", "x/%2e."):
+            # inserted before segment i: "/a//b", "/a/./b", "/a/x/../b", ...
+            out.append(join(segs[:i] + ins.split("/") + segs[i:]))
+        if i:
+            for sep in ("%2f", "%2F", "\\", "/%2f"):
+                out.append(join(segs[:i - 1] + [segs[i - 1] + sep + s] + segs[i + 1:]))
+    out.append(join(["".join("%%%02x" % ord(c) for c in s) for s in segs]))
+    out.append(join(segs, not trail))
+    out.append(path.upper())
+    out.append(path + "?x=1")
+    out.append(join(segs) + "%3fx=1")
+    out.append(join(segs, False) + ";x")
+    out.append(join(segs, False) + "%00")
+    out.append(join(segs, False) + "%20")
+    out.append(join(segs, False) + ".")
+    out.append(join(segs, True) + ".")
+    out.append(join(segs, True) + "x/..")
+    out.append(join(segs, True) + "/")
+    if trail:
+        out.append(path + "index.html")
+        out.append(path + "./index.html")
+        out.append(path + "%69ndex.html")
+    seen = []
+    for sp in out:
+        if sp not in seen:
+            seen.append(sp)
+    return seen
+
+
+# Answers that serve nothing: a redirect, or the server refusing the path.
+SAFE_REFUSALS = (301, 302, 307, 308, 400, 403, 404, 405, 414)
+
+
+def policy_table(results, port, label, path, headers, policy):
+    """Sends every spelling of path (path_spellings) with headers; each must
+    get the route's policy answer, policy = (status, body), or a refusal of
+    the server (SAFE_REFUSALS). One check; returns the spellings that escaped
+    the policy as "spelling -> status body"."""
+    escaped, at_policy, refused = [], 0, 0
+    spellings = path_spellings(path)
+    for sp in spellings:
+        r = request(port, "GET", sp, headers)
+        if (r.status, r.body) == policy:
+            at_policy += 1
+        elif r.status in SAFE_REFUSALS:
+            refused += 1
+        else:
+            escaped.append("%s -> %d %r" % (sp, r.status, r.body[:48]))
+    print("# %s: %s: %d spellings: %d answered with the policy, %d refused by the server, "
+          "%d escaped" % (label, path, len(spellings), at_policy, refused, len(escaped)))
+    results.check(not escaped and at_policy >= 1,
+                  "%s: no spelling of %s escapes its policy (%d spellings)" % (label, path, len(spellings)),
+                  "".join("\n    " + e for e in escaped))
+    return escaped
+
+
 def bearer(token):
     return {"Authorization": "Bearer " + token}
 

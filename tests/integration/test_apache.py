@@ -49,12 +49,65 @@ def give_to_run_user(path):
 
 
 def new_run(name):
+    """A run folder with the jwtx conf and a copy of the demo site, plus a
+    test-only folder admin/ that a required-claims policy guards."""
     run = harness.tmpdir("apache-%s-" % name)
     for sub in ("run", "fcgid"):
         os.mkdir(os.path.join(run, sub))
     conf = harness.write_text(os.path.join(run, "jwtx.conf"), harness.gateway_conf(SECRET, run))
+    www = os.path.join(run, "www")
+    shutil.copytree(WWW, www, symlinks=True)
+    os.mkdir(os.path.join(www, "admin"))
+    harness.write_text(os.path.join(www, "admin", "index.html"), "<p>admin-marker</p>\n")
     give_to_run_user(run)
-    return run, conf
+    return run, conf, www
+
+
+# A test-only area with a required-claims policy, the way README tells a site
+# to add one: the policy is set (SetEnvIf) inside the section that protects
+# the folder, so Apache evaluates it on the decoded, normalised path.
+ADMIN_POLICY = 'SetEnvIf Request_URI "^" JWTX_REQUIRE_CLAIMS={"roles":"admin"}'
+ADMIN_AREA = {
+    "fcgid": """
+<Location "/admin/">
+    CGIPassAuth On
+    FcgidAccessChecker "${JWTX_BIN}/authorizer.fcgi"
+    ErrorDocument 401 /jwtx-error
+    %s
+</Location>
+""" % ADMIN_POLICY,
+    "htaccess": """
+<If "%%{REQUEST_URI} =~ m#^/admin/#">
+    FcgidAccessChecker "@WRAPPER@"
+    ErrorDocument 401 /jwtx-error
+    %s
+</If>
+""" % ADMIN_POLICY,
+    "authnz": """
+<Location "/admin/">
+    AuthType jwtx
+    AuthName "jwtx"
+    AuthnzFcgiCheckAuthnProvider jwtx Authoritative On RequireBasicAuth Off \\
+        UserExpr "%%{reqenv:REMOTE_USER}"
+    Require valid-user
+    CGIPassAuth On
+    Header always set Content-Type "application/json" "expr=-n %%{resp:X-JWT-Status}"
+    %s
+</Location>
+""" % ADMIN_POLICY,
+    "cgi": """
+<Location "/admin/">
+    SetHandler jwtx-guarded
+    %s
+</Location>
+""" % ADMIN_POLICY,
+}
+
+
+def with_admin_area(run, name, recipe):
+    """A file that includes the recipe, then the test-only admin area."""
+    return harness.write_text(os.path.join(run, "recipe.conf"),
+                              'Include "%s"\n%s' % (recipe, ADMIN_AREA[name]))
 
 
 class SpawnFcgi:
@@ -211,6 +264,21 @@ def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/j
     r = H("GET", "/private/", headers=bearer(new_access))
     R.eq(r.status, 200, t("authorizer: refreshed token is fine outside the fresh folder"))
 
+    # every policy route keeps its policy under every spelling of its path
+    now = int(time.time())
+    admin = jwt.encode({"fresh": True, "iat": now, "jti": "admin-%f" % time.time(), "type": "access",
+                        "sub": "testuser", "nbf": now, "exp": now + 600, "roles": ["admin"]},
+                       SECRET, algorithm="HS256")
+    r = H("GET", "/admin/", headers=bearer(admin))
+    R.check(r.status == 200 and b"admin-marker" in r.body, t("admin area: a token with the claim reaches it"),
+            "%d %r" % (r.status, r.body[:200]))
+    table = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+             ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+             ("/optional", {}, (200, b'{"logged_in_as":"anonymous user"}\n')),
+             ("/admin/", bearer(access), (400, msg("User claims verification failed"))))
+    for path, headers, policy in table:
+        harness.policy_table(R, srv.port, name, path, headers, policy)
+
     # logout revokes
     r = H("POST", "/logout", headers=bearer(access))
     R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'), t("logout revokes"))
@@ -234,9 +302,9 @@ def errors_of(srv):
 
 
 def recipe_fcgid():
-    run, conf = new_run("fcgid")
-    srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-fcgid.conf"),
-                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW)], ["JWTX_WITH_FCGID"])
+    run, conf, www = new_run("fcgid")
+    srv = Apache(run, with_admin_area(run, "fcgid", os.path.join(APACHE_DIR, "jwtx-fcgid.conf")),
+                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", www)], ["JWTX_WITH_FCGID"])
     try:
         check_recipe("fcgid", srv)
         r = srv.request("GET", "/jwtx-error")
@@ -251,9 +319,7 @@ def recipe_fcgid():
 
 
 def recipe_htaccess():
-    run, conf = new_run("htaccess")
-    www = os.path.join(run, "www")
-    shutil.copytree(WWW, www, symlinks=True)
+    run, conf, www = new_run("htaccess")
     wrapper = os.path.join(run, "jwtx-authorizer")
     with open(os.path.join(APACHE_DIR, "jwtx-authorizer.sh.in")) as f:
         text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf)
@@ -261,7 +327,8 @@ def recipe_htaccess():
         f.write(text)
     os.chmod(wrapper, 0o755)
     with open(os.path.join(APACHE_DIR, "jwtx-fcgid.htaccess")) as f:
-        text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WRAPPER@", wrapper)
+        text = f.read() + ADMIN_AREA["htaccess"]
+    text = text.replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WRAPPER@", wrapper)
     with open(os.path.join(www, ".htaccess"), "w") as f:
         f.write(text)
     srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-fcgid-htaccess-host.conf"),
@@ -274,7 +341,7 @@ def recipe_htaccess():
 
 
 def recipe_authnz():
-    run, conf = new_run("authnz")
+    run, conf, www = new_run("authnz")
     daemons = []
     srv = None
     try:
@@ -283,8 +350,8 @@ def recipe_authnz():
             d = SpawnFcgi(run, prog + ".fcgi", conf, prog)
             daemons.append(d)
             ports.append(("JWTX_%s_PORT" % prog.upper(), str(d.port)))
-        srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-authnz-fcgi.conf"),
-                     [("JWTX_WWW", WWW)] + ports, ["JWTX_WITH_AUTHNZ_FCGI"])
+        srv = Apache(run, with_admin_area(run, "authnz", os.path.join(APACHE_DIR, "jwtx-authnz-fcgi.conf")),
+                     [("JWTX_WWW", www)] + ports, ["JWTX_WITH_AUTHNZ_FCGI"])
         check_recipe("authnz", srv)
         token = (harness.login(srv.port).json() or {}).get("access_token", "")
         r = srv.request("GET", "/private/no-such-file.html", headers=bearer(token))
@@ -299,15 +366,15 @@ def recipe_authnz():
 
 
 def recipe_cgi():
-    run, conf = new_run("cgi")
+    run, conf, www = new_run("cgi")
     guard = os.path.join(run, "jwtx-cgi-guard")
     with open(os.path.join(APACHE_DIR, "jwtx-cgi-guard.sh.in")) as f:
-        text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WWW@", WWW)
+        text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WWW@", www)
     with open(guard, "w") as f:
         f.write(text)
     os.chmod(guard, 0o755)
-    srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-cgi.conf"),
-                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW), ("JWTX_GUARD", guard)])
+    srv = Apache(run, with_admin_area(run, "cgi", os.path.join(APACHE_DIR, "jwtx-cgi.conf")),
+                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", www), ("JWTX_GUARD", guard)])
     try:
         check_recipe("cgi", srv)
         r = srv.request("GET", "/jwtx-guard/private/index.html")
