@@ -236,6 +236,14 @@ R.check("jwt_type=access" in text and '"team":"blue"' in text, "authorizer: lega
 r = H("GET", "/legacy/whoami.cgi")
 R.eq(r.status, 401, "authorizer: legacy CGI denied without token")
 
+# ---- every policy route keeps its policy under every spelling of its path ------
+POLICY_TABLE = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/optional", {}, (200, b'{"logged_in_as":"anonymous user"}\n')),
+                ("/claims-admin", bearer(access), (400, msg("User claims verification failed"))))
+for path, headers, policy in POLICY_TABLE:
+    harness.policy_table(R, srv.port, "demo", path, headers, policy)
+
 # ---- identities that C strings cannot carry ---------------------------------------
 now = int(time.time())
 t = raw_token('{"sub":"\\ud800","type":"access","exp":%d}' % (now + 600))

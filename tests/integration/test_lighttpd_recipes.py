@@ -41,6 +41,14 @@ var.jwtx_conf  = "%(conf)s"
 var.jwtx_run   = "%(sockets)s"
 var.jwtx_procs = 2
 include "%(recipe)s"
+
+# Test-only: an area with a required-claims policy, written the way the
+# recipe's own areas are (the policy in the condition that protects it).
+$HTTP["url"] =~ "^/admin/" {
+    alias.url = ( "/admin/" => "%(www)s/private/" )
+    setenv.add-environment = ( "JWTX_REQUIRE_CLAIMS" => "{\\"roles\\": \\"admin\\"}" )
+    fastcgi.server = ( "/admin/" => ( var.jwtx_authorizer ) )
+}
 """
 
 
@@ -163,6 +171,15 @@ def checks(srv):
         r = H("GET", path, headers=bearer(new_access))
         R.check(r.status != 200, n + ": %s is not the fresh route without its policy" % path,
                 "%d %r" % (r.status, r.body[:60]))
+
+    # every policy route keeps its policy under every spelling of its path
+    r = H("GET", "/admin/", headers=bearer(new_access))
+    denial(r, 400, "User claims verification failed", "admin area: token without the claim")
+    table = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+             ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+             ("/admin/", bearer(access), (400, msg("User claims verification failed"))))
+    for path, headers, policy in table:
+        harness.policy_table(R, srv.port, n, path, headers, policy)
 
     # logout revokes
     acc2 = (login().json() or {}).get("access_token", "")

@@ -289,6 +289,14 @@ R.eq(r.status, 200, "fresh: the ordinary folder takes the non-fresh token")
 r = H("GET", "/fresh", headers=bearer(new_access))
 R.eq((r.status, r.body), (401, msg("Fresh token required")), "fresh: responder route too")
 
+# ---- every policy route keeps its policy under every spelling of its path ----
+POLICY_TABLE = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/optional", {}, (200, b'{"logged_in_as":"anonymous user"}\n')),
+                ("/admin-area/", bearer(access), (400, msg("User claims verification failed"))))
+for path, headers, policy in POLICY_TABLE:
+    harness.policy_table(R, port, "nginx", path, headers, policy)
+
 # ---- plain CGI through fcgiwrap ----------------------------------------------
 r = H("GET", "/cgi/protected.fcgi", headers=bearer(access))
 R.eq((r.status, r.body), (200, b'{"logged_in_as":"testuser"}\n'), "plain CGI: protected 200")
