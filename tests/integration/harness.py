@@ -160,6 +160,79 @@ def stop_pid(pid, timeout=10.0):
         os.kill(pid, signal.SIGKILL)
 
 
+def proc_table():
+    """(pid, ppid, comm) of every process still running (zombies left out)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        st = tail("/proc/%s/stat" % d, 4096)
+        if ")" not in st:
+            continue
+        comm = st[st.find("(") + 1:st.rfind(")")]
+        rest = st[st.rfind(")") + 2:].split()
+        if len(rest) > 1 and rest[0] not in ("Z", "X"):
+            out.append((int(d), int(rest[1]), comm))
+    return out
+
+
+def descendants(pid, comm):
+    """Pids of the processes named comm below pid (children, grandchildren...)."""
+    table = proc_table()
+    below, found = {pid}, []
+    grew = True
+    while grew:
+        grew = False
+        for p, pp, c in table:
+            if pp in below and p not in below:
+                below.add(p)
+                grew = True
+                if c == comm:
+                    found.append(p)
+    return sorted(found)
+
+
+def survives_a_crash(results, label, pids, send, want, threads=4, after=1.5):
+    """Crash test of one route: pids are the route's processes (started by the
+    suite). While `threads` clients send requests (send() -> status) without
+    pause, one process is killed (SIGKILL); for `after` seconds more every
+    answer must come from another process: a status in want, never 503. The
+    requests that were inside or queued for the killed process when it died
+    may fail (at most one per client). Also checks there were >= 2 processes."""
+    import threading
+    results.check(len(pids) >= 2, "%s: the route runs at least two processes" % label,
+                  "(%d: %r)" % (len(pids), pids))
+    if not pids:
+        return
+    got, stop_at = [], [time.time() + 60]
+
+    def client():
+        while time.time() < stop_at[0]:
+            try:
+                st = send()
+            except OSError as e:
+                st = repr(e)[:40]
+            got.append((time.time(), st))
+    clients = [threading.Thread(target=client) for _ in range(threads)]
+    for c in clients:
+        c.start()
+    time.sleep(0.3)
+    killed_at = time.time()
+    os.kill(pids[0], signal.SIGKILL)
+    stop_at[0] = killed_at + after
+    for c in clients:
+        c.join()
+    later = [st for t, st in got if t > killed_at]
+    good = sum(1 for st in later if st in want)
+    n503 = sum(1 for st in later if st == 503)
+    other = [st for st in later if st not in want and st != 503]
+    print("# %s: %d processes, one killed: %d answers after it: %d as wanted, %d x 503, other %r"
+          % (label, len(pids), len(later), good, n503, other))
+    results.check(good > 0 and n503 == 0 and len(other) <= threads,
+                  "%s: after a crash of one process the others answer (no 503)" % label,
+                  "(%d wanted, %d x 503, other %r)" % (good, n503, other))
+
+
 def spawn_fcgi(prog, pidfile, env, procs=1, user=None, tries=1):
     """Starts prog as procs FastCGI daemons (spawn-fcgi) on a free 127.0.0.1
     port, trying up to tries ports; user (with its group) when run as root.

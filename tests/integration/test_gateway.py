@@ -289,6 +289,17 @@ R.eq(r.status, 401, "CGI mode: no token 401")
 r = H("POST", "/cgi/login.fcgi", body={"username": "testuser", "password": "testpass"})
 R.check(r.status == 200 and "access_token" in (r.json() or {}), "CGI mode: login works")
 
+# ---- a crashed process: the route's other process answers --------------------------
+# Every route runs two processes (max-procs); a crash (SIGKILL) of one of
+# refresh, logout or jwks under load: lighttpd sends the next requests to the
+# other one (with one process it answered 503 until the restart, 1-2 s).
+out_token = (login().json() or {}).get("access_token", "")
+for route, send, want in (
+        ("refresh.fcgi", lambda: H("POST", "/refresh", headers=bearer(refresh)).status, (200,)),
+        ("logout.fcgi", lambda: H("POST", "/logout", headers=bearer(out_token)).status, (200, 401)),
+        ("jwks.fcgi", lambda: H("GET", "/.well-known/jwks.json").status, (200,))):
+    harness.survives_a_crash(R, "crash: " + route, harness.descendants(srv.proc.pid, route), send, want)
+
 # ---- logout and revocation ----------------------------------------------------------
 a2 = login().json() or {}
 acc2, ref2 = a2.get("access_token", ""), a2.get("refresh_token", "")
