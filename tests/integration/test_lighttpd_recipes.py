@@ -191,12 +191,31 @@ def checks(srv):
     denial(r, 401, "Token has been revoked", "logout: reused token at the authorizer")
 
 
+def crashes(srv, routes):
+    """SIGKILL one process of each route under load: no 503 after it."""
+    tok = (harness.login(srv.port).json() or {})
+    sends = {
+        "refresh.fcgi": (lambda: harness.request(srv.port, "POST", "/refresh",
+                                                 bearer(tok.get("refresh_token", ""))).status, (200,)),
+        "logout.fcgi": (lambda: harness.request(srv.port, "POST", "/logout",
+                                                bearer(tok.get("access_token", ""))).status, (200, 401)),
+        "jwks.fcgi": (lambda: harness.request(srv.port, "GET", "/.well-known/jwks.json").status, (200,)),
+        "authorizer.fcgi": (lambda: harness.request(srv.port, "GET", "/private/",
+                                                    bearer(tok.get("refresh_token", ""))).status, (422,)),
+    }
+    for route in routes:
+        send, want = sends[route]
+        harness.survives_a_crash(R, "%s: crash: %s" % (srv.name, route),
+                                 harness.descendants(srv.proc.pid, route), send, want)
+
+
 fcgi = Server("fastcgi", "jwtx.conf")
 checks(fcgi)
 # lighttpd spawned the programs: they are its children and keep running.
 names = fcgi.children()
 R.check({"login.fcgi", "authorizer.fcgi", "protected.fcgi"} <= names,
         "fastcgi: lighttpd runs the programs as its FastCGI children", repr(sorted(names)))
+crashes(fcgi, ("refresh.fcgi", "logout.fcgi", "jwks.fcgi"))
 fcgi.stop()
 
 cgi = Server("cgi", "jwtx-cgi.conf")
@@ -204,5 +223,6 @@ checks(cgi)
 names = cgi.children()
 R.check("authorizer.fcgi" in names and "login.fcgi" not in names and "protected.fcgi" not in names,
         "cgi: only the authorizer stays running; the responders ran as CGI", repr(sorted(names)))
+crashes(cgi, ("authorizer.fcgi",))
 cgi.stop()
 R.finish()
