@@ -77,7 +77,11 @@ def spawn(name, prog, conf=CONF, procs=2):
         R.check(False, "%s daemon bound on 127.0.0.1" % name)
         R.finish()
     daemons.extend(pids)
+    pids_of[name] = pids
     return "127.0.0.1:%d" % port
+
+
+pids_of = {}
 
 
 addr = {}
@@ -314,6 +318,23 @@ r = H("GET", "/private/", headers=bearer(acc2))
 denial(r, 401, "Token has been revoked", "logout: authorizer refuses it")
 r = H("GET", "/legacy/whoami.cgi", headers=bearer(acc2))
 R.eq((r.status, r.body), (401, msg("Token has been revoked")), "logout: legacy CGI refused too")
+
+# ---- a crashed process: the route's other process answers -------------------
+# spawn-fcgi -F 2: two processes accept on one socket; SIGKILL one of each
+# route under load, and the other answers everything after it (no 503, no 502
+# but for requests inside the killed process). Nothing restarts the killed one.
+out = login().json() or {}
+crash = (("refresh", lambda: H("POST", "/refresh", headers=bearer(out.get("refresh_token", ""))).status,
+          (200,)),
+         ("logout", lambda: H("POST", "/logout", headers=bearer(out.get("access_token", ""))).status,
+          (200, 401)),
+         ("authorizer", lambda: H("GET", "/private/", headers=bearer(refresh)).status, (422,)),
+         ("fcgiwrap", lambda: H("GET", "/legacy/whoami.cgi", headers=bearer(access)).status, (200,)))
+for name, send, want in crash:
+    pids = list(pids_of.get(name, []))
+    harness.survives_a_crash(R, "crash: " + name, pids, send, want)
+    if pids:
+        daemons.remove(pids[0])  # gone: never signal a pid that may be reused
 
 stop_nginx()
 R.eq(nginx.returncode is not None, True, "nginx stopped")
