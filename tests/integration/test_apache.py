@@ -114,10 +114,11 @@ class SpawnFcgi:
     """One program as a TCP FastCGI daemon on 127.0.0.1 (spawn-fcgi)."""
 
     def __init__(self, run, prog, conf, name):
+        # -F 2, as the recipe says: one crashed process leaves the other.
         self.port, self.pids = harness.spawn_fcgi(
             os.path.join(BIN, prog), os.path.join(run, "run", "spawn-%s.pid" % name),
-            {"PATH": "/usr/bin:/bin", "JWTX_CONF": conf}, user=RUN_USER if AS_ROOT else None,
-            tries=5)
+            {"PATH": "/usr/bin:/bin", "JWTX_CONF": conf}, procs=2,
+            user=RUN_USER if AS_ROOT else None, tries=5)
         self.started = list(self.pids)
 
     def stop(self):
@@ -289,6 +290,26 @@ def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/j
          t("revoked token refused by the authorizer"))
 
 
+def crash_checks(name, srv, pids_of):
+    """SIGKILL one process of refresh, logout and the authorizer under load:
+    the route's other process answers, never 503. pids_of(prog) lists the
+    route's processes, once the load runs (mod_fcgid starts them on demand,
+    up to FcgidMaxProcessesPerClass); returns the pids killed."""
+    tok = harness.login(srv.port).json() or {}
+    sends = (("refresh", lambda: srv.request("POST", "/refresh",
+                                             bearer(tok.get("refresh_token", ""))).status, (200,)),
+             ("logout", lambda: srv.request("POST", "/logout",
+                                            bearer(tok.get("access_token", ""))).status, (200, 401)),
+             ("authorizer", lambda: srv.request("GET", "/private/",
+                                                bearer(tok.get("refresh_token", ""))).status, (422,)))
+    killed = []
+    for prog, send, want in sends:
+        pid = harness.survives_a_crash(R, "%s: crash: %s" % (name, prog), lambda p=prog: pids_of(p),
+                                       send, want)
+        killed += [pid] if pid else []
+    return killed
+
+
 def errors_of(srv):
     """Lines of the error log that point at a broken recipe (the whole log is
     printed when there are any)."""
@@ -313,6 +334,8 @@ def recipe_fcgid():
         R.eq((r.header("X-JWT-Status"), r.header("X-JWT-Error-Body"), r.header("Cache-Control")),
              (None, None, "no-store"), "fcgid: denial carries no transport headers, one Cache-Control")
         R.eq(errors_of(srv), [], "fcgid: no configuration errors logged")
+        # last: the killed processes log "End of script output before headers"
+        crash_checks("fcgid", srv, lambda prog: harness.descendants(srv.pid, prog + ".fcgi"))
     finally:
         srv.stop()
     R.check(not pid_alive(srv.pid or 0), "fcgid: Apache stopped")
@@ -336,6 +359,7 @@ def recipe_htaccess():
     try:
         check_recipe("htaccess", srv)
         R.eq(errors_of(srv), [], "htaccess: no configuration errors logged")
+        crash_checks("htaccess", srv, lambda prog: harness.descendants(srv.pid, prog + ".fcgi"))
     finally:
         srv.stop()
 
@@ -356,6 +380,12 @@ def recipe_authnz():
         token = (harness.login(srv.port).json() or {}).get("access_token", "")
         r = srv.request("GET", "/private/no-such-file.html", headers=bearer(token))
         R.eq(r.status, 404, "authnz: a missing file behind the authorizer is a 404")
+        by_name = dict(zip(("authorizer", "login", "refresh", "logout", "protected", "jwks"), daemons))
+        for pid in crash_checks("authnz", srv, lambda prog: list(by_name[prog].pids)):
+            for d in daemons:
+                if pid in d.pids:
+                    d.pids.remove(pid)  # gone: never signal a pid that may be reused
+                    d.started.remove(pid)
         R.eq(errors_of(srv), [], "authnz: no configuration errors logged")
     finally:
         if srv:

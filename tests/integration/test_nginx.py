@@ -331,10 +331,9 @@ crash = (("refresh", lambda: H("POST", "/refresh", headers=bearer(out.get("refre
          ("authorizer", lambda: H("GET", "/private/", headers=bearer(refresh)).status, (422,)),
          ("fcgiwrap", lambda: H("GET", "/legacy/whoami.cgi", headers=bearer(access)).status, (200,)))
 for name, send, want in crash:
-    pids = list(pids_of.get(name, []))
-    harness.survives_a_crash(R, "crash: " + name, pids, send, want)
-    if pids:
-        daemons.remove(pids[0])  # gone: never signal a pid that may be reused
+    killed = harness.survives_a_crash(R, "crash: " + name, list(pids_of.get(name, [])), send, want)
+    if killed:
+        daemons.remove(killed)  # gone: never signal a pid that may be reused
 
 stop_nginx()
 R.eq(nginx.returncode is not None, True, "nginx stopped")
