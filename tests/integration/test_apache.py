@@ -5,7 +5,11 @@ mod_authnz_fcgi with spawn-fcgi daemons, plain mod_cgi) this starts its own
 Apache (prefork) on a free 127.0.0.1 port with its own ServerRoot, PidFile,
 DefaultRuntimeDir and FcgidIPCDir under a temp folder, drives the gateway
 routes and the authorizer in front of a static folder and a legacy CGI
-program with real HTTP, and stops the server and every daemon it started.
+program with real HTTP, sends every policy route under every spelling of its
+path (harness.policy_table; a test-only required-claims folder /admin/ joins
+the recipe's /private/fresh/, /fresh and /optional), kills one process of
+refresh, logout and the authorizer under load (harness.survives_a_crash), and
+stops the server and every daemon it started.
 
 Apache is started under setsid: prefork SIGTERMs its whole process group on
 shutdown (notes/web-servers.md section 9), which would kill this script.

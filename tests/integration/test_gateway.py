@@ -3,7 +3,8 @@
 Drives every route with real HTTP: login (JSON and form, `next`), protected,
 optional, fresh, refresh, logout with revocation, the authorizer on a static
 folder and a legacy CGI program, JWKS, plain CGI mode, cookies with CSRF, and
-the exact status and message of spec sections 4 and 5.
+the exact status and message of spec sections 4 and 5; every policy route under
+every spelling of its path, and a crash of one of two processes of a route.
 """
 import base64
 import json

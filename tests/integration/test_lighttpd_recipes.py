@@ -8,7 +8,9 @@ var.jwtx_run, var.jwtx_procs), the way a site includes them. For each recipe
 the same checks run as the client sees them: login, the protected example,
 the authorizer in front of a static folder and a legacy CGI program (which
 receives REMOTE_USER and JWT_*), denials with jwtx's status and JSON body,
-the fresh-only policy, JWKS, and revocation after logout.
+the fresh-only policy, JWKS, and revocation after logout; every policy route
+under every spelling of its path (with a test-only required-claims folder
+/admin/), and a crash of one process of a route under load.
 """
 import os
 import subprocess

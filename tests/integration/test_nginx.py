@@ -8,7 +8,8 @@ CLIENT sees: login, the responders, auth_request in front of a static folder
 and a CGI program (which receives REMOTE_USER and JWT_*), every denial with
 jwtx's exact status, JSON body and Content-Type (401, 422, 400, 503 -- nginx
 itself only passes 401/403 from an auth subrequest), a single WWW-Authenticate,
-the fresh-only policy and revocation after logout.
+the fresh-only policy and revocation after logout, every policy route under
+every spelling of its path, and a crash of one of two processes of a route.
 
 Everything started here is stopped here (atexit), by pid, and nothing else.
 """
