@@ -296,6 +296,8 @@ RAW = {
                     b"Content-Length: 2000000000\r\nConnection: close\r\n\r\n"),
     "unknown-method": b"FOO %(path)s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
     "http-2.0": b"GET %(path)s HTTP/2.0\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "te-gzip": (b"POST %(path)s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n"
+                b"Connection: close\r\n\r\n"),
     "expect-foo": (b"POST %(path)s HTTP/1.1\r\nHost: t\r\nExpect: foo\r\nContent-Length: 2\r\n"
                    b"Connection: close\r\n\r\n{}"),
     "get": b"GET %(path)s HTTP/1.1\r\nHost: t\r\n%(hdrs)sConnection: close\r\n\r\n",
