@@ -35,9 +35,18 @@ AS_ROOT = os.geteuid() == 0
 RUN_USER = "www-data" if AS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
 MISSING = harness.MISSING_TEXT
 ERRORS = os.path.join(ROOT, "conf", "errors")
-# Test-only lines after the recipe: Apache itself answering 5xx (mod_alias
+# Test-only lines after the recipe: Apache itself answering a status (mod_alias
 # Redirect with a status takes the same error path as a failed program).
-TEST_STATUS_LINES = "".join("Redirect %d /test-status/%d\n" % (n, n) for n in (500, 502, 503, 504))
+# .htaccess maps fewer statuses (see its "Error answers" block).
+STATUSES = (411, 413, 500, 501, 502, 503, 504)
+HTACCESS_STATUSES = (413, 500, 502, 503, 504)
+
+
+def status_lines(statuses):
+    return "".join("Redirect %d /test-status/%d\n" % (n, n) for n in statuses)
+
+
+TEST_STATUS_LINES = status_lines(STATUSES)
 
 
 def with_test_lines(run, recipe, extra=""):
@@ -250,7 +259,7 @@ def error_answers(name, srv, htaccess=False, huge=None):
     server(R, raw("long-header"), 400, t("a header line over 8 KiB (400: Apache has no 431)"))
     server(R, raw("long-url"), 414, t("a 10,000-byte URL"))
     server(R, raw("expect-foo", "/login"), 417, t("Expect: foo"))
-    for n in (500, 502, 503, 504):
+    for n in HTACCESS_STATUSES if htaccess else STATUSES:
         harness.check_server_answer(R, raw("get", "/test-status/%d" % n), n, t("Apache's own %d" % n))
     # (mod_proxy_fcgi streams the body to jwtx without checking Content-Length
     # first: the authnz recipe has no such case, the next one covers it.)
@@ -312,7 +321,7 @@ def recipe_htaccess():
     with open(os.path.join(APACHE_DIR, "jwtx-fcgid.htaccess")) as f:
         text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WRAPPER@", wrapper)
     with open(os.path.join(www, ".htaccess"), "w") as f:
-        f.write(text + "\n" + TEST_STATUS_LINES)
+        f.write(text + "\n" + status_lines(HTACCESS_STATUSES))
     shutil.copytree(ERRORS, os.path.join(www, "jwtx-errors"))
     srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-fcgid-htaccess-host.conf"),
                  [("JWTX_WWW", www)], ["JWTX_WITH_FCGID"])
