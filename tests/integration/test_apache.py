@@ -49,6 +49,34 @@ def status_lines(statuses):
 TEST_STATUS_LINES = status_lines(STATUSES)
 
 
+def down_conf(run):
+    """A jwtx conf whose revocation store is down (a closed Redis port): the
+    authorizer answers 503 itself."""
+    path = harness.write_text(os.path.join(run, "jwtx-down.conf"),
+                              'JWT_SECRET_KEY = "%s"\nJWTX_BLOCKLIST = "redis://127.0.0.1:%d/0"\n'
+                              % (SECRET, harness.free_port()))
+    give_to_run_user(run)
+    return path
+
+
+# A route whose policy no token of the suite meets: the authorizer answers 400.
+CLAIMS_LINE = 'SetEnvIf Request_URI "^/test-claims/" JWTX_REQUIRE_CLAIMS={"roles":"admin"}\n'
+
+
+def own_answers_kept(name, srv):
+    """The authorizer's own 400 and 503 (statuses the error files map too)
+    reach the client as jwtx wrote them, not as the static error file."""
+    token = (harness.login(srv.port).json() or {}).get("access_token", "")
+    r = srv.request("GET", "/test-claims/", headers=bearer(token))
+    R.eq((r.status, r.header("Content-Type"), r.body),
+         (400, "application/json", msg("User claims verification failed")),
+         "%s: the authorizer's own 400 is not replaced by the error file" % name)
+    r = srv.request("GET", "/test-down/", headers=bearer(token))
+    R.eq((r.status, r.header("Content-Type"), r.body),
+         (503, "application/json", msg("Token revocation store unavailable")),
+         "%s: the authorizer's own 503 is not replaced by the error file" % name)
+
+
 def with_test_lines(run, recipe, extra=""):
     """A file that includes the recipe unchanged, then the test-only lines."""
     return harness.write_text(os.path.join(run, "recipe-under-test.conf"),
@@ -291,12 +319,21 @@ def errors_of(srv):
 
 def recipe_fcgid():
     run, conf = new_run("fcgid")
-    srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-fcgid.conf")),
+    wrapper = os.path.join(run, "jwtx-authorizer-down")
+    with open(os.path.join(APACHE_DIR, "jwtx-authorizer.sh.in")) as f:
+        harness.write_text(wrapper, f.read().replace("@BIN@", BIN).replace("@CONF@", down_conf(run)))
+    os.chmod(wrapper, 0o755)
+    extra = CLAIMS_LINE
+    for path, checker in (("/test-claims/", os.path.join(BIN, "authorizer.fcgi")), ("/test-down/", wrapper)):
+        extra += ('<Location "%s">\n    CGIPassAuth On\n    FcgidAccessChecker "%s"\n'
+                  '    ErrorDocument 401 /jwtx-error\n</Location>\n' % (path, checker))
+    srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-fcgid.conf"), extra),
                  [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW), ("JWTX_ERRORS", ERRORS)],
                  ["JWTX_WITH_FCGID"])
     try:
         check_recipe("fcgid", srv)
         error_answers("fcgid", srv, huge=(400, "Missing username or password"))
+        own_answers_kept("fcgid", srv)
         r = srv.request("GET", "/jwtx-error")
         R.eq(r.status, 403, "fcgid: the error renderer is not reachable directly")
         r = srv.request("GET", "/private/", headers=bearer("abc.def"))
@@ -343,12 +380,22 @@ def recipe_authnz():
             d = SpawnFcgi(run, prog + ".fcgi", conf, prog)
             daemons.append(d)
             ports.append(("JWTX_%s_PORT" % prog.upper(), str(d.port)))
+        d = SpawnFcgi(run, "authorizer.fcgi", down_conf(run), "authorizer-down")
+        daemons.append(d)
         dead = ('<LocationMatch "^/test-unreachable$">\n'
                 '    SetHandler "proxy:fcgi://127.0.0.1:%d/"\n</LocationMatch>\n' % harness.free_port())
+        dead += CLAIMS_LINE + 'AuthnzFcgiDefineProvider authn jwtxdown "fcgi://127.0.0.1:%d/"\n' % d.port
+        for path, provider in (("/test-claims/", "jwtx"), ("/test-down/", "jwtxdown")):
+            dead += ('<LocationMatch "^%s">\n    AuthType jwtx\n    AuthName "jwtx"\n'
+                     '    AuthnzFcgiCheckAuthnProvider %s Authoritative On RequireBasicAuth Off '
+                     'UserExpr "%%{reqenv:REMOTE_USER}"\n    Require valid-user\n    CGIPassAuth On\n'
+                     '    Header always set Content-Type "application/json" "expr=-n %%{resp:X-JWT-Status}"\n'
+                     '</LocationMatch>\n' % (path, provider))
         srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-authnz-fcgi.conf"), dead),
                      [("JWTX_WWW", WWW), ("JWTX_ERRORS", ERRORS)] + ports, ["JWTX_WITH_AUTHNZ_FCGI"])
         check_recipe("authnz", srv)
         error_answers("authnz", srv, huge=False)
+        own_answers_kept("authnz", srv)
         r = harness.raw_request(srv.port, "get", "/test-unreachable")
         harness.check_server_answer(R, r, 503, "authnz: a FastCGI daemon not running")
         token = (harness.login(srv.port).json() or {}).get("access_token", "")
