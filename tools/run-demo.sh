@@ -65,7 +65,10 @@ while :; do
 done
 
 # Whatever is left in lighttpd's session (its programs, a CGI program) belongs
-# to this run and nothing else: none is expected, but none may stay.
+# to this run and nothing else: none is expected, but none may stay. The
+# commands below share this script's process group: more signals to the
+# group (Ctrl-C again) must not cut them short, so they are ignored now.
+trap '' INT TERM HUP QUIT
 session_left() {
     ps -o pid=,stat= -s "$lighttpd" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }'
 }

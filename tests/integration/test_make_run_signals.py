@@ -245,6 +245,45 @@ def main():
         stop_leftovers(members({p.pid}, run))
     h.stop(p)
 
+    # The safety net: a program that outlives lighttpd (here a stand-in lighttpd
+    # leaves a child that ignores SIGTERM) is stopped by make run all the same.
+    run = h.tmpdir("make-run-")
+    fake = os.path.join(run, "bin")
+    os.mkdir(fake)
+    h.write_text(os.path.join(fake, "lighttpd"),
+                 '#!/bin/sh\n'
+                 '[ "$1" = -tt ] && exit 0\n'
+                 'run=$(dirname "$3")\n'
+                 '(trap "" TERM; exec sleep 60) &\n'
+                 'echo $! > "$run/child.pid"\n'
+                 'trap "exit 0" TERM\n'
+                 'sleep 60 & wait\n')
+    os.chmod(os.path.join(fake, "lighttpd"), 0o755)
+    log_path = os.path.join(run, "make-run.log")
+    env = dict(os.environ, PATH=fake + ":" + os.environ["PATH"])
+    with open(log_path, "w") as log:
+        p = subprocess.Popen(["make", "--no-print-directory", "run", "PORT=%d" % h.free_port(),
+                              "RUN=%s" % run], cwd=h.ROOT, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    end = time.time() + 20
+    while time.time() < end and not h.tail(os.path.join(run, "child.pid")).strip():
+        time.sleep(0.1)
+    table = processes()
+    sessions = {p.pid} | {table[q][1] for q in descendants(p.pid, table) if q in table}
+    child = int(h.tail(os.path.join(run, "child.pid")).strip() or 0)
+    R.check(child in members(sessions, run), "stand-in lighttpd: its child runs")
+    os.killpg(p.pid, signal.SIGINT)
+    end = time.time() + GONE_WITHIN
+    while time.time() < end and (members(sessions, run) or p.poll() is None):
+        time.sleep(0.1)
+    left = members(sessions, run)
+    stop_leftovers(left)
+    h.stop(p)
+    R.check(not left, "stand-in lighttpd: what it left behind is gone within %gs" % GONE_WITHIN,
+            repr(left))
+    R.check("left behind" in h.tail(log_path), "stand-in lighttpd: make run says so",
+            h.tail(log_path))
+
     # lighttpd cannot start (the port is taken): make run fails at once, nothing stays.
     run = h.tmpdir("make-run-")
     busy = socket.socket()
