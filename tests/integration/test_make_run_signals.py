@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-R = h.Results("52-make-run-signals")
+R = h.Results("make-run-signals")
 TRIES = int(os.environ.get("JWTX_MAKE_RUN_TRIES", "10"))
 GONE_WITHIN = 10.0  # seconds (lighttpd takes well under one; the load of parallel suites)
 SWEEP_WITHIN = 30.0  # run-demo.sh waits 1 s, SIGTERMs, then SIGKILLs after 2 s more
