@@ -248,7 +248,7 @@ struct jwtx_regulator {
     jwtx_regulate_limits lim;
     const jwtx_regulate_backend *be;
     void *ctx;
-    jwtx_clock_fn clock;
+    jwtx_regulate_clock_fn clock;
     void *clock_ctx;
 };
 
@@ -310,7 +310,7 @@ void jwtx_regulate_free(jwtx_regulator *r)
     free(r);
 }
 
-void jwtx_regulate_set_clock(jwtx_regulator *r, jwtx_clock_fn clock, void *ctx)
+void jwtx_regulate_set_clock(jwtx_regulator *r, jwtx_regulate_clock_fn clock, void *ctx)
 {
     r->clock = clock;
     r->clock_ctx = ctx;

@@ -97,7 +97,7 @@ typedef struct jwtx_regulate_limits {
 
 typedef struct jwtx_regulator jwtx_regulator;
 
-typedef long long (*jwtx_clock_fn)(void *ctx);
+typedef long long (*jwtx_regulate_clock_fn)(void *ctx);
 
 /* A regulator over backend be with context be_ctx (owned from now on: freed
  * with the regulator, or at once when this fails). Returns NULL when out of
@@ -113,7 +113,7 @@ int jwtx_regulate_open(const jwtx_config *cfg, jwtx_regulator **out);
 void jwtx_regulate_free(jwtx_regulator *r);
 
 /* Replaces the clock (NULL: time(NULL)). */
-void jwtx_regulate_set_clock(jwtx_regulator *r, jwtx_clock_fn clock, void *ctx);
+void jwtx_regulate_set_clock(jwtx_regulator *r, jwtx_regulate_clock_fn clock, void *ctx);
 
 /* The regulator's current time. */
 long long jwtx_regulate_now(const jwtx_regulator *r);
