@@ -8,9 +8,9 @@
  * with the differences of spec/README.md: jws.c splits, checks the header and
  * the signature before anything here looks at the payload; then PyJWT's
  * registered-claim checks (iat, nbf, exp, iss, aud, sub, jti; dates are
- * JSON numbers read with Python's int() semantics), FJE's identity and CSRF checks and its defaults. "Token
- * has expired" is reported only when every other check passed, as FJE's
- * re-decode with verify_exp off makes happen.
+ * JSON numbers read with Python's int() semantics), FJE's identity and CSRF
+ * checks and its defaults. "Token has expired" is reported only when every
+ * other check passed, as FJE's re-decode with verify_exp off makes happen.
  *
  * The clock and the random source are replaceable so tests can pin layouts.
  */
