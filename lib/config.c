@@ -34,6 +34,7 @@
 #include "jwtx/json.h"
 #include "jwtx/jws.h"
 #include "jwtx/keys.h"
+#include "blocklist_internal.h"
 #include "util.h"
 
 /* Limits on what comes from outside. */
@@ -2169,22 +2170,15 @@ static json_t *j_samesite(const jwtx_config *cfg, const opt *o)
     return json_null();
 }
 
-/* A redis URL may carry a password: show it without. */
+/* A Redis URL may carry a password in several places (userinfo, a
+ * password= query, percent-escaped, with '@' or '/' in it): it is shown as
+ * the store's own parser reads it, password masked; one that does not parse
+ * is masked whole. */
 static json_t *j_blocklist(const jwtx_config *cfg, const opt *o)
 {
     (void)o;
-    const char *s = cfg->blocklist ? cfg->blocklist : "";
-    const char *at = strncmp(s, "redis://", 8) == 0 ? strchr(s + 8, '@') : NULL;
-    const char *slash = at ? strchr(s + 8, '/') : NULL;
-    if (at == NULL || (slash != NULL && slash < at))
-        return json_string(s);
-    size_t tail = strlen(at);
-    char *m = malloc(8 + 8 + tail + 1);
-    if (m == NULL)
-        return NULL;
-    memcpy(m, "redis://********", 16);
-    memcpy(m + 16, at, tail + 1);
-    json_t *j = json_string(m);
+    char *m = jwtxp_blocklist_url_masked(cfg->blocklist ? cfg->blocklist : "");
+    json_t *j = json_string(m != NULL ? m : "********");
     free(m);
     return j;
 }
