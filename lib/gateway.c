@@ -7,6 +7,7 @@
  */
 #include "jwtx/gateway.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,8 +170,10 @@ typedef struct credentials {
 
 static void credentials_clear(credentials *c)
 {
+    /* OPENSSL_cleanse, not memset: a store right before free may be
+     * optimised away, and this one holds the password. */
     if (c->password)
-        memset(c->password, 0, strlen(c->password));
+        OPENSSL_cleanse(c->password, strlen(c->password));
     free(c->username);
     free(c->password);
     free(c->next);
@@ -192,6 +195,7 @@ static char *form_text(const jwtx_request *req, const char *name)
     size_t len = 0;
     char *v = jwtx_request_form_get(req, name, &len);
     if (v != NULL && strlen(v) != len) {
+        OPENSSL_cleanse(v, len); /* it may be the password */
         free(v);
         return NULL;
     }
