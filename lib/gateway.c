@@ -147,7 +147,9 @@ static bool param_true(const jwtx_request *req, const char *name)
     return yes;
 }
 
-/* Issues one token for identity with the user's extra claims. */
+/* Issues one token for identity with the user's extra claims. While the
+ * claims file is broken none is issued (fail closed, as login does): a token
+ * without them would drop a role or a scope, or keep one an edit removed. */
 static int issue(jwtx_gateway *gw, const char *identity, bool refresh, bool fresh, jwtx_buf *out,
                  jwtx_issued *issued, jwtx_error *err)
 {
@@ -155,7 +157,10 @@ static int issue(jwtx_gateway *gw, const char *identity, bool refresh, bool fres
     memset(&spec, 0, sizeof spec);
     spec.refresh = refresh;
     spec.fresh = fresh ? JWTX_FRESH_TRUE : JWTX_FRESH_FALSE;
-    spec.claims = gw->users ? jwtx_users_claims(gw->users, identity) : NULL;
+    if (gw->users != NULL && jwtx_users_claims_for(gw->users, identity, &spec.claims) != 0)
+        return jwtx_error_set(err, JWTX_ERR_INTERNAL,
+                              "the user claims file is broken; no token is issued until it is "
+                              "fixed");
     return jwtx_token_create(&gw->cfg, identity, &spec, out, issued, err);
 }
 

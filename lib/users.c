@@ -875,7 +875,7 @@ static void refresh(jwtx_users *u)
         if (load_claims(u, &e) != 0) {
             u->cl_seen = id;
             u->cl_broken = true;
-            ulog(u, "users: %s; refusing every login until the file is fixed",
+            ulog(u, "users: %s; refusing every login and token refresh until the file is fixed",
                  jwtx_error_message(&e));
         } else {
             u->cl_broken = false;
@@ -968,12 +968,23 @@ bool jwtx_users_exists(jwtx_users *u, const char *user)
 
 const json_t *jwtx_users_claims(jwtx_users *u, const char *user)
 {
+    const json_t *c = NULL;
+    return jwtx_users_claims_for(u, user, &c) == 0 ? c : NULL;
+}
+
+int jwtx_users_claims_for(jwtx_users *u, const char *user, const json_t **out)
+{
+    if (out == NULL)
+        return -1;
+    *out = NULL;
     if (u == NULL || user == NULL)
-        return NULL;
+        return -1;
     refresh(u);
-    if (u->claims == NULL || u->cl_broken)
-        return NULL;
-    return json_object_get(u->claims, user);
+    if (u->cl_broken)
+        return -1;
+    if (u->claims != NULL)
+        *out = json_object_get(u->claims, user);
+    return 0;
 }
 
 size_t jwtx_users_count(jwtx_users *u)

@@ -76,6 +76,15 @@ bool jwtx_users_exists(jwtx_users *u, const char *user);
  * file or no entry for the user. Re-reads changed files first. */
 const json_t *jwtx_users_claims(jwtx_users *u, const char *user);
 
+/* The same, telling a broken claims file apart: returns 0 with *out set to
+ * the user's claims (borrowed as above; NULL when there is no claims file or
+ * no entry for the user), or -1 with *out NULL while the claims file is
+ * broken (a reload failed and no good version was read since) or on a NULL
+ * argument. Every token made meanwhile would lack its user's claims (a role,
+ * a scope): callers issue none (login, refresh and implicit refresh). */
+int jwtx_users_claims_for(jwtx_users *u, const char *user, const json_t **out)
+    __attribute__((warn_unused_result));
+
 /* Number of users currently loaded (after re-reading changed files). */
 size_t jwtx_users_count(jwtx_users *u);
 

@@ -720,8 +720,31 @@ static void test_refresh(void)
     json_decref(c);
     json_decref(b);
     jwtx_response_clear(&resp);
+    /* a broken claims file: no token without the user's claims (fail
+     * closed, as login does), until the file is fixed */
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), "{\"alice\": {\"role\": \"auditor\"},\n"), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    run(jwtx_route_refresh, &gw, &(rq){.method = "POST", .token = s.refresh}, &resp);
+    expect_error(&resp, 500, "{\"msg\":\"Internal server error\"}\n", NULL,
+                 "refresh, broken claims file");
+    jwtx_response_clear(&resp);
+    run(jwtx_route_login, &gw,
+        &(rq){.method = "POST",
+              .ctype = JSON_CT,
+              .body = "{\"username\":\"alice\",\"password\":\"wonderland\"}"},
+        &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
     CU_ASSERT_EQUAL(write_file(tpath("claims.new"), CLAIMS_JSON), 0);
     CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    run(jwtx_route_refresh, &gw, &(rq){.method = "POST", .token = s.refresh}, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    b = jwtx_json_parse(resp.body.data, resp.body.len, NULL, 0);
+    c = claims_of(&gw, cstr(b, "access_token"));
+    JWTX_ASSERT_STR(cstr(c, "role"), "admin");
+    json_decref(c);
+    json_decref(b);
+    jwtx_response_clear(&resp);
 
     /* failures */
     const char *const opt[] = {"JWTX_OPTIONAL", "1", "JWTX_REFRESH", "0", NULL};
@@ -1240,6 +1263,22 @@ static void test_implicit_refresh(void)
         }
         jwtx_response_clear(&resp);
     }
+    /* a broken claims file: the page is served, no token is re-issued
+     * without the user's claims */
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), "{\"alice\": 1}\n"), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    fixed_now = NOW + 400;
+    jwtx_response resp;
+    run(jwtx_route_protected, &gw, &(rq){.cookie = cookie}, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    expect_body(&resp, ALICE, "implicit refresh, broken claims file");
+    CU_ASSERT_EQUAL(hdr_count(&resp, "Set-Cookie"), 0);
+    jwtx_response_clear(&resp);
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), CLAIMS_JSON), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    run(jwtx_route_protected, &gw, &(rq){.cookie = cookie}, &resp);
+    CU_ASSERT_EQUAL(hdr_count(&resp, "Set-Cookie"), 2);
+    jwtx_response_clear(&resp);
     fixed_now = NOW;
     session_clear(&s);
     jwtx_gateway_close(&gw);

@@ -732,15 +732,22 @@ static void test_reload(void)
     CU_ASSERT_EQUAL(lc.n, 4);
     snprintf(want, sizeof want,
              "users: %s: the claims of user 'u1' are not a JSON object; refusing every login "
-             "until the file is fixed",
+             "and token refresh until the file is fixed",
              cf);
     JWTX_ASSERT_STR(lc.last, want);
     CU_ASSERT_PTR_NULL(jwtx_users_claims(u, "only"));
+    /* broken is told apart from "no claims": no token may be issued */
+    const json_t *got = json_true();
+    CU_ASSERT_EQUAL(jwtx_users_claims_for(u, "only", &got), -1);
+    CU_ASSERT_PTR_NULL(got);
+    CU_ASSERT_EQUAL(jwtx_users_claims_for(u, "nobody", &got), -1);
     CU_ASSERT_EQUAL(jwtx_users_check(u, "only", pw), -1); /* the right password, refused */
     CU_ASSERT_EQUAL(lc.n, 4);
     write_str(cf, "{}");
     bump_mtime(cf, 6);
     CU_ASSERT(jwtx_users_claims(u, "only") == NULL);
+    CU_ASSERT_EQUAL(jwtx_users_claims_for(u, "only", &got), 0); /* fixed: no claims, no error */
+    CU_ASSERT_PTR_NULL(got);
     CU_ASSERT_EQUAL(jwtx_users_check(u, "only", pw), 0); /* fixed: open again */
     jwtx_users_free(u);
 }
