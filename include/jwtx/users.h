@@ -35,9 +35,19 @@
 /* Largest users or claims file read, in bytes, and longest users-file line. */
 #define JWTX_USERS_FILE_MAX (16 * 1024 * 1024)
 #define JWTX_USERS_LINE_MAX 4096
-/* bcrypt cost range for jwtx_users_set_password (the same as htpasswd -C). */
+/* Hash costs a users file may use: one login must not tie up a process for
+ * seconds (bcrypt cost 31 or sha-crypt rounds=999999999 would for minutes
+ * or days). A line above them is refused like an unusable hash. bcrypt cost
+ * 14 is about a second of one CPU core; sha-crypt's default is 5000 rounds;
+ * for yescrypt and scrypt the work is N * r * p * (t + 1), 2^19 being 64 MiB
+ * of memory (scrypt's default, yescrypt's N=2^14 r=32). */
+#define JWTX_USERS_BCRYPT_COST_MAX 14
+#define JWTX_USERS_SHA_ROUNDS_MAX 1000000
+#define JWTX_USERS_MEMHARD_WORK_MAX (1ULL << 19)
+/* bcrypt cost range for jwtx_users_set_password (htpasswd -C allows up to
+ * 17, which this file's reader refuses). */
 #define JWTX_USERS_COST_MIN 4
-#define JWTX_USERS_COST_MAX 17
+#define JWTX_USERS_COST_MAX JWTX_USERS_BCRYPT_COST_MAX
 #define JWTX_USERS_COST_DEFAULT 10
 
 typedef struct jwtx_users jwtx_users;

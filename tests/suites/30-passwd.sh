@@ -80,6 +80,7 @@ check "stdin: UTF-8 user and password" htv "$F" 'zoë' 'ünïcödé ☃'
 cp "$F" "$T/users.before"
 echo pw | $J passwd --cost 3 "$F" x >/dev/null 2>&1; check "refuse: --cost 3 exits 2" [ $? -eq 2 ]
 echo pw | $J passwd --cost 18 "$F" x >/dev/null 2>&1; check "refuse: --cost 18 exits 2" [ $? -eq 2 ]
+echo pw | $J passwd --cost 15 "$F" x >/dev/null 2>&1; check "refuse: --cost 15 (above the users file limit of 14) exits 2" [ $? -eq 2 ]
 echo pw | $J passwd --cost x "$F" x >/dev/null 2>&1; check "refuse: --cost x exits 2" [ $? -eq 2 ]
 echo pw | $J passwd "$F" >/dev/null 2>&1; check "refuse: missing USER exits 2" [ $? -eq 2 ]
 echo pw | $J passwd --bogus "$F" x >/dev/null 2>&1; check "refuse: unknown option exits 2" [ $? -eq 2 ]
