@@ -34,6 +34,7 @@
 #include "jwtx/json.h"
 #include "jwtx/jws.h"
 #include "jwtx/keys.h"
+#include "jwtx/users.h"
 #include "blocklist_internal.h"
 #include "util.h"
 
@@ -444,7 +445,7 @@ static const opt options[] = {
     INTO("JWTX_BLOCKLIST_TIMEOUT_MS", blocklist_timeout_ms, 250, 1, 60000, 0),
     INTO("JWTX_MAX_BODY", max_body, 65536, 1024, 16 * 1024 * 1024, 0),
     INTO("JWTX_IMPLICIT_REFRESH", implicit_refresh, 0, 0, DURATION_MAX, F_FALSE_ZERO),
-    INTO("JWTX_BCRYPT_COST", bcrypt_cost, 10, 4, 31, 0),
+    INTO("JWTX_BCRYPT_COST", bcrypt_cost, 10, JWTX_USERS_COST_MIN, JWTX_USERS_COST_MAX, 0),
     SPEC("JWTX_LOGIN_REDIRECT", OFF(login_redirect), NULL, h_login_redirect, NULL),
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])

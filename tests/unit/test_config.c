@@ -545,8 +545,8 @@ static const error_case error_cases[] = {
      "them"},
     {"JWT_PRIVATE_KEY = 5", "t.conf:1: JWT_PRIVATE_KEY: expected a string or None, got int"},
     /* gateway options */
-    {S "JWTX_BCRYPT_COST = 3", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 31"},
-    {S "JWTX_BCRYPT_COST = 32", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 31"},
+    {S "JWTX_BCRYPT_COST = 3", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 14"},
+    {S "JWTX_BCRYPT_COST = 15", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 14"},
     {S "JWTX_MAX_BODY = 1023", "t.conf:2: JWTX_MAX_BODY: must be an integer from 1024 to 16777216"},
     {S "JWTX_MAX_BODY = 16_777_217",
      "t.conf:2: JWTX_MAX_BODY: must be an integer from 1024 to 16777216"},

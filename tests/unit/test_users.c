@@ -595,6 +595,7 @@ static void test_cost_limits(void)
     /* 53, 43 and 86 itoa64 characters: bcrypt salt+hash, sha256 and sha512 hashes */
     static const char b53[] = "9Z4GH1n5OBwyfR0pHh.nxOYMVcN5tTwfHKxUB3zMhGdYSTSkT9Xk2";
     static const char h43[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+    static const char cheap[] = "$2y$04$9Z4GH1n5OBwyfR0pHh.nxOYMVcN5tTwfHKxUB3zMhGdYSTSkT9Xk2";
     char h86[87];
     snprintf(h86, sizeof h86, "%s%s", h43, h43);
     static const struct {
@@ -639,8 +640,10 @@ static void test_cost_limits(void)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char text[512];
         const char *body = rows[i].body == 'B' ? b53 : rows[i].body == 'S' ? h43 : h86;
-        snprintf(text, sizeof text, "u:%s%s%s\n", rows[i].prefix, rows[i].body == 'B' ? "" : "$",
-                 body);
+        /* two cheap lines make the dummy hash (the most common cost) cheap:
+         * the limits themselves would take a second per load */
+        snprintf(text, sizeof text, "u:%s%s%s\nv:%s\nw:%s\n", rows[i].prefix,
+                 rows[i].body == 'B' ? "" : "$", body, cheap, cheap);
         write_str(tpath("cost"), text);
         jwtx_users *u = NULL;
         jwtx_error e;
@@ -650,7 +653,7 @@ static void test_cost_limits(void)
             fprintf(stderr, "\n  [%s] %s\n", rows[i].prefix, rc == 0 ? "accepted" : e.text);
         if (rows[i].want == NULL) {
             CU_ASSERT_EQUAL(rc, 0);
-            CU_ASSERT_EQUAL(jwtx_users_count(u), 1);
+            CU_ASSERT_EQUAL(jwtx_users_count(u), 3);
         } else {
             char want[600];
             CU_ASSERT_EQUAL(rc, -1);
