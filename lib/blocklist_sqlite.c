@@ -26,7 +26,11 @@
  * the ones this connection has open. Any difference fails closed and drops
  * the connection without a checkpoint (a checkpoint-on-close could delete
  * the -wal now at the path, which belongs to another file); the next call
- * opens whatever valid store is at the path then.
+ * opens whatever valid store is at the path then. Three stat() calls per
+ * check would cost more than the check itself, so an inotify watch on the
+ * three files (a change of their link count, a rename) says when to look:
+ * one non-blocking read per check. Without inotify (no instance left, a file
+ * system without it) every check stats the files.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +94,7 @@ typedef struct sqlite_be {
     file_id id[F__N];
     bool memory;   /* ":memory:": private to the handle, no file */
     bool creating; /* in init: the schema may be written */
+    int watch;     /* inotify instance on the files of db, -1 = none (stat each time) */
     int busy_ms;
     sqlite3 *db;
     sqlite3 *abandoned; /* the parent's connection, left alone after fork() */
@@ -139,6 +145,42 @@ static void close_db(sqlite_be *b)
     b->db = NULL;
     for (int f = 0; f < F__N; f++)
         b->id[f].known = false;
+    if (b->watch >= 0)
+        close(b->watch);
+    b->watch = -1;
+}
+
+/* Watches the files just noted (note_file), then checks they are still the
+ * ones at their paths, so no change falls between the two. */
+static void watch_files(sqlite_be *b)
+{
+    if (b->watch >= 0)
+        close(b->watch);
+    b->watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    for (int f = 0; f < F__N && b->watch >= 0; f++) {
+        if (b->id[f].known &&
+            inotify_add_watch(b->watch, b->side[f],
+                              IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF | IN_DONT_FOLLOW) < 0) {
+            close(b->watch);
+            b->watch = -1;
+        }
+    }
+}
+
+/* moved(), asked only when the watch reports something (or there is none). */
+static bool moved_now(sqlite_be *b, const char **what)
+{
+    if (b->watch < 0)
+        return moved(b, what);
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n = read(b->watch, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return false; /* nothing happened to the files */
+    /* Events (a chmod, a link, an unlink, a rename...) or a broken watch:
+     * look. Drain what else is queued; stat answers for all of it. */
+    while (n > 0)
+        n = read(b->watch, buf, sizeof buf);
+    return moved(b, what);
 }
 
 static int fail(sqlite_be *b, const char *what)
@@ -270,10 +312,13 @@ static int open_db(sqlite_be *b, bool *wrote)
             b->st[i] = NULL;
         for (int f = 0; f < F__N; f++)
             b->id[f].known = false;
+        if (b->watch >= 0)
+            close(b->watch); /* our copy only: the parent's instance stays */
+        b->watch = -1;
     }
     const char *what;
     if (b->db != NULL) {
-        if (b->memory || !moved(b, &what))
+        if (b->memory || !moved_now(b, &what))
             return 0;
         snprintf(b->err, sizeof b->err, "sqlite %s: %s", b->path, what);
         close_db(b);
@@ -355,6 +400,12 @@ static int open_db(sqlite_be *b, bool *wrote)
          * no other one deletes them, so they must stay the same files. */
         note_file(b, F_WAL);
         note_file(b, F_SHM);
+        watch_files(b);
+        if (moved(b, &what)) {
+            snprintf(b->err, sizeof b->err, "sqlite %s: %s", b->path, what);
+            close_db(b);
+            return -1;
+        }
     }
     b->err[0] = '\0';
     return 0;
@@ -580,6 +631,8 @@ static void sq_destroy(void *be)
         return;
     if (b->db != NULL && b->pid == getpid())
         close_db(b);
+    if (b->watch >= 0)
+        close(b->watch); /* a child's copy after fork: closing it leaves the parent's */
     free(b->path);
     for (int f = 0; f < F__N; f++)
         free(b->side[f]);
@@ -592,6 +645,7 @@ void *jwtxp_bl_sqlite_new(const char *path, long long timeout_ms)
     if (b == NULL)
         return NULL;
     b->memory = strcmp(path, ":memory:") == 0;
+    b->watch = -1;
     b->path = strdup(path);
     size_t n = strlen(path) + 5;
     for (int f = 0; f < F__N; f++)
