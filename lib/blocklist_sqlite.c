@@ -92,9 +92,10 @@ typedef struct sqlite_be {
     char *path;
     char *side[F__N]; /* path, path-wal, path-shm */
     file_id id[F__N];
-    bool memory;   /* ":memory:": private to the handle, no file */
-    bool creating; /* in init: the schema may be written */
-    int watch;     /* inotify instance on the files of db, -1 = none (stat each time) */
+    bool memory;        /* ":memory:": private to the handle, no file */
+    bool creating;      /* in init: the schema may be written */
+    int watch;          /* inotify instance on the files of db, -1 = none (stat each time) */
+    file_id left[F__N]; /* -wal/-shm of a store replaced under us, still at their paths */
     int busy_ms;
     sqlite3 *db;
     sqlite3 *abandoned; /* the parent's connection, left alone after fork() */
@@ -316,24 +317,50 @@ static int open_db(sqlite_be *b, bool *wrote)
             close(b->watch); /* our copy only: the parent's instance stays */
         b->watch = -1;
     }
-    const char *what;
+    const char *what, *gone = NULL;
     if (b->db != NULL) {
-        if (b->memory || !moved_now(b, &what))
+        if (b->memory || !moved_now(b, &gone))
             return 0;
-        snprintf(b->err, sizeof b->err, "sqlite %s: %s", b->path, what);
+        /* Whatever is at the path now is the store: opened below if it is a
+         * valid one (a restore, a rename over), unavailable otherwise. A -wal
+         * or -shm still at its path belongs to the file we had open, not to
+         * the new one: remember it, so that the new file is not read through
+         * it. */
+        for (int f = F_WAL; f < F__N; f++) {
+            struct stat st;
+            b->left[f] = b->id[f];
+            b->left[f].known = b->id[f].known && stat(b->side[f], &st) == 0 &&
+                               st.st_dev == b->id[f].dev && st.st_ino == b->id[f].ino;
+        }
         close_db(b);
-        return -1;
     }
     if (!b->memory) {
         struct stat st;
         if (stat(b->path, &st) != 0) {
-            if (errno == ENOENT)
+            if (errno == ENOENT && gone != NULL)
+                snprintf(b->err, sizeof b->err, "sqlite %s: %s", b->path, gone);
+            else if (errno == ENOENT)
                 snprintf(b->err, sizeof b->err,
                          "sqlite %s: no store file (`jwtx blocklist init` creates it)", b->path);
             else
                 snprintf(b->err, sizeof b->err, "sqlite %s: %s", b->path, strerror(errno));
             return -1;
         }
+    }
+    for (int f = F_WAL; f < F__N && !b->memory; f++) {
+        struct stat st;
+        if (!b->left[f].known)
+            continue;
+        if (stat(b->side[f], &st) == 0 && st.st_dev == b->left[f].dev &&
+            st.st_ino == b->left[f].ino) {
+            snprintf(b->err, sizeof b->err,
+                     "sqlite %s: the store file was replaced, but the -wal and -shm beside it "
+                     "belong to the old one (SQLite would read the new file through them): "
+                     "remove them",
+                     b->path);
+            return -1;
+        }
+        b->left[f].known = false;
     }
     int rc = sqlite3_open_v2(b->path, &b->db,
                              b->memory ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -395,9 +422,14 @@ static int open_db(sqlite_be *b, bool *wrote)
             return -1;
         }
     }
+    long long v;
+    if (!b->memory && pragma_int(b, "PRAGMA schema_version", &v) != 0) {
+        close_db(b);
+        return -1;
+    }
     if (!b->memory) {
-        /* A read has opened the -wal and -shm; while this connection lives
-         * no other one deletes them, so they must stay the same files. */
+        /* That read has opened the -wal and -shm; while this connection
+         * lives no other one deletes them, so they must stay the same files. */
         note_file(b, F_WAL);
         note_file(b, F_SHM);
         watch_files(b);

@@ -25,6 +25,7 @@ MISSING = harness.MISSING_TEXT
 
 run = harness.tmpdir("recipes-")
 CONF = harness.write_text(os.path.join(run, "jwtx.conf"), harness.gateway_conf(SECRET, run))
+harness.init_store(CONF)  # as the installer does
 
 MAIN = """
 server.modules        = ( "mod_access", "mod_alias" )
