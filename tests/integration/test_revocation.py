@@ -234,24 +234,42 @@ srv.stop()
 # ---- Redis: two gateways, one store ------------------------------------------------------
 rrun = harness.tmpdir("rev-redis-")
 rport = harness.free_port()
+RPASS = "rev:s3cret@pw"  # in the URL as rev%3As3cret%40pw
+
+
+def redis_pid():
+    try:
+        with open(os.path.join(rrun, "redis.pid")) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
 
 
 def redis_start():
     subprocess.run(["redis-server", "--bind", "127.0.0.1", "--port", str(rport), "--save", "",
                     "--appendonly", "no", "--daemonize", "yes", "--dir", rrun,
+                    "--requirepass", RPASS,
                     "--pidfile", os.path.join(rrun, "redis.pid"),
                     "--logfile", os.path.join(rrun, "redis.log")], check=True)
     if not harness.wait_port(rport):
         raise RuntimeError("redis-server did not start")
+    for _ in range(100):  # the pid file comes a moment after the port
+        if redis_pid():
+            break
+        time.sleep(0.05)
+
+
+def rcli(*args):
+    return subprocess.run(["redis-cli", "-p", str(rport), "-a", RPASS, "--no-auth-warning"]
+                          + list(args), capture_output=True, text=True).stdout.strip()
 
 
 def redis_stop():
-    try:
-        with open(os.path.join(rrun, "redis.pid")) as f:
-            pid = int(f.read())
-    except (OSError, ValueError):
+    pid = redis_pid()
+    if not pid:
         return
     try:
+        os.kill(pid, signal.SIGCONT)  # if a test left it stopped
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
@@ -267,10 +285,21 @@ def redis_stop():
         pass
 
 
+def settled(fn, seconds=5.0):
+    """fn() again while it answers 503 (a process whose open-circuit period,
+    JWTX_BLOCKLIST_RETRY_MS, has not ended yet), for at most seconds."""
+    end = time.time() + seconds
+    r = fn()
+    while r.status == 503 and time.time() < end:
+        time.sleep(0.1)
+        r = fn()
+    return r
+
+
 import atexit  # noqa: E402
 atexit.register(redis_stop)
 redis_start()
-store = "redis://127.0.0.1:%d/3" % rport
+store = "redis://:rev%%3As3cret%%40pw@127.0.0.1:%d/3" % rport
 g1 = harness.Lighttpd(conf_text(store), run_dir=harness.tmpdir("rev-g1-"))
 g2 = harness.Lighttpd(conf_text(store), run_dir=harness.tmpdir("rev-g2-"))
 
@@ -282,8 +311,7 @@ R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'), "redis: log
 R.eq(g2.request("GET", "/protected", headers=bearer(tok)).body, REVOKED,
      "redis: gateway 2 rejects the token revoked at gateway 1")
 claims = jwt.decode(tok, SECRET, algorithms=["HS256"])
-ttl = subprocess.run(["redis-cli", "-p", str(rport), "-n", "3", "TTL", "jwtx:jti:" + claims["jti"]],
-                     capture_output=True, text=True).stdout.strip()
+ttl = rcli("-n", "3", "TTL", "jwtx:jti:" + claims["jti"])
 want = claims["exp"] - int(time.time())
 R.check(ttl.lstrip("-").isdigit() and abs(int(ttl) - want) <= 2,
         "redis: key TTL equals the token's remaining life", "ttl=%s want~%d" % (ttl, want))
@@ -298,25 +326,123 @@ r = g1.request("POST", "/logout", headers=bearer(tok2))
 R.eq((r.status, r.body), (503, UNAVAILABLE), "redis down: logout that cannot record answers 503")
 r = g2.request("POST", "/refresh", headers=bearer(ref2))
 R.eq(r.status, 503, "redis down: refresh fails closed")
+for _ in range(20):  # many failed requests: still one log line per process
+    g1.request("GET", "/protected", headers=bearer(tok2))
 
 redis_start()
-time.sleep(0.3)
-ok = False
-for _ in range(20):
-    r = g1.request("GET", "/protected", headers=bearer(tok2))
-    if r.status == 200:
-        ok = True
-        break
-    time.sleep(0.25)
-R.check(ok, "redis back: gateway 1 recovers without a restart", "last status %d" % r.status)
-R.eq(g2.request("GET", "/protected", headers=bearer(tok2)).status, 200,
-     "redis back: gateway 2 recovers without a restart")
-r = g2.request("POST", "/logout", headers=bearer(tok2))
+t0 = time.time()
+r = settled(lambda: g1.request("GET", "/protected", headers=bearer(tok2)))
+R.eq(r.status, 200, "redis back: gateway 1 recovers without a restart (%.2f s after the restart)"
+     % (time.time() - t0))
+r = settled(lambda: g2.request("GET", "/protected", headers=bearer(tok2)))
+R.eq(r.status, 200, "redis back: gateway 2 recovers without a restart")
+r = settled(lambda: g2.request("POST", "/logout", headers=bearer(tok2)))
 R.eq(r.status, 200, "redis back: logout records again")
-R.eq(g1.request("GET", "/protected", headers=bearer(tok2)).body, REVOKED,
-     "redis back: revocation shared again")
+r = settled(lambda: g1.request("GET", "/protected", headers=bearer(tok2)))
+R.eq(r.body, REVOKED, "redis back: revocation shared again")
+for _ in range(8):  # every process of gateway 1 asks again
+    settled(lambda: g1.request("GET", "/protected", headers=bearer(tok2)))
 
+# The log: why, once per process and change of state, never the password.
+nprocs = len(programs(g1, "protected.fcgi")) + len(programs(g1, "logout.fcgi"))
+down = log_lines(g1, r"revocation store unavailable")
+R.check(1 <= len(down) <= nprocs,
+        "redis log: one 'unavailable' line per process, not per request (%d lines, %d processes, "
+        "23 failed requests)" % (len(down), nprocs), "\n".join(down))
+R.check(all(re.search(r"^(protected|logout)\.fcgi: revocation store unavailable: redis "
+                      r"127\.0\.0\.1:%d: connect: Connection refused \(answering 503; asked again "
+                      r"every 1000 ms\)$" % rport, ln) for ln in down),
+        "redis log: the line names the program, the store and the cause", "\n".join(down))
+up = log_lines(g1, r"revocation store available again \(redis\)")
+R.check(1 <= len(up) <= nprocs, "redis log: 'available again' once per process (%d lines)" % len(up),
+        "\n".join(up))
+logs = harness.tail(g1.stderr_log, 10 ** 7) + harness.tail(g2.stderr_log, 10 ** 7)
+R.check("s3cret" not in logs and "rev%3A" not in logs, "redis log: never the password")
 g1.stop()
 g2.stop()
+
+# ---- Redis hung (SIGSTOP): the open circuit ------------------------------------------------
+# Two gateways on the same store, one with the default JWTX_BLOCKLIST_RETRY_MS
+# (1000 ms), one with 0 (off: every request waits for the 200 ms timeout).
+# The redis-server is ours (its pid file); each store contact while it is
+# stopped is a new connection, counted by Redis once it runs again.
+WORKERS, SECONDS = 8, 3.0
+gc = harness.Lighttpd(conf_text(store), run_dir=harness.tmpdir("rev-gc-"))
+g0 = harness.Lighttpd(conf_text(store, "JWTX_BLOCKLIST_RETRY_MS = 0\n"),
+                      run_dir=harness.tmpdir("rev-g0-"))
+tok3, _ = login(gc)
+
+
+def connections():
+    info = rcli("INFO", "stats")
+    m = re.search(r"total_connections_received:(\d+)", info)
+    return int(m.group(1)) if m else -1
+
+
+def hammer(srv):
+    """WORKERS clients asking /protected for SECONDS: (statuses, latencies)."""
+    end = time.time() + SECONDS
+
+    def client(_):
+        got = []
+        while time.time() < end:
+            t = time.time()
+            st = srv.request("GET", "/protected", headers=bearer(tok3)).status
+            got.append((st, time.time() - t))
+        return got
+
+    out = [x for part in parallel(client, range(WORKERS), WORKERS) for x in part]
+    return [st for st, _ in out], sorted(lat for _, lat in out)
+
+
+def hung(srv):
+    """Stops Redis, hammers srv, lets Redis run again; (statuses, latencies,
+    store contacts, seconds)."""
+    for _ in range(4):
+        settled(lambda: srv.request("GET", "/protected", headers=bearer(tok3)))
+    before = connections()
+    pid = redis_pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t = time.time()
+        sts, lats = hammer(srv)
+        took = time.time() - t
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    time.sleep(0.5)  # Redis accepts the connections queued meanwhile
+    return sts, lats, connections() - before - 1, took
+
+
+def pct(lats, q):
+    return lats[min(len(lats) - 1, int(q * len(lats)))] * 1000 if lats else -1
+
+
+results = {}
+for name, srv in (("retry 1000 ms", gc), ("retry off", g0)):
+    sts, lats, contacts, took = hung(srv)
+    results[name] = (sts, contacts)
+    print("# redis stopped, %s: %d requests in %.1f s (%.0f req/s), %d answered 503, latency "
+          "p50 %.1f ms p90 %.1f ms max %.1f ms, store contacted %d times"
+          % (name, len(sts), took, len(sts) / took, sts.count(503), pct(lats, 0.5),
+             pct(lats, 0.9), pct(lats, 1.0), contacts))
+    R.check(len(sts) > 0 and all(st == 503 for st in sts),
+            "redis stopped, %s: every answer is 503 (fail closed)" % name, repr(set(sts)))
+    nproc = len(programs(srv, "protected.fcgi"))
+    if name == "retry 1000 ms":
+        bound = nproc * (int(took / 1.0) + 2)
+        R.check(0 <= contacts <= bound,
+                "redis stopped, %s: the store asked at most once per second and process "
+                "(%d contacts for %d requests, bound %d)" % (name, contacts, len(sts), bound))
+    else:
+        R.check(contacts >= len(sts) // 2,
+                "redis stopped, %s: every request asks the store (%d contacts, %d requests)"
+                % (name, contacts, len(sts)))
+R.check(len(results["retry 1000 ms"][0]) > len(results["retry off"][0]),
+        "redis stopped: the open circuit answers more requests than waiting for the timeout")
+t0 = time.time()
+r = settled(lambda: gc.request("GET", "/protected", headers=bearer(tok3)))
+R.eq(r.status, 200, "redis running again: the gateway recovers (%.2f s)" % (time.time() - t0))
+gc.stop()
+g0.stop()
 redis_stop()
 R.finish()
