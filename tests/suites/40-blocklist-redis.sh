@@ -82,6 +82,26 @@ cat >"$work/none.conf" <<EOC
 JWT_SECRET_KEY = "$SECRET"
 EOC
 
+# The store is made on purpose only (jwtx blocklist init), never by a command
+# that uses it.
+out=$("$JWTX" revoke --conf "$work/sqlite.conf" --jti j-early --until 0 2>&1); rc=$?
+check "sqlite: no store yet: revoke exits 3" 3 $rc
+case "$out" in *"revocation store (sqlite) is unavailable: sqlite $work/bl.db: no store file (\`jwtx blocklist init\` creates it)"*)
+    ok "sqlite: no store yet: message";; *) ko "sqlite: no store yet: message: $out";; esac
+check "sqlite: no store yet: nothing created" "" "$(ls "$work" | grep '^bl\.db')"
+out=$(umask 077; "$JWTX" blocklist --conf "$work/sqlite.conf" init 2>&1); rc=$?
+check "sqlite: init" "0 created the revocation store sqlite:$work/bl.db (mode 0600)" "$rc $out"
+out=$("$JWTX" blocklist --conf "$work/sqlite.conf" init 2>&1); rc=$?
+check "sqlite: init again leaves it" "0 the revocation store sqlite:$work/bl.db exists already: left as it is" "$rc $out"
+out=$("$JWTX" blocklist --conf "$work/redis.conf" init 2>&1); rc=$?
+check "redis: init" "0 the revocation store (redis) answers: nothing to create" "$rc $out"
+case "$out" in *pa*ss*) ko "redis: init prints no password";; *) ok "redis: init prints no password";; esac
+printf 'junk that is not a database\n' >"$work/junk.db"
+sed "s|bl.db|junk.db|" "$work/sqlite.conf" >"$work/junk.conf"
+out=$("$JWTX" blocklist --conf "$work/junk.conf" init 2>&1); rc=$?
+check "sqlite: init refuses a file that is not a store (exit 1)" 1 $rc
+check "sqlite: ... and leaves it alone" "junk that is not a database" "$(cat "$work/junk.db")"
+
 now=$(date +%s)
 for store in redis sqlite; do
     conf=$work/$store.conf
@@ -133,6 +153,8 @@ check "no store: exit 1" 1 $rc
 # Usage errors.
 "$JWTX" revoke --conf "$work/redis.conf" --jti x >/dev/null 2>&1; check "usage: --jti without --until" 2 $?
 "$JWTX" blocklist --conf "$work/redis.conf" frobnicate >/dev/null 2>&1; check "usage: bad action" 2 $?
+out=$("$JWTX" blocklist --conf "$work/none.conf" init 2>&1); rc=$?
+check "no store: init exits 1" 1 $rc
 
 # Redis down: exit 3 with a clear message, quickly; then back.
 stop_redis
