@@ -3,7 +3,8 @@
 Drives every route with real HTTP: login (JSON and form, `next`), protected,
 optional, fresh, refresh, logout with revocation, the authorizer on a static
 folder and a legacy CGI program, JWKS, plain CGI mode, cookies with CSRF, and
-the exact status and message of spec sections 4 and 5.
+the exact status and message of spec sections 4 and 5; every policy route under
+every spelling of its path, and a crash of one of two processes of a route.
 """
 import base64
 import json
@@ -33,13 +34,23 @@ $HTTP["url"] =~ "^/claims-admin$" {
     setenv.add-environment = ( "JWTX_REQUIRE_CLAIMS" => "{\\"roles\\": \\"admin\\"}" )
     fastcgi.server = ( "/claims-admin" => ( var.protected ) )
 }
+$HTTP["url"] == "/test-unreachable" {
+    fastcgi.server = ( "/test-unreachable" => ( (
+        "socket" => "%(run)s/nothing.sock", "check-local" => "disable" ) ) )
+}
+$HTTP["url"] =~ "^/test-cgi/" {
+    alias.url = ( "/test-cgi/" => "%(run)s/test-cgi/" )
+    cgi.assign = ( ".cgi" => "" )
+}
 $HTTP["url"] =~ "^/claims-reader$" {
     setenv.add-environment = ( "JWTX_REQUIRE_CLAIMS" => "{\\"roles\\": \\"reader\\"}" )
     fastcgi.server = ( "/claims-reader" => ( var.protected ) )
 }
 """
 
-srv = harness.Lighttpd(CONF, EXTRA, run_dir=run)
+os.mkdir(os.path.join(run, "test-cgi"))
+os.chmod(harness.write_text(os.path.join(run, "test-cgi", "dies.cgi"), "#!/bin/sh\nexit 1\n"), 0o755)
+srv = harness.Lighttpd(CONF, EXTRA.replace("%(run)s", run), run_dir=run)
 H = srv.request
 
 
@@ -236,6 +247,14 @@ R.check("jwt_type=access" in text and '"team":"blue"' in text, "authorizer: lega
 r = H("GET", "/legacy/whoami.cgi")
 R.eq(r.status, 401, "authorizer: legacy CGI denied without token")
 
+# ---- every policy route keeps its policy under every spelling of its path ------
+POLICY_TABLE = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/optional", {}, (200, b'{"logged_in_as":"anonymous user"}\n')),
+                ("/claims-admin", bearer(access), (400, msg("User claims verification failed"))))
+for path, headers, policy in POLICY_TABLE:
+    harness.policy_table(R, srv.port, "demo", path, headers, policy)
+
 # ---- identities that C strings cannot carry ---------------------------------------
 now = int(time.time())
 t = raw_token('{"sub":"\\ud800","type":"access","exp":%d}' % (now + 600))
@@ -281,6 +300,17 @@ R.eq(r.status, 401, "CGI mode: no token 401")
 r = H("POST", "/cgi/login.fcgi", body={"username": "testuser", "password": "testpass"})
 R.check(r.status == 200 and "access_token" in (r.json() or {}), "CGI mode: login works")
 
+# ---- a crashed process: the route's other process answers --------------------------
+# Every route runs two processes (max-procs); a crash (SIGKILL) of one of
+# refresh, logout or jwks under load: lighttpd sends the next requests to the
+# other one (with one process it answered 503 until the restart, 1-2 s).
+out_token = (login().json() or {}).get("access_token", "")
+for route, send, want in (
+        ("refresh.fcgi", lambda: H("POST", "/refresh", headers=bearer(refresh)).status, (200,)),
+        ("logout.fcgi", lambda: H("POST", "/logout", headers=bearer(out_token)).status, (200, 401)),
+        ("jwks.fcgi", lambda: H("GET", "/.well-known/jwks.json").status, (200,))):
+    harness.survives_a_crash(R, "crash: " + route, harness.descendants(srv.proc.pid, route), send, want)
+
 # ---- logout and revocation ----------------------------------------------------------
 a2 = login().json() or {}
 acc2, ref2 = a2.get("access_token", ""), a2.get("refresh_token", "")
@@ -318,6 +348,35 @@ time.sleep(1.1)
 t3 = (login().json() or {}).get("access_token", "")
 r = H("GET", "/protected", headers=bearer(t3))
 R.eq(r.status, 200, "logout everywhere: a later login works")
+
+# ---- answers lighttpd gives itself (demo.conf.in "Error answers") -------------------
+def raw(kind, path="/protected", headers=None):
+    return harness.raw_request(srv.port, kind, path, headers)
+
+
+t4 = (login().json() or {}).get("access_token", "")
+for path in ("/logout", "/refresh"):
+    r = raw("post-no-length", path, bearer(t4))
+    harness.check_server_answer(R, r, 411, "POST %s without Content-Length (curl -X POST)" % path)
+r = raw("post-length-0", "/logout", bearer(t4))
+R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'),
+     "POST /logout with Content-Length: 0 (curl -X POST -d '') reaches jwtx")
+harness.check_server_answer(R, raw("garbage"), 400, "an unparsable request line")
+harness.check_server_answer(R, raw("bad-header-line"), 400, "a header line without a colon")
+harness.check_server_answer(R, raw("long-header"), 431, "10,000 bytes of headers")
+harness.check_server_answer(R, raw("long-url"), 431, "a 10,000-byte URL (431: lighttpd has no 414)")
+harness.check_server_answer(R, raw("big-body", "/login"), 413, "a 70,000-byte body (server.max-request-size)")
+harness.check_server_answer(R, raw("unknown-method"), 501, "an unknown method")
+harness.check_server_answer(R, raw("http-2.0"), 505, "HTTP/2.0 in the request line")
+harness.check_server_answer(R, raw("get", "/test-cgi/dies.cgi"), 500, "a CGI program that dies")
+harness.check_server_answer(R, raw("get", "/test-unreachable"), 503, "a FastCGI program not running")
+harness.check_server_answer(R, raw("get", "/no-such-route"), 404, "an unknown route")
+r = H("HEAD", "/no-such-route")
+R.eq((r.status, r.header("Content-Type"), r.body), (404, "application/json", b""),
+     "HEAD of an unknown route: 404, application/json, no body")
+r = H("GET", "/login.html")
+R.check(r.status == 200 and (r.header("Content-Type") or "").startswith("text/html"),
+        "the login page is still text/html")
 
 srv.stop()
 R.finish()

@@ -8,7 +8,8 @@ CLIENT sees: login, the responders, auth_request in front of a static folder
 and a CGI program (which receives REMOTE_USER and JWT_*), every denial with
 jwtx's exact status, JSON body and Content-Type (401, 422, 400, 503 -- nginx
 itself only passes 401/403 from an auth subrequest), a single WWW-Authenticate,
-the fresh-only policy and revocation after logout.
+the fresh-only policy and revocation after logout, every policy route under
+every spelling of its path, and a crash of one of two processes of a route.
 
 Everything started here is stopped here (atexit), by pid, and nothing else.
 """
@@ -17,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -78,7 +80,11 @@ def spawn(name, prog, conf=CONF, procs=2):
         R.check(False, "%s daemon bound on 127.0.0.1" % name)
         R.finish()
     daemons.extend(pids)
+    pids_of[name] = pids
     return "127.0.0.1:%d" % port
+
+
+pids_of = {}
 
 
 addr = {}
@@ -95,6 +101,7 @@ with open(os.path.join(ROOT, "conf", "nginx", "jwtx.conf.in")) as f:
 subst = {"@LISTEN@": "127.0.0.1:%d" % port, "@RUN@": run,
          "@WWW@": os.path.join(ROOT, "conf", "demo-www"),
          "@BIN@": os.path.join(ROOT, "cgi-bin"), "@CONF@": CONF,
+         "@ERRORS@": os.path.join(ROOT, "conf", "errors"),
          "@LOGIN@": addr["login"], "@REFRESH@": addr["refresh"], "@LOGOUT@": addr["logout"],
          "@PROTECTED@": addr["protected"], "@JWKS@": addr["jwks"],
          "@AUTHORIZER@": addr["authorizer"], "@FCGIWRAP@": addr["fcgiwrap"]}
@@ -110,6 +117,10 @@ anchor = "        include jwtx-auth-locations.conf;\n"
 R.check(anchor in text, "recipe: includes jwtx-auth-locations.conf")
 text = text.replace(anchor, anchor + "        include test-extra.conf;\n")
 www = os.path.join(ROOT, "conf", "demo-www")
+# A FastCGI "program" that takes connections and never answers.
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(8)
 extra = """
 location = /_jwtx_auth_admin {
     internal;
@@ -138,14 +149,42 @@ location /down-area/ {
     include jwtx-protect.conf;
     alias %(www)s/private/;
 }
+# Error answers: a jwtx program that cannot be reached (502), one that never
+# answers (504), an authorizer that cannot be reached (500), nginx's own 503.
+location = /test-unreachable {
+    include fastcgi_params;
+    fastcgi_pass 127.0.0.1:%(dead)d;
+}
+location = /test-slow {
+    fastcgi_read_timeout 1s;
+    include fastcgi_params;
+    fastcgi_pass 127.0.0.1:%(silent)d;
+}
+location = /_jwtx_auth_unreachable {
+    internal;
+    fastcgi_pass_request_body off;
+    fastcgi_param CONTENT_LENGTH "";
+    fastcgi_param JWTX_AUTH_REQUEST 1;
+    include fastcgi_params;
+    fastcgi_pass 127.0.0.1:%(dead)d;
+}
+location /test-auth-unreachable/ {
+    auth_request /_jwtx_auth_unreachable;
+    include jwtx-protect.conf;
+    alias %(www)s/private/;
+}
+location = /test-status-503 {
+    return 503;
+}
 # The renderer asked without the values an auth_request keeps: 500.
 location /bare-error/ {
     error_page 418 = /_jwtx_error;
     return 418;
 }
-""" % {"www": www, "down": addr["down"]}
+""" % {"www": www, "down": addr["down"], "dead": harness.free_port(), "silent": silent.getsockname()[1]}
 
-for name in ("jwtx-auth-locations.conf", "jwtx-protect.conf", "jwtx-identity-params.conf"):
+for name in ("jwtx-auth-locations.conf", "jwtx-protect.conf", "jwtx-identity-params.conf",
+             "jwtx-error-pages.conf"):
     shutil.copy(os.path.join(ROOT, "conf", "nginx", name), run)
 for name in ("fastcgi_params", "mime.types"):
     shutil.copy(os.path.join("/etc/nginx", name), run)
@@ -290,6 +329,14 @@ R.eq(r.status, 200, "fresh: the ordinary folder takes the non-fresh token")
 r = H("GET", "/fresh", headers=bearer(new_access))
 R.eq((r.status, r.body), (401, msg("Fresh token required")), "fresh: responder route too")
 
+# ---- every policy route keeps its policy under every spelling of its path ----
+POLICY_TABLE = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/optional", {}, (200, b'{"logged_in_as":"anonymous user"}\n')),
+                ("/admin-area/", bearer(access), (400, msg("User claims verification failed"))))
+for path, headers, policy in POLICY_TABLE:
+    harness.policy_table(R, port, "nginx", path, headers, policy)
+
 # ---- plain CGI through fcgiwrap ----------------------------------------------
 r = H("GET", "/cgi/protected.fcgi", headers=bearer(access))
 R.eq((r.status, r.body), (200, b'{"logged_in_as":"testuser"}\n'), "plain CGI: protected 200")
@@ -307,6 +354,55 @@ r = H("GET", "/private/", headers=bearer(acc2))
 denial(r, 401, "Token has been revoked", "logout: authorizer refuses it")
 r = H("GET", "/legacy/whoami.cgi", headers=bearer(acc2))
 R.eq((r.status, r.body), (401, msg("Token has been revoked")), "logout: legacy CGI refused too")
+
+# ---- answers nginx gives itself (jwtx-error-pages.conf) --------------------------
+
+
+def raw(kind, path="/protected", headers=None):
+    return harness.raw_request(port, kind, path, headers)
+
+
+acc3 = (login().json() or {}).get("access_token", "")
+r = raw("post-no-length", "/logout", bearer(acc3))
+R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'),
+     "POST /logout without Content-Length reaches jwtx (nginx has no 411 for it)")
+harness.check_server_answer(R, raw("garbage"), 400, "an unparsable request line")
+harness.check_server_answer(R, raw("bad-header-line"), 400, "a header line without a colon")
+harness.check_server_answer(R, raw("long-header"), 400, "a header over 8 KiB (nginx: 400)",
+                            harness.SERVER_ERROR_TEXT[431])
+harness.check_server_answer(R, raw("long-url"), 414, "a 10,000-byte URL")
+harness.check_server_answer(R, raw("big-body", "/login"), 413, "a 70,000-byte body to /login")
+harness.check_server_answer(R, raw("big-body", "/private/"), 413,
+                            "a 70,000-byte body to a protected folder (error_page in jwtx-protect.conf)")
+harness.check_server_answer(R, raw("te-gzip", "/login"), 501, "Transfer-Encoding: gzip")
+harness.check_server_answer(R, raw("http-2.0"), 505, "HTTP/2.0 in the request line")
+harness.check_server_answer(R, raw("get", "/test-unreachable"), 502, "a jwtx program not running")
+harness.check_server_answer(R, raw("get", "/test-slow"), 504, "a jwtx program that never answers")
+harness.check_server_answer(R, raw("get", "/test-auth-unreachable/", bearer(access)), 500,
+                            "an authorizer not running (auth_request: 500)")
+harness.check_server_answer(R, raw("get", "/test-status-503"), 503, "nginx's own 503")
+harness.check_html_answer(R, raw("get", "/no-such-page"), 404, "an unknown page (the site's 404)")
+r = H("GET", "/_jwtx_errors/jwtx-error-400.html")
+R.eq(r.status, 404, "the error files are internal (404 to clients)")
+r = H("GET", "/login.html")
+R.check(r.status == 200 and (r.header("Content-Type") or "").startswith("text/html"),
+        "the site's pages keep their types")
+
+# ---- a crashed process: the route's other process answers -------------------
+# spawn-fcgi -F 2: two processes accept on one socket; SIGKILL one of each
+# route under load, and the other answers everything after it (no 503, no 502
+# but for requests inside the killed process). Nothing restarts the killed one.
+out = login().json() or {}
+crash = (("refresh", lambda: H("POST", "/refresh", headers=bearer(out.get("refresh_token", ""))).status,
+          (200,)),
+         ("logout", lambda: H("POST", "/logout", headers=bearer(out.get("access_token", ""))).status,
+          (200, 401)),
+         ("authorizer", lambda: H("GET", "/private/", headers=bearer(refresh)).status, (422,)),
+         ("fcgiwrap", lambda: H("GET", "/legacy/whoami.cgi", headers=bearer(access)).status, (200,)))
+for name, send, want in crash:
+    killed = harness.survives_a_crash(R, "crash: " + name, list(pids_of.get(name, [])), send, want)
+    if killed:
+        daemons.remove(killed)  # gone: never signal a pid that may be reused
 
 stop_nginx()
 R.eq(nginx.returncode is not None, True, "nginx stopped")
