@@ -326,10 +326,12 @@ static int open_db(sqlite_be *b, bool *wrote)
          * or -shm still at its path belongs to the file we had open, not to
          * the new one: remember it, so that the new file is not read through
          * it. */
+        struct stat st;
+        bool main_gone = stat(b->side[F_MAIN], &st) != 0 || st.st_dev != b->id[F_MAIN].dev ||
+                         st.st_ino != b->id[F_MAIN].ino;
         for (int f = F_WAL; f < F__N; f++) {
-            struct stat st;
             b->left[f] = b->id[f];
-            b->left[f].known = b->id[f].known && stat(b->side[f], &st) == 0 &&
+            b->left[f].known = main_gone && b->id[f].known && stat(b->side[f], &st) == 0 &&
                                st.st_dev == b->id[f].dev && st.st_ino == b->id[f].ino;
         }
         close_db(b);

@@ -685,6 +685,15 @@ static void test_sqlite_removed_and_restored(void)
     CU_ASSERT_EQUAL(jwtx_blocklist_revoke(fresh, "after", false, 0, 1), 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "after", NULL, 0, 1), JWTX_BL_REVOKED);
     jwtx_blocklist_free(fresh);
+    /* Only the -shm removed (what SQLite's docs warn against): the handle
+     * notices, drops its connection and opens the files now at the path. */
+    char shm[600];
+    snprintf(shm, sizeof shm, "%s-shm", tmp_path("rm.db"));
+    CU_ASSERT_EQUAL(unlink(shm), 0);
+    int before = lg.n;
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "after", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT(file_mode(shm) != -1); /* a new -shm, made by the reopened connection */
+    CU_ASSERT_EQUAL(lg.n, before);   /* no change of state to tell */
     jwtx_blocklist_free(run);
 }
 
