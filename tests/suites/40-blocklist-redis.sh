@@ -147,6 +147,33 @@ check "redis: user cut-off value" "1234" "$(rcli GET suite:user:alice)"
 check "redis: nothing in database 0" "0" "$(redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$PASS" -n 0 DBSIZE)"
 check "sqlite: file mode" "600" "$(stat -c %a "$work/bl.db")"
 
+# A read-only SQLite store, as a user who cannot write it (root cannot be
+# refused a write, so the commands run as nobody): checks (count, list) keep
+# answering, revocations fail with exit 3. In a read-only directory with no
+# -shm file SQLite cannot open it at all.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+    asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    for d in rw-dir ro-dir; do
+        mkdir -p "$work/$d" && chmod 755 "$work" "$work/$d"
+        sed "s|$work/bl.db|$work/$d/bl.db|" "$work/sqlite.conf" >"$work/$d/c.conf"
+        "$JWTX" blocklist --conf "$work/$d/c.conf" init >/dev/null 2>&1
+        "$JWTX" revoke --conf "$work/$d/c.conf" --jti j-ro --until 0 >/dev/null 2>&1
+        chmod 644 "$work/$d/bl.db" "$work/$d/c.conf"
+    done
+    chmod 777 "$work/rw-dir"
+    out=$(asnobody "$JWTX" blocklist --conf "$work/rw-dir/c.conf" list 2>&1); rc=$?
+    check "read-only file: checks still answer (list)" "0 jti	j-ro	forever" "$rc $out"
+    out=$(asnobody "$JWTX" revoke --conf "$work/rw-dir/c.conf" --jti j-new --until 0 2>&1); rc=$?
+    check "read-only file: revoke exits 3" 3 $rc
+    case "$out" in *"attempt to write a readonly database"*) ok "read-only file: says why";;
+                   *) ko "read-only file: says why: $out";; esac
+    out=$(asnobody "$JWTX" blocklist --conf "$work/ro-dir/c.conf" count 2>&1); rc=$?
+    check "read-only file and directory, no -shm: unavailable (exit 3)" 3 $rc
+    chmod 700 "$work"
+else
+    ok "read-only store: skipped (needs root and setpriv to act as another user)"
+fi
+
 # No store configured.
 out=$("$JWTX" blocklist --conf "$work/none.conf" count 2>&1); rc=$?
 check "no store: exit 1" 1 $rc
