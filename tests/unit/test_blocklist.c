@@ -829,6 +829,45 @@ static void test_retry_period(void)
     jwtx_blocklist_free(bl);
 }
 
+/* A locked SQLite store (another connection holds it exclusively): the
+ * first check waits for the busy timeout (2 s) and fails; with a retry
+ * period the next ones fail at once without waiting again, and after the
+ * lock is gone and the period over, the store answers. The time bound is
+ * generous: 50 checks would take 100 s without the circuit. */
+static double mono(void);
+
+static void test_retry_sqlite_locked(void)
+{
+    jwtx_blocklist *maker = open_sqlite("locked.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(maker, "j", false, 0, 1), 0);
+    jwtx_blocklist_free(maker);
+    sqlite3 *locker = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(tmp_path("locked.db"), &locker), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(locker,
+                                 "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; "
+                                 "INSERT INTO revoked_users(user, cutoff) VALUES('x', 1)",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    jwtx_blocklist *bl = open_sqlite_bare("locked.db", 0);
+    logbuf lg;
+    memset(&lg, 0, sizeof lg);
+    jwtx_blocklist_set_log(bl, log_cb, &lg);
+    jwtx_blocklist_set_retry_ms(bl, 60000);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "locked"));
+    double t0 = mono();
+    for (int i = 0; i < 50; i++)
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT(mono() - t0 < 30.0);
+    CU_ASSERT_EQUAL(lg.n, 1);
+    CU_ASSERT_EQUAL(sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(locker);
+    jwtx_blocklist_set_retry_ms(bl, 0); /* the period over */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(lg.n, 2);
+    jwtx_blocklist_free(bl);
+}
+
 /* ----------------------------------------------------------------- Redis */
 
 typedef struct redis_srv {
@@ -1298,6 +1337,7 @@ static const jwtx_cu_test tests[] = {
     {"sqlite: removed under a handle, then restored", test_sqlite_removed_and_restored},
     {"sqlite: another store renamed over the path", test_sqlite_renamed_over},
     {"retry period: store not asked, then asked again", test_retry_period},
+    {"retry period: a locked SQLite store waits once, not per check", test_retry_sqlite_locked},
     {"redis: start redis-server on a free port", test_redis_start},
     {"redis: semantics, TTL = exp - now", test_redis_semantics_ttl},
     {"redis: prefix, count, list", test_redis_prefix_count_list},
