@@ -33,7 +33,7 @@ static const struct {
     {"passwd", cmd_passwd, "passwd [--cost N] FILE USER   (password from stdin or the terminal)"},
     {"revoke", cmd_revoke,
      "revoke --conf FILE TOKEN | --jti JTI --until EPOCH | --user NAME [--at EPOCH]"},
-    {"blocklist", cmd_blocklist, "blocklist --conf FILE count|list|purge"},
+    {"blocklist", cmd_blocklist, "blocklist --conf FILE init|count|list|purge"},
 };
 
 static void usage(FILE *f)
