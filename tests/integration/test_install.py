@@ -1,0 +1,367 @@
+"""Suite 17-install: the man pages, `make install`, jwtx.pc and the systemd units.
+
+* The three man pages pass `mandoc -T lint` (warnings and up) and
+  `groff -ww -z` with no message.
+* Coverage, derived from the source, never from a hand-copied list:
+  every option of the conf parser's table (lib/config.c `options[]`, checked
+  against `jwtx config check`'s listing) has its own entry in jwtx.conf(5);
+  every JWTX_* name the programs read (string literals in lib/ and cgi-bin/
+  that are not conf options) is in jwtx-fcgi(8); every command of the tool
+  (tools/jwtx.c `commands[]`) is in jwtx(1), with every exit status the
+  tools return. The checker is also run on a page with one entry removed and
+  must then fail.
+* `jwtx --version` prints the VERSION file.
+* `make install DESTDIR=... PREFIX=/usr/local` puts every file in its place;
+  `make install PREFIX=<temp>` gives a jwtx.pc with which `pkg-config --cflags
+  --libs jwtx` builds and links a small program against the installed copy.
+* The installed units pass `systemd-analyze verify` with no message (and a
+  broken copy does not); the unit's own ExecStart line, with its Environment
+  lines, is started under `systemd-socket-activate` as User= would run it,
+  serves FastCGI requests with JWTX_WORKERS processes on one socket, and
+  ends (so systemd would restart it) when one of them dies.
+"""
+import glob
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+R = harness.Results("install")
+ROOT = harness.ROOT
+MAN = os.path.join(ROOT, "man")
+PAGES = ["jwtx.1", "jwtx.conf.5", "jwtx-fcgi.8"]
+VERSION = open(os.path.join(ROOT, "VERSION")).read().strip()
+
+
+def run(cmd, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run(cmd, **kw)
+
+
+def scratch(prefix):
+    """A temporary folder under /tmp that unprivileged users can read."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    harness.atexit.register(shutil.rmtree, d, True)
+    return d
+
+
+# ---- man pages: lint ----------------------------------------------------------
+
+for page in PAGES:
+    path = os.path.join(MAN, page)
+    p = run(["mandoc", "-T", "lint", "-W", "warning", path])
+    R.check(p.returncode == 0 and p.stdout.strip() == "" and p.stderr.strip() == "",
+            "mandoc -T lint %s: no warning" % page, p.stdout + p.stderr)
+    p = run(["groff", "-ww", "-z", "-mandoc", path])
+    R.check(p.returncode == 0 and p.stderr.strip() == "", "groff -ww -z %s: no warning" % page,
+            p.stderr)
+
+# ---- coverage, derived from the source ------------------------------------------
+
+
+def conf_options():
+    """Names in lib/config.c's option table (options[] ... };)."""
+    src = open(os.path.join(ROOT, "lib", "config.c")).read()
+    m = re.search(r"static const opt options\[\] = \{(.*?)\n\};", src, re.S)
+    if not m:
+        return []
+    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    return re.findall(r'\b(?:SPEC|STR|BOOLO|INTO|DUR)\(\s*"([A-Z0-9_]+)"', body)
+
+
+def man_entries(text, macro):
+    """The names a page lists as `.It <macro> NAME` (list headings)."""
+    return set(re.findall(r"^\.It %s ([A-Z0-9_]+)" % macro, text, re.M))
+
+
+def missing_options(page_text, options):
+    have = man_entries(page_text, "Cm")
+    return [o for o in options if o not in have]
+
+
+OPTIONS = conf_options()
+R.check(len(OPTIONS) >= 50, "the option table of lib/config.c was read (%d options)" % len(OPTIONS))
+d = scratch("jwtx-install-")
+with open(os.path.join(d, "min.conf"), "w") as f:
+    f.write('JWT_SECRET_KEY = "coverage-test-secret-0123456789abcdef0123"\n')
+p = run([harness.JWTX, "config", "check", os.path.join(d, "min.conf")])
+listed = list(json.loads(p.stdout).keys()) if p.returncode == 0 else []
+R.check(listed and set(listed) <= set(OPTIONS),
+        "every option `jwtx config check` lists is in the table read from the source",
+        sorted(set(listed) - set(OPTIONS)))
+conf5 = open(os.path.join(MAN, "jwtx.conf.5")).read()
+miss = missing_options(conf5, sorted(set(OPTIONS) | set(listed)))
+R.check(not miss, "jwtx.conf(5) has an entry for every option of the conf parser", miss)
+# The checker can fail: drop one entry and it must be reported.
+victim = "JWTX_BLOCKLIST_TIMEOUT_MS"
+cut = re.sub(r"^\.It Cm %s .*$" % victim, ".It Cm SOMETHING_ELSE", conf5, flags=re.M)
+R.eq(missing_options(cut, OPTIONS), [victim], "the coverage check reports an option whose entry is removed")
+unknown = sorted(man_entries(conf5, "Cm") - set(OPTIONS))
+R.check(not unknown, "jwtx.conf(5) documents no option the parser does not accept", unknown)
+
+# Parameters the programs read: JWTX_* string literals of lib/ and cgi-bin/
+# that are neither conf options nor error-code names.
+literals = set()
+for path in glob.glob(os.path.join(ROOT, "lib", "*.c")) + glob.glob(os.path.join(ROOT, "cgi-bin", "*.c")):
+    literals |= set(re.findall(r'"(JWTX_[A-Z0-9_]+)"', open(path).read()))
+params = sorted(n for n in literals if n not in OPTIONS and not n.startswith("JWTX_ERR_"))
+R.check("JWTX_CONF" in params and "JWTX_OPTIONAL" in params and "JWTX_RENDER_ERROR" in params,
+        "the program parameters were read from lib/ (%d names)" % len(params), params)
+fcgi8 = open(os.path.join(MAN, "jwtx-fcgi.8")).read()
+have = set(re.findall(r"\bEv (JWTX_[A-Z0-9_]+)", fcgi8))
+R.check(not [n for n in params if n not in have],
+        "jwtx-fcgi(8) names every JWTX_* parameter and variable the programs read",
+        [n for n in params if n not in have])
+programs = sorted(os.path.basename(p)[:-2] + ".fcgi" for p in glob.glob(os.path.join(ROOT, "cgi-bin", "*.c")))
+R.check(all(re.search(r"^\.It Nm %s$" % re.escape(p), fcgi8, re.M) for p in programs),
+        "jwtx-fcgi(8) describes every program of cgi-bin/", programs)
+
+# The tool's commands and exit statuses.
+jwtx_c = open(os.path.join(ROOT, "tools", "jwtx.c")).read()
+commands = re.findall(r'\{"([a-z]+)", cmd_', jwtx_c)
+jwtx1 = open(os.path.join(MAN, "jwtx.1")).read()
+R.check(len(commands) >= 6, "the command table of tools/jwtx.c was read (%d)" % len(commands))
+R.check(all(re.search(r"^\.Ss %s\b" % c, jwtx1, re.M) and re.search(r"^\.Cm %s\b" % c, jwtx1, re.M)
+            for c in commands),
+        "jwtx(1) has a synopsis line and a section for every command", commands)
+statuses = set()
+for path in glob.glob(os.path.join(ROOT, "tools", "*.c")):
+    statuses |= set(int(x) for x in re.findall(r"\breturn ([0-9]);", open(path).read()))
+    statuses |= set(int(x) for x in re.findall(r"\b(?:rc|status) = ([0-9]);", open(path).read()))
+exit_sec = jwtx1.split(".Sh EXIT STATUS", 1)[-1].split(".Sh ", 1)[0]
+documented = set(int(x) for x in re.findall(r"^\.It ([0-9])$", exit_sec, re.M))
+R.check(statuses and statuses <= documented,
+        "jwtx(1) documents every exit status the tools return (%s)" % sorted(statuses),
+        "documented: %s" % sorted(documented))
+
+# ---- jwtx --version -----------------------------------------------------------------
+
+p = run([harness.JWTX, "--version"])
+R.eq((p.returncode, p.stdout), (0, "jwtx %s\n" % VERSION), "jwtx --version prints the VERSION file")
+
+# ---- make install ------------------------------------------------------------------------
+
+stage = scratch("jwtx-stage-")
+p = run(["make", "--no-print-directory", "-C", ROOT, "install", "DESTDIR=" + stage,
+         "PREFIX=/usr/local"])
+R.check(p.returncode == 0, "make install DESTDIR=... PREFIX=/usr/local", p.stderr[-2000:])
+want = ["usr/local/bin/jwtx", "usr/local/lib/libjwtx.a", "usr/local/include/jwtx/jwtx.h",
+        "usr/local/lib/pkgconfig/jwtx.pc", "usr/local/lib/jwtx/jwtx-serve",
+        "usr/local/share/jwtx/jwtx.conf.example",
+        "usr/local/share/jwtx/lighttpd/jwtx.conf", "usr/local/share/jwtx/lighttpd/jwtx-cgi.conf",
+        "usr/local/share/jwtx/nginx/jwtx.conf.in", "usr/local/share/jwtx/nginx/jwtx-protect.conf",
+        "usr/local/share/jwtx/nginx/jwtx-auth-locations.conf",
+        "usr/local/share/jwtx/nginx/jwtx-identity-params.conf",
+        "usr/local/share/jwtx/apache/jwtx-fcgid.conf", "usr/local/share/jwtx/apache/jwtx-authnz-fcgi.conf",
+        "usr/local/share/jwtx/apache/jwtx-cgi.conf", "usr/local/share/jwtx/apache/jwtx-cgi-guard.sh.in",
+        "usr/local/share/jwtx/apache/jwtx-authorizer.sh",
+        "usr/local/share/jwtx/www/login.html", "usr/local/share/jwtx/www/legacy/whoami.cgi",
+        "usr/local/share/man/man1/jwtx.1", "usr/local/share/man/man5/jwtx.conf.5",
+        "usr/local/share/man/man8/jwtx-fcgi.8",
+        "usr/local/lib/systemd/system/jwtx@.service", "usr/local/lib/systemd/system/jwtx@.socket"]
+want += ["usr/local/lib/jwtx/" + p for p in programs]
+R.check(all(os.path.isfile(os.path.join(stage, w)) for w in want),
+        "every file in its place under DESTDIR (%d files)" % len(want),
+        [w for w in want if not os.path.isfile(os.path.join(stage, w))])
+left = []
+for dirpath, _, files in os.walk(stage):
+    for f in files:
+        text = open(os.path.join(dirpath, f), "rb").read()
+        if b"/" + stage.encode().lstrip(b"/") in text:
+            left.append(f)
+R.check(not left, "no installed file names the DESTDIR", left)
+helper = open(os.path.join(stage, "usr/local/share/jwtx/apache/jwtx-authorizer.sh")).read()
+R.check("JWTX_CONF='/etc/jwtx/jwtx.conf'" in helper and "'/usr/local/lib/jwtx/authorizer.fcgi'" in helper
+        and "@" not in helper, "jwtx-authorizer.sh has the install paths filled in")
+R.check(os.stat(os.path.join(stage, "usr/local/lib/jwtx/jwtx-serve")).st_mode & 0o111 != 0
+        and os.stat(os.path.join(stage, "usr/local/share/jwtx/www/legacy/whoami.cgi")).st_mode & 0o111 != 0,
+        "jwtx-serve and the example CGI program are executable")
+units = {}
+for u in ("jwtx@.service", "jwtx@.socket"):
+    units[u] = open(os.path.join(stage, "usr/local/lib/systemd/system", u)).read()
+R.check("ExecStart=/usr/local/lib/jwtx/jwtx-serve %i" in units["jwtx@.service"]
+        and "JWTX_CONF=/etc/jwtx/jwtx.conf" in units["jwtx@.service"]
+        and not re.search(r"@[A-Z]+@", units["jwtx@.service"] + units["jwtx@.socket"]),
+        "the units name the installed program folder and /etc/jwtx/jwtx.conf")
+
+prefix = scratch("jwtx-prefix-")
+p = run(["make", "--no-print-directory", "-C", ROOT, "install", "PREFIX=" + prefix])
+R.check(p.returncode == 0, "make install PREFIX=<temp>", p.stderr[-2000:])
+env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "lib", "pkgconfig"))
+p = run(["pkg-config", "--cflags", "--libs", "jwtx"], env=env)
+flags = p.stdout.split()
+R.check(p.returncode == 0 and "-I%s/include" % prefix in flags and "-ljwtx" in flags,
+        "pkg-config --cflags --libs jwtx", p.stdout + p.stderr)
+p = run(["pkg-config", "--modversion", "jwtx"], env=env)
+R.eq(p.stdout.strip(), VERSION, "pkg-config --modversion jwtx is the VERSION file")
+src = os.path.join(prefix, "hello.c")
+with open(src, "w") as f:
+    f.write('#include <jwtx/jwtx.h>\n#include <stdio.h>\n'
+            'int main(void)\n{\n    char out[64];\n'
+            '    size_t n = jwtx_b64url_encode("jwtx", 4, out);\n'
+            '    out[n] = 0;\n    printf("%s\\n", out);\n    return 0;\n}\n')
+exe = os.path.join(prefix, "hello")
+p = run(["cc", "-std=c11", "-Wall", "-Werror", "-o", exe, src] + flags)
+R.check(p.returncode == 0, "a small program builds against the installed copy", p.stderr)
+p = run([exe]) if os.path.exists(exe) else None
+R.eq(p and p.stdout, "and0eA\n", "and runs (base64url of \"jwtx\")")
+p = run([os.path.join(prefix, "bin", "jwtx"), "--version"])
+R.eq(p.stdout, "jwtx %s\n" % VERSION, "the installed jwtx --version")
+for sect, page in (("1", "jwtx"), ("5", "jwtx.conf"), ("8", "jwtx-fcgi")):
+    p = run(["man", "-M", os.path.join(prefix, "share", "man"), sect, page],
+            env=dict(os.environ, MANPAGER="cat", PAGER="cat", MANWIDTH="80"))
+    R.check(p.returncode == 0 and page.upper() in p.stdout, "man -M PREFIX/share/man %s %s" % (sect, page),
+            p.stderr[-500:])
+
+# ---- systemd units ----------------------------------------------------------------------
+
+unitdir = os.path.join(prefix, "lib", "systemd", "system")
+
+
+def verify(folder, names):
+    for n in names:
+        inst = os.path.join(folder, n)
+        if not os.path.exists(inst):
+            os.symlink(re.sub(r"@[a-z]+\.", "@.", n), inst)
+    return run(["systemd-analyze", "verify", "--man=no"] + [os.path.join(folder, n) for n in names],
+               env=dict(os.environ, SYSTEMD_LOG_LEVEL="notice"))
+
+
+vd = scratch("jwtx-units-")
+for u in ("jwtx@.service", "jwtx@.socket"):
+    shutil.copy(os.path.join(unitdir, u), vd)
+inst = ["jwtx@authorizer.socket", "jwtx@authorizer.service", "jwtx@login.socket", "jwtx@login.service"]
+p = verify(vd, inst)
+R.check(p.returncode == 0 and (p.stdout + p.stderr).strip() == "",
+        "systemd-analyze verify jwtx@authorizer/login .socket/.service: no message", p.stdout + p.stderr)
+bad = scratch("jwtx-units-bad-")
+for u in ("jwtx@.service", "jwtx@.socket"):
+    shutil.copy(os.path.join(unitdir, u), bad)
+with open(os.path.join(bad, "jwtx@.service"), "a") as f:
+    f.write("NoNewPrivilege=yes\n")
+p = verify(bad, ["jwtx@authorizer.service"])
+R.check("NoNewPrivilege" in p.stdout + p.stderr, "systemd-analyze verify notices a misspelt key")
+
+# The unit's ExecStart, as systemd would run it: its Environment= lines (the
+# conf path pointed at a test conf), User=/Group=, the socket of
+# jwtx@.socket on standard input.
+svc = open(os.path.join(unitdir, "jwtx@.service")).read()
+execstart = re.search(r"^ExecStart=(.*)$", svc, re.M).group(1)
+user = re.search(r"^User=(.*)$", svc, re.M).group(1)
+group = re.search(r"^Group=(.*)$", svc, re.M).group(1)
+unit_env = dict(re.findall(r"^Environment=([A-Z_]+)=(.*)$", svc, re.M))
+R.check(re.search(r"^StandardInput=socket$", svc, re.M) is not None,
+        "jwtx@.service takes the socket on standard input")
+R.eq(sorted(unit_env), ["JWTX_CONF", "JWTX_WORKERS"], "jwtx@.service sets JWTX_CONF and JWTX_WORKERS")
+
+sa = scratch("jwtx-activate-")
+users = os.path.join(sa, "users.htpasswd")
+p = run([harness.JWTX, "passwd", "--cost", "4", users, "alice"], input="alice-password\n")
+os.chmod(users, 0o644)
+conf = harness.write_text(os.path.join(sa, "jwtx.conf"),
+                          'JWT_SECRET_KEY = "socket-activation-secret-0123456789abcdef"\n'
+                          'JWTX_USERS_FILE = "%s"\n' % users)
+
+
+def fcgi(sock, params, body=""):
+    """One FastCGI request through cgi-fcgi; (status line, body)."""
+    env = {"PATH": "/usr/bin:/bin", "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
+           "CONTENT_LENGTH": str(len(body.encode()))}
+    env.update(params)
+    p = subprocess.run(["cgi-fcgi", "-bind", "-connect", sock], input=body.encode(), env=env,
+                       capture_output=True, timeout=30)
+    head, _, rest = p.stdout.decode("utf-8", "replace").partition("\r\n\r\n")
+    st = re.search(r"^Status: (\d+)", head, re.M)
+    return (int(st.group(1)) if st else 0), rest
+
+
+def children(pid):
+    p = run(["ps", "-o", "pid=", "--ppid", str(pid)])
+    return [int(x) for x in p.stdout.split()]
+
+
+def activate(instance, sock, workers):
+    argv = shlex.split(execstart.replace("%i", instance))
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    env.update(unit_env)
+    env["JWTX_CONF"] = conf
+    env["JWTX_WORKERS"] = str(workers)
+    cmd = ["systemd-socket-activate", "-l", sock]
+    for k in ("JWTX_CONF", "JWTX_WORKERS"):
+        cmd += ["-E", "%s=%s" % (k, env[k])]
+    cmd += ["setpriv", "--reuid", user, "--regid", group, "--init-groups", "--"] + argv
+    log = open(os.path.join(sa, instance + ".log"), "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    harness.atexit.register(harness.stop, proc)
+    return proc
+
+
+sock = os.path.join(sa, "login.sock")
+proc = activate("login", sock, 3)
+deadline = time.time() + 10
+while not os.path.exists(sock) and time.time() < deadline:
+    time.sleep(0.05)
+os.chmod(sock, 0o666)
+LOGIN = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/login", "SCRIPT_NAME": "/login",
+         "CONTENT_TYPE": "application/json"}
+st, body = fcgi(sock, LOGIN, json.dumps({"username": "alice", "password": "alice-password"}))
+R.check(st == 200 and "access_token" in body, "the unit's ExecStart serves a FastCGI login on the activated socket",
+        "%s %s %s" % (st, body[:200], harness.tail(os.path.join(sa, "login.log"))))
+kids = children(proc.pid)
+R.eq(len(kids), 3, "JWTX_WORKERS=3: three processes share the socket")
+owners = set(run(["ps", "-o", "user=", "-p", str(k)]).stdout.strip() for k in kids)
+R.eq(owners, {user}, "they run as User=%s" % user)
+results = []
+
+
+def one():
+    results.append(fcgi(sock, LOGIN, json.dumps({"username": "alice", "password": "alice-password"}))[0])
+
+
+threads = [threading.Thread(target=one) for _ in range(9)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+R.eq(results, [200] * 9, "nine concurrent logins all answered")
+st, body = fcgi(sock, LOGIN, json.dumps({"username": "alice", "password": "wrong"}))
+R.eq(st, 401, "a wrong password is refused through the same socket")
+if kids:
+    os.kill(kids[0], signal.SIGKILL)
+try:
+    rc = proc.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    rc = None
+R.check(rc is not None and rc != 0, "when one process dies, jwtx-serve ends with a failure (Restart=on-failure)",
+        "rc=%r" % rc)
+time.sleep(0.2)
+R.check(all(not harness.pid_alive(k) for k in kids), "and the other processes are stopped with it")
+
+# One worker on a TCP socket, the way mod_authnz_fcgi reaches it: jwks.
+port = harness.free_port()
+proc = activate("jwks", "127.0.0.1:%d" % port, 1)
+harness.wait_port(port)
+st, body = fcgi("127.0.0.1:%d" % port, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/.well-known/jwks.json"})
+R.check(st == 200 and json.loads(body or "{}").get("keys") == [],
+        "jwtx@jwks on a TCP socket answers the JWK Set (HMAC: no public keys)", "%s %s" % (st, body))
+harness.stop(proc)
+p = run([os.path.join(prefix, "lib", "jwtx", "jwtx-serve"), "nosuchprogram"])
+R.eq(p.returncode, 2, "jwtx-serve refuses an unknown program")
+p = run([os.path.join(prefix, "lib", "jwtx", "jwtx-serve"), "login"], env={"JWTX_WORKERS": "0", "PATH": "/usr/bin:/bin"})
+R.eq(p.returncode, 2, "jwtx-serve refuses JWTX_WORKERS=0")
+
+R.finish()
