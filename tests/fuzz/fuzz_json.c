@@ -54,7 +54,7 @@ static bool any_surrogate(const json_t *v)
 
 /* Exact equality. jansson 2.14's json_equal looks object keys up as C
  * strings, so a key with a NUL ("a\u0000b") matches the key "a": finding F2
- * of README.md ("Fuzzing"). Here keys are compared with their lengths. */
+ * of docs/testing.md ("Fuzzing"). Here keys are compared with their lengths. */
 static bool same_value(const json_t *a, const json_t *b)
 {
     if (json_typeof(a) != json_typeof(b))
