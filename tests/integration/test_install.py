@@ -18,7 +18,9 @@
   broken copy does not); the unit's own ExecStart line, with its Environment
   lines, is started under `systemd-socket-activate` as User= would run it,
   serves FastCGI requests with JWTX_WORKERS processes on one socket, and
-  ends (so systemd would restart it) when one of them dies.
+  ends (so systemd would restart it) when one of them dies; nginx, started
+  from the installed recipe as www-data, reaches all six programs on unix
+  sockets with the owner and mode of jwtx@.socket.
 """
 import glob
 import json
@@ -359,6 +361,69 @@ st, body = fcgi("127.0.0.1:%d" % port, {"REQUEST_METHOD": "GET", "REQUEST_URI": 
 R.check(st == 200 and json.loads(body or "{}").get("keys") == [],
         "jwtx@jwks on a TCP socket answers the JWK Set (HMAC: no public keys)", "%s %s" % (st, body))
 harness.stop(proc)
+# nginx from the installed recipe, in front of the six programs, each started
+# by its unit's ExecStart on a unix socket with the owner and mode that
+# jwtx@.socket gives it, nginx's workers running as www-data (the Debian
+# layout of docs/deploy-nginx.md, "Running the programs with systemd").
+sockunit = open(os.path.join(unitdir, "jwtx@.socket")).read()
+sock_user = re.search(r"^SocketUser=(.*)$", sockunit, re.M).group(1)
+sock_group = re.search(r"^SocketGroup=(.*)$", sockunit, re.M).group(1)
+sock_mode = int(re.search(r"^SocketMode=(.*)$", sockunit, re.M).group(1), 8)
+R.eq(re.search(r"^ListenStream=(.*)$", sockunit, re.M).group(1), "/run/jwtx/%i.sock",
+     "jwtx@.socket listens on /run/jwtx/NAME.sock")
+sockets = os.path.join(sa, "sockets")
+os.mkdir(sockets)
+os.chmod(sockets, 0o755)
+addr = {}
+for name in ("login", "refresh", "logout", "protected", "jwks", "authorizer"):
+    path = os.path.join(sockets, name + ".sock")
+    activate(name, path, 2 if name == "authorizer" else 1)
+    deadline = time.time() + 10
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.05)
+    shutil.chown(path, sock_user, sock_group)
+    os.chmod(path, sock_mode)
+    addr[name] = "unix:" + path
+nrun = scratch("jwtx-nginx-")
+shutil.chown(nrun, "www-data", "www-data")
+nport = harness.free_port()
+share = os.path.join(prefix, "share", "jwtx")
+text = open(os.path.join(share, "nginx", "jwtx.conf.in")).read()
+subst = {"@LISTEN@": "127.0.0.1:%d" % nport, "@RUN@": nrun, "@WWW@": os.path.join(share, "www"),
+         "@BIN@": os.path.join(prefix, "lib", "jwtx"), "@CONF@": conf,
+         "@FCGIWRAP@": "unix:" + os.path.join(sockets, "fcgiwrap.sock")}
+for name, a in addr.items():
+    subst["@%s@" % name.upper()] = a
+for k, v in subst.items():
+    text = text.replace(k, v)
+R.eq(re.findall(r"@[A-Z_]+@", text), [], "nginx recipe: every placeholder filled")
+for name in ("jwtx-auth-locations.conf", "jwtx-protect.conf", "jwtx-identity-params.conf"):
+    shutil.copy(os.path.join(share, "nginx", name), nrun)
+for name in ("fastcgi_params", "mime.types"):
+    shutil.copy(os.path.join("/etc/nginx", name), nrun)
+nconf = harness.write_text(os.path.join(nrun, "nginx.conf"), text)
+nbase = ["nginx", "-p", nrun + "/", "-e", os.path.join(nrun, "error.log"), "-c", nconf,
+         "-g", "user www-data www-data;"]
+t = run(nbase + ["-t"])
+R.check(t.returncode == 0, "nginx -t accepts the installed recipe", t.stderr)
+nginx = harness.start(nbase[:-1] + ["user www-data www-data; daemon off;"])
+if R.check(harness.wait_port(nport) and nginx.poll() is None, "nginx started on 127.0.0.1:%d" % nport,
+           harness.tail(os.path.join(nrun, "error.log"))):
+    a = harness.request(nport, "POST", "/login", body={"username": "alice", "password": "alice-password"})
+    token = (a.json() or {}).get("access_token", "")
+    R.check(a.status == 200 and token, "nginx -> jwtx@login: POST /login 200 with tokens", a.body[:300])
+    r = harness.request(nport, "GET", "/private/")
+    R.eq((r.status, r.header("Content-Type"), (r.json() or {}).get("msg")),
+         (401, "application/json", "Missing Authorization Header"),
+         "nginx -> jwtx@authorizer: /private/ without a token, 401 JSON")
+    r = harness.request(nport, "GET", "/private/", headers=harness.bearer(token))
+    R.eq(r.status, 200, "nginx -> jwtx@authorizer: /private/ with the token, 200")
+    r = harness.request(nport, "GET", "/protected", headers=harness.bearer(token))
+    R.eq((r.status, r.body), (200, b'{"logged_in_as":"alice"}\n'), "nginx -> jwtx@protected: 200")
+    r = harness.request(nport, "GET", "/.well-known/jwks.json")
+    R.eq(r.status, 200, "nginx -> jwtx@jwks: 200")
+harness.stop(nginx, signal.SIGQUIT)
+
 p = run([os.path.join(prefix, "lib", "jwtx", "jwtx-serve"), "nosuchprogram"])
 R.eq(p.returncode, 2, "jwtx-serve refuses an unknown program")
 p = run([os.path.join(prefix, "lib", "jwtx", "jwtx-serve"), "login"], env={"JWTX_WORKERS": "0", "PATH": "/usr/bin:/bin"})
