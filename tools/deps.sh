@@ -14,11 +14,16 @@ if [ "${1:-}" = browser ]; then
     PKGS="chromium chromium-driver"
 fi
 
+# One dpkg-query for all of them (make runs this on every build).
+# shellcheck disable=SC2086
+installed=" $(dpkg-query -W -f='${Status} ${Package}\n' $PKGS 2>/dev/null |
+    awk '$1 == "install" && $3 == "installed" { print $4 }' | tr '\n' ' ') "
 missing=""
 for p in $PKGS; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-        missing="$missing $p"
-    fi
+    case "$installed" in
+    *" $p "*) ;;
+    *) missing="$missing $p" ;;
+    esac
 done
 [ -z "$missing" ] && exit 0
 
