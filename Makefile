@@ -166,7 +166,7 @@ install: build
 
 # The Debian packages jwtx and libjwtx-dev (debian/), built from a copy of the
 # sources into build/deb/.
-deb:
+deb: deps
 	@tools/make-deb.sh
 
 format:

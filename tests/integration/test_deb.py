@@ -87,7 +87,12 @@ R.check(not [line for line in p.stdout.splitlines() if line.startswith("E: ")], 
 
 
 def install():
-    return dpkg("-i", debs["jwtx"], debs["libjwtx-dev"])
+    # Minimal images (docker "slim") exclude /usr/share/doc and /usr/share/man
+    # in /etc/dpkg/dpkg.cfg.d; the recipes and the man pages are checked
+    # below, so they are included back for this installation (a no-op
+    # elsewhere).
+    return dpkg("--path-include=/usr/share/doc/jwtx/*", "--path-include=/usr/share/man/man[158]/jwtx*",
+                "-i", debs["jwtx"], debs["libjwtx-dev"])
 
 
 def purge():
