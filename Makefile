@@ -5,7 +5,8 @@
 #                   systemd units under PREFIX (DESTDIR= for a staging root)
 #   make deb        build the Debian packages (debhelper) into build/deb/
 #   make test       install missing Debian packages, build, run every test suite
-#   make run        serve the demo with lighttpd on http://127.0.0.1:$(PORT)
+#   make run        serve the demo with lighttpd on http://127.0.0.1:$(PORT),
+#                   run state (lighttpd.conf, sockets, logs) in $(RUN)
 #   make bench      sign/verify throughput against a direct OpenSSL baseline, and
 #                   the revocation check with 10^6 entries (per check, end to end)
 #
@@ -14,6 +15,7 @@
 
 PORT ?= 5000
 CONF ?= conf/jwtx.conf
+RUN ?= run
 PREFIX ?= /usr/local
 # The install layout; every directory can be overridden (debian/rules does).
 BINDIR ?= $(PREFIX)/bin
@@ -112,7 +114,7 @@ integration: all
 	@tests/run-integration.sh
 
 run: all
-	@tools/run-demo.sh "$(CONF)" "$(PORT)"
+	@exec tools/run-demo.sh "$(CONF)" "$(PORT)" "$(RUN)"
 
 bench: all
 	@$(MAKE) --no-print-directory -C tests/bench ARCHIVE=$(CURDIR)/lib/libjwtx.a
