@@ -23,6 +23,9 @@ LIBDIR ?= $(PREFIX)/lib
 PROGDIR ?= $(PREFIX)/lib/jwtx
 INCLUDEDIR ?= $(PREFIX)/include
 DATADIR ?= $(PREFIX)/share/jwtx
+# The JSON bodies of the web servers' own error answers, which the recipes
+# point at (var.jwtx_errors, JWTX_ERRORS, @ERRORS@).
+ERRORSDIR ?= $(DATADIR)/errors
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -125,7 +128,7 @@ fuzz: deps
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs in PROGDIR, the
 # tool, the library, headers and jwtx.pc, the recipes and the example conf in
-# DATADIR (with the demo site, www/: the login page, the protected folders the
+# DATADIR (with the JSON error files in ERRORSDIR, the demo site, www/: the login page, the protected folders the
 # recipes name and the example CGI program), the man pages, and the systemd units (with the install paths filled
 # in). The recipes are templates: their @...@ placeholders and Define/var
 # lines are for the reader to fill in (see docs), except jwtx-authorizer.sh,
@@ -156,6 +159,8 @@ install: build
 		conf/apache/jwtx-authorizer.sh.in > $(DESTDIR)$(DATADIR)/apache/jwtx-authorizer.sh
 	chmod 0755 $(DESTDIR)$(DATADIR)/apache/jwtx-authorizer.sh
 	install -m 0644 conf/jwtx.conf.example $(DESTDIR)$(DATADIR)/jwtx.conf.example
+	install -d $(DESTDIR)$(ERRORSDIR)
+	install -m 0644 conf/errors/*.html conf/errors/README.md $(DESTDIR)$(ERRORSDIR)/
 	cd conf/demo-www && find . -type f | while read -r f; do \
 		install -D -m $$(if [ -x "$$f" ]; then echo 0755; else echo 0644; fi) \
 			"$$f" "$(DESTDIR)$(DATADIR)/www/$$f" || exit 1; done

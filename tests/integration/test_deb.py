@@ -169,6 +169,7 @@ mimetype.assign       = ( ".html" => "text/html; charset=utf-8" )
 var.jwtx_bin   = "/usr/lib/jwtx"
 var.jwtx_conf  = "/etc/jwtx/jwtx.conf"
 var.jwtx_run   = "%(sockets)s"
+var.jwtx_errors = "/usr/share/jwtx/errors"
 var.jwtx_procs = 1
 include "%(ex)s/lighttpd/jwtx.conf"
 """ % {"port": port, "ex": EX, "run": run_dir, "sockets": sockets})
@@ -186,6 +187,8 @@ R.eq((a.status, sorted(tokens)), (200, ["access_token", "refresh_token"]),
      "POST /login through the installed recipe: 200 and the tokens")
 r = harness.request(port, "POST", "/login", body={"username": "alice", "password": "wrong"})
 R.eq(r.status, 401, "a wrong password: 401")
+harness.check_server_answer(R, harness.raw_request(port, "post-no-length", "/refresh"), 411,
+                            "lighttpd's own 411 from the installed JSON error files")
 access = tokens.get("access_token", "")
 p = run(["jwtx", "token", "verify", "--conf", "/etc/jwtx/jwtx.conf", access])
 R.check(p.returncode == 0 and json.loads(p.stdout or "{}").get("sub") == "alice",
@@ -211,7 +214,7 @@ p = purge()
 R.check(p.returncode == 0 and not any(installed(x) for x in PACKAGES), "dpkg --purge jwtx libjwtx-dev",
         p.stdout[-800:] + p.stderr[-800:])
 left = [f for f in files if os.path.lexists(f) and not os.path.isdir(f)]
-left += [d for d in ("/etc/jwtx", "/var/lib/jwtx", "/usr/lib/jwtx", "/usr/include/jwtx",
+left += [d for d in ("/etc/jwtx", "/var/lib/jwtx", "/usr/lib/jwtx", "/usr/include/jwtx", "/usr/share/jwtx",
                      "/usr/share/doc/jwtx", "/usr/share/doc/libjwtx-dev") if os.path.lexists(d)]
 R.check(not left, "nothing of the packages remains (%d files checked)" % len(files), left)
 procs = run(["pgrep", "-f", "/usr/lib/jwtx/"]).stdout.split()

@@ -180,6 +180,8 @@ want = ["usr/local/bin/jwtx", "usr/local/lib/libjwtx.a", "usr/local/include/jwtx
         "usr/local/share/jwtx/nginx/jwtx.conf.in", "usr/local/share/jwtx/nginx/jwtx-protect.conf",
         "usr/local/share/jwtx/nginx/jwtx-auth-locations.conf",
         "usr/local/share/jwtx/nginx/jwtx-identity-params.conf",
+        "usr/local/share/jwtx/nginx/jwtx-error-pages.conf",
+        "usr/local/share/jwtx/errors/jwtx-error-400.html", "usr/local/share/jwtx/errors/jwtx-error-503.html",
         "usr/local/share/jwtx/apache/jwtx-fcgid.conf", "usr/local/share/jwtx/apache/jwtx-authnz-fcgi.conf",
         "usr/local/share/jwtx/apache/jwtx-cgi.conf", "usr/local/share/jwtx/apache/jwtx-cgi-guard.sh.in",
         "usr/local/share/jwtx/apache/jwtx-authorizer.sh",
@@ -188,6 +190,8 @@ want = ["usr/local/bin/jwtx", "usr/local/lib/libjwtx.a", "usr/local/include/jwtx
         "usr/local/share/man/man8/jwtx-fcgi.8",
         "usr/local/lib/systemd/system/jwtx@.service", "usr/local/lib/systemd/system/jwtx@.socket"]
 want += ["usr/local/lib/jwtx/" + p for p in programs]
+want += ["usr/local/share/jwtx/errors/" + os.path.basename(p)
+         for p in glob.glob(os.path.join(ROOT, "conf", "errors", "*.html"))]
 R.check(all(os.path.isfile(os.path.join(stage, w)) for w in want),
         "every file in its place under DESTDIR (%d files)" % len(want),
         [w for w in want if not os.path.isfile(os.path.join(stage, w))])
@@ -403,14 +407,15 @@ share = os.path.join(prefix, "share", "jwtx")
 text = open(os.path.join(share, "nginx", "jwtx.conf.in")).read()
 subst = {"@LISTEN@": "127.0.0.1:%d" % nport, "@RUN@": nrun, "@WWW@": os.path.join(share, "www"),
          "@BIN@": os.path.join(prefix, "lib", "jwtx"), "@CONF@": conf,
+         "@ERRORS@": os.path.join(share, "errors"),
          "@FCGIWRAP@": "unix:" + os.path.join(sockets, "fcgiwrap.sock")}
 for name, a in addr.items():
     subst["@%s@" % name.upper()] = a
 for k, v in subst.items():
     text = text.replace(k, v)
 R.eq(re.findall(r"@[A-Z_]+@", text), [], "nginx recipe: every placeholder filled")
-for name in ("jwtx-auth-locations.conf", "jwtx-protect.conf", "jwtx-identity-params.conf"):
-    shutil.copy(os.path.join(share, "nginx", name), nrun)
+for path in glob.glob(os.path.join(share, "nginx", "*.conf")):
+    shutil.copy(path, nrun)
 for name in ("fastcgi_params", "mime.types"):
     shutil.copy(os.path.join("/etc/nginx", name), nrun)
 nconf = harness.write_text(os.path.join(nrun, "nginx.conf"), text)
@@ -434,6 +439,8 @@ if R.check(harness.wait_port(nport) and nginx.poll() is None, "nginx started on 
     R.eq((r.status, r.body), (200, b'{"logged_in_as":"alice"}\n'), "nginx -> jwtx@protected: 200")
     r = harness.request(nport, "GET", "/.well-known/jwks.json")
     R.eq(r.status, 200, "nginx -> jwtx@jwks: 200")
+    harness.check_server_answer(R, harness.raw_request(nport, "long-url"), 414,
+                                "nginx's own 414 from the installed JSON error files")
 harness.stop(nginx, signal.SIGQUIT)
 
 p = run([os.path.join(prefix, "lib", "jwtx", "jwtx-serve"), "nosuchprogram"])
