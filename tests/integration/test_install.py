@@ -369,6 +369,26 @@ R.check(rc is not None and rc != 0, "when one process dies, jwtx-serve ends with
 time.sleep(0.2)
 R.check(all(not harness.pid_alive(k) for k in kids), "and the other processes are stopped with it")
 
+# systemctl stop sends SIGTERM: the workers stop and jwtx-serve dies of the
+# signal (a clean stop for systemd), not with an exit status.
+sock2 = os.path.join(sa, "refresh.sock")
+proc = activate("refresh", sock2, 2)
+deadline = time.time() + 10
+while not os.path.exists(sock2) and time.time() < deadline:
+    time.sleep(0.05)
+st, _ = fcgi(sock2, {"REQUEST_METHOD": "POST", "REQUEST_URI": "/refresh"})
+kids = children(proc.pid)
+R.check(st == 401 and len(kids) == 2, "jwtx@refresh with two processes answers (401 without a token)",
+        "%s %s" % (st, kids))
+os.kill(proc.pid, signal.SIGTERM)
+try:
+    rc = proc.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    rc = None
+R.eq(rc, -signal.SIGTERM, "SIGTERM: jwtx-serve dies of SIGTERM (systemd: a clean stop)")
+time.sleep(0.2)
+R.check(kids and all(not harness.pid_alive(k) for k in kids), "and its processes are gone")
+
 # One worker on a TCP socket, the way mod_authnz_fcgi reaches it: jwks.
 port = harness.free_port()
 proc = activate("jwks", "127.0.0.1:%d" % port, 1)
