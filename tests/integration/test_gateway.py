@@ -3,7 +3,8 @@
 Drives every route with real HTTP: login (JSON and form, `next`), protected,
 optional, fresh, refresh, logout with revocation, the authorizer on a static
 folder and a legacy CGI program, JWKS, plain CGI mode, cookies with CSRF, and
-the exact status and message of spec sections 4 and 5.
+the exact status and message of spec sections 4 and 5; every policy route under
+every spelling of its path, and a crash of one of two processes of a route.
 """
 import base64
 import json
@@ -246,6 +247,14 @@ R.check("jwt_type=access" in text and '"team":"blue"' in text, "authorizer: lega
 r = H("GET", "/legacy/whoami.cgi")
 R.eq(r.status, 401, "authorizer: legacy CGI denied without token")
 
+# ---- every policy route keeps its policy under every spelling of its path ------
+POLICY_TABLE = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/optional", {}, (200, b'{"logged_in_as":"anonymous user"}\n')),
+                ("/claims-admin", bearer(access), (400, msg("User claims verification failed"))))
+for path, headers, policy in POLICY_TABLE:
+    harness.policy_table(R, srv.port, "demo", path, headers, policy)
+
 # ---- identities that C strings cannot carry ---------------------------------------
 now = int(time.time())
 t = raw_token('{"sub":"\\ud800","type":"access","exp":%d}' % (now + 600))
@@ -257,6 +266,17 @@ for path in ("/protected", "/private/", "/legacy/whoami.cgi"):
     r = H("GET", path, headers=bearer(t))
     R.eq((r.status, r.body), (422, msg("Identity claim must not contain a NUL character")),
          "identity with a NUL is refused, never truncated to another user (%s)" % path)
+
+# ---- NumericDate claims are JSON numbers (spec/README.md point 8) -----------------
+# PyJWT itself accepts the string "9999999999" (int()); jwtx refuses it.
+for claim, label in (("exp", "Expiration Time claim (exp)"), ("nbf", "Not Before claim (nbf)"),
+                     ("iat", "Issued At claim (iat)")):
+    value = "9999999999" if claim == "exp" else str(int(time.time()) - 10)
+    t = craft(std_payload(**{claim: value}))
+    for path in ("/protected", "/private/"):
+        r = H("GET", path, headers=bearer(t))
+        R.eq((r.status, r.body), (422, msg("%s must be an integer." % label)),
+             "string %s %r refused (%s)" % (claim, value, path))
 
 # ---- the authorizer never waves OPTIONS through to a backend -----------------------
 for method in ("OPTIONS", "options"):
@@ -290,6 +310,17 @@ r = H("GET", "/cgi/protected.fcgi")
 R.eq(r.status, 401, "CGI mode: no token 401")
 r = H("POST", "/cgi/login.fcgi", body={"username": "testuser", "password": "testpass"})
 R.check(r.status == 200 and "access_token" in (r.json() or {}), "CGI mode: login works")
+
+# ---- a crashed process: the route's other process answers --------------------------
+# Every route runs two processes (max-procs); a crash (SIGKILL) of one of
+# refresh, logout or jwks under load: lighttpd sends the next requests to the
+# other one (with one process it answered 503 until the restart, 1-2 s).
+out_token = (login().json() or {}).get("access_token", "")
+for route, send, want in (
+        ("refresh.fcgi", lambda: H("POST", "/refresh", headers=bearer(refresh)).status, (200,)),
+        ("logout.fcgi", lambda: H("POST", "/logout", headers=bearer(out_token)).status, (200, 401)),
+        ("jwks.fcgi", lambda: H("GET", "/.well-known/jwks.json").status, (200,))):
+    harness.survives_a_crash(R, "crash: " + route, harness.descendants(srv.proc.pid, route), send, want)
 
 # ---- logout and revocation ----------------------------------------------------------
 a2 = login().json() or {}
@@ -359,4 +390,23 @@ R.check(r.status == 200 and (r.header("Content-Type") or "").startswith("text/ht
         "the login page is still text/html")
 
 srv.stop()
+
+# ---- identities that are not strings (JWT_VERIFY_SUB = False) ----------------------
+run2 = harness.tmpdir("gw-anysub-")
+srv2 = harness.Lighttpd(harness.gateway_conf(SECRET, run2, "JWT_VERIFY_SUB = False\n"), run_dir=run2)
+for sub, body, remote in (
+        (42, b'{"logged_in_as":42}\n', "42"),
+        ({"n": "x", "id": 1}, b'{"logged_in_as":{"id":1,"n":"x"}}\n', '{"n":"x","id":1}'),
+        ("testuser", b'{"logged_in_as":"testuser"}\n', "testuser")):
+    t = craft(std_payload(sub=sub))
+    r = srv2.request("GET", "/protected", headers=bearer(t))
+    R.eq((r.status, r.body), (200, body),
+         "JWT_VERIFY_SUB = False: identity %s answered as its JSON value" % json.dumps(sub))
+    r = srv2.request("GET", "/legacy/whoami.cgi", headers=bearer(t))
+    text = r.body.decode("utf-8", "replace")
+    R.check(r.status == 200 and ("remote_user=%s\n" % remote) in text
+            and ("jwt_identity=%s\n" % remote) in text,
+            "JWT_VERIFY_SUB = False: authorizer hands identity %s as %s" % (json.dumps(sub), remote),
+            text)
+srv2.stop()
 R.finish()
