@@ -17,8 +17,9 @@
 * The installed units pass `systemd-analyze verify` with no message (and a
   broken copy does not); the unit's own ExecStart line, with its Environment
   lines, is started under `systemd-socket-activate` as User= would run it,
-  serves FastCGI requests with JWTX_WORKERS processes on one socket, and
-  ends (so systemd would restart it) when one of them dies; nginx, started
+  serves FastCGI requests with JWTX_WORKERS processes on one socket, replaces
+  a worker that is killed, ends with status 1 when the conf does not load
+  (Restart=on-failure), dies of SIGTERM when stopped; nginx, started
   from the installed recipe as www-data, reaches all six programs on unix
   sockets with the owner and mode of jwtx@.socket.
 """
@@ -358,16 +359,45 @@ for t in threads:
 R.eq(results, [200] * 9, "nine concurrent logins all answered")
 st, body = fcgi(sock, LOGIN, json.dumps({"username": "alice", "password": "wrong"}))
 R.eq(st, 401, "a wrong password is refused through the same socket")
+# A crash (a worker killed) costs only that worker: jwtx-serve starts another
+# while the others go on answering.
 if kids:
     os.kill(kids[0], signal.SIGKILL)
+deadline = time.time() + 10
+while time.time() < deadline and (len(children(proc.pid)) != 3 or kids[0] in children(proc.pid)):
+    time.sleep(0.1)
+now = children(proc.pid)
+R.check(proc.poll() is None and len(now) == 3 and kids and kids[0] not in now,
+        "a worker killed (SIGKILL) is replaced; jwtx-serve keeps running", "%r -> %r" % (kids, now))
+R.check(kids and all(harness.pid_alive(k) for k in kids[1:]), "the other workers were left alone")
+st, body = fcgi(sock, LOGIN, json.dumps({"username": "alice", "password": "alice-password"}))
+R.eq(st, 200, "and logins are still answered")
+R.check("died of signal 9; starting another" in harness.tail(os.path.join(sa, "login.log")),
+        "jwtx-serve says so on standard error (the journal)")
+harness.stop(proc)
+
+# A worker that cannot start (a conf it cannot load) exits with a status:
+# jwtx-serve stops the others and exits with it, for Restart=on-failure.
+bad = harness.write_text(os.path.join(sa, "bad.conf"), "JWT_ALGORITHM = 'none'\n")
+os.chmod(bad, 0o644)
+sockb = os.path.join(sa, "bad.sock")
+badlog = os.path.join(sa, "bad.log")
+bp = subprocess.Popen(["systemd-socket-activate", "-l", sockb, "-E", "JWTX_CONF=" + bad, "-E", "JWTX_WORKERS=3",
+                       "setpriv", "--reuid", user, "--regid", group, "--init-groups", "--"]
+                      + shlex.split(execstart.replace("%i", "protected")),
+                      stdout=subprocess.DEVNULL, stderr=open(badlog, "w"), start_new_session=True)
+harness.atexit.register(harness.stop, bp)
+deadline = time.time() + 10
+while not os.path.exists(sockb) and time.time() < deadline:
+    time.sleep(0.05)
 try:
-    rc = proc.wait(timeout=10)
-except subprocess.TimeoutExpired:
+    socket.socket(socket.AF_UNIX).connect(sockb)  # the first connection starts it
+    rc = bp.wait(timeout=20)
+except (OSError, subprocess.TimeoutExpired):
     rc = None
-R.check(rc is not None and rc != 0, "when one process dies, jwtx-serve ends with a failure (Restart=on-failure)",
-        "rc=%r" % rc)
-time.sleep(0.2)
-R.check(all(not harness.pid_alive(k) for k in kids), "and the other processes are stopped with it")
+p = subprocess.CompletedProcess([], rc, "", harness.tail(badlog))
+R.check(p.returncode == 1 and "exited with status 1; stopping" in p.stderr,
+        "a conf that does not load: jwtx-serve exits 1 (Restart=on-failure)", "%r %s" % (p.returncode, p.stderr[-600:]))
 
 # systemctl stop sends SIGTERM: the workers stop and jwtx-serve dies of the
 # signal (a clean stop for systemd), not with an exit status.
