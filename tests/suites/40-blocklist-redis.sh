@@ -68,6 +68,9 @@ fi
 echo "redis-server on 127.0.0.1:$port (pid $(cat "$pidfile"))"
 
 SECRET='suite-secret-key-that-is-long-enough-for-hs256'
+# The conf files hold the secret inline: readable by their owner only, as the
+# programs and the tool ask (they warn about a conf every user can read).
+umask 077
 cat >"$work/redis.conf" <<EOC
 JWT_SECRET_KEY = "$SECRET"
 JWTX_BLOCKLIST = "redis://:pa%20ss%40word@127.0.0.1:$port/4"
@@ -158,7 +161,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
         sed "s|$work/bl.db|$work/$d/bl.db|" "$work/sqlite.conf" >"$work/$d/c.conf"
         "$JWTX" blocklist --conf "$work/$d/c.conf" init >/dev/null 2>&1
         "$JWTX" revoke --conf "$work/$d/c.conf" --jti j-ro --until 0 >/dev/null 2>&1
-        chmod 644 "$work/$d/bl.db" "$work/$d/c.conf"
+        chmod 644 "$work/$d/bl.db"
+        chown nobody "$work/$d/c.conf"
     done
     chmod 777 "$work/rw-dir"
     out=$(asnobody "$JWTX" blocklist --conf "$work/rw-dir/c.conf" list 2>&1); rc=$?
