@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "jwtx/blocklist.h"
 #include "jwtx/json.h"
@@ -38,7 +39,8 @@ struct jwtx_blocklist {
     int state;          /* STATE_* */
     jwtx_blocklist_log_fn log;
     void *log_ctx;
-    char err[600]; /* front-end failures (bad arguments, open circuit) */
+    bool old_schema; /* a login operation met a schema without login tables (told once) */
+    char err[600];   /* front-end failures (bad arguments, open circuit) */
 };
 
 #define DEFAULT_PREFIX "jwtx:"
@@ -626,4 +628,140 @@ int jwtx_blocklist_purge(jwtx_blocklist *bl, long long now, long long *removed)
     if (removed)
         *removed = v;
     return 0;
+}
+
+/* ---- login attempts --------------------------------------------------- */
+
+/* The result of a login-attempt operation. A store whose schema predates
+ * the login tables still answers revocation checks: that is told once (and
+ * once more when it is upgraded under us), answered -1, and does not open
+ * the circuit. */
+static int attempt_outcome(jwtx_blocklist *bl, int rc)
+{
+    if (rc == JWTXP_BL_OLD_SCHEMA) {
+        if (!bl->old_schema) {
+            const char *cause = bl->ops->last_error(bl->be);
+            say(bl,
+                "login attempt store unavailable: %s (login answers 503; revocation checks go on)",
+                cause && cause[0] ? cause : "old schema");
+        }
+        bl->old_schema = true;
+        return -1;
+    }
+    if (rc >= 0 && bl->old_schema) {
+        say(bl, "login attempt store available again (%s)", bl->ops->kind);
+        bl->old_schema = false;
+    }
+    outcome(bl, rc >= 0);
+    return rc < 0 ? -1 : rc;
+}
+
+int jwtx_blocklist_attempt_add(jwtx_blocklist *bl, const char *key, long long now, long long window,
+                               long long keep, long long *count)
+{
+    if (bl == NULL || count == NULL || window <= 0)
+        return -1;
+    bl->err[0] = '\0';
+    size_t len = key_len(bl, key, "login attempt key");
+    if (len == (size_t)-1 || !gate(bl))
+        return -1;
+    /* A member unique to this failure: the same failure sent twice (a
+     * command retried on a fresh connection) is counted once. */
+    unsigned char rnd[12];
+    char member[64];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) {
+        snprintf(bl->err, sizeof bl->err, "no random bytes for a login attempt id");
+        return -1;
+    }
+    int o = snprintf(member, sizeof member, "%lld-", now);
+    for (size_t i = 0; i < sizeof rnd && o > 0 && (size_t)o + 2 < sizeof member; i++)
+        o += snprintf(member + o, sizeof member - (size_t)o, "%02x", rnd[i]);
+    long long v = 0;
+    int rc = bl->ops->attempt_add(bl->be, key, len, member, now, window, keep < 1 ? 1 : keep, &v);
+    rc = attempt_outcome(bl, rc);
+    if (rc == 0)
+        *count = v;
+    return rc;
+}
+
+int jwtx_blocklist_attempt_count(jwtx_blocklist *bl, const char *key, long long now,
+                                 long long window, long long *count)
+{
+    if (bl == NULL || count == NULL || window <= 0)
+        return -1;
+    bl->err[0] = '\0';
+    size_t len = key_len(bl, key, "login attempt key");
+    if (len == (size_t)-1 || !gate(bl))
+        return -1;
+    long long v = 0;
+    int rc = attempt_outcome(bl, bl->ops->attempt_count(bl->be, key, len, now, window, &v));
+    if (rc == 0)
+        *count = v;
+    return rc;
+}
+
+int jwtx_blocklist_attempt_clear(jwtx_blocklist *bl, const char *key)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t len = key_len(bl, key, "login attempt key");
+    if (len == (size_t)-1 || !gate(bl))
+        return -1;
+    return attempt_outcome(bl, bl->ops->attempt_clear(bl->be, key, len));
+}
+
+int jwtx_blocklist_ban_get(jwtx_blocklist *bl, const char *key, long long now, long long *until)
+{
+    if (bl == NULL || until == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t len = key_len(bl, key, "login attempt key");
+    if (len == (size_t)-1 || !gate(bl))
+        return -1;
+    long long u = 0;
+    int rc = attempt_outcome(bl, bl->ops->ban_get(bl->be, key, len, now, &u));
+    if (rc == 1 && u <= now)
+        rc = 0; /* a ban that has ended (a key not yet expired by Redis) */
+    if (rc == 1)
+        *until = u;
+    return rc;
+}
+
+int jwtx_blocklist_ban_set(jwtx_blocklist *bl, const char *key, long long now, long long until)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t len = key_len(bl, key, "login attempt key");
+    if (len == (size_t)-1)
+        return -1;
+    if (until <= now) {
+        snprintf(bl->err, sizeof bl->err, "a ban must end after now");
+        return -1;
+    }
+    if (!gate(bl))
+        return -1;
+    return attempt_outcome(bl, bl->ops->ban_set(bl->be, key, len, now, until));
+}
+
+int jwtx_blocklist_ban_lift(jwtx_blocklist *bl, const char *key)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t len = key_len(bl, key, "login attempt key");
+    if (len == (size_t)-1 || !gate(bl))
+        return -1;
+    return attempt_outcome(bl, bl->ops->ban_lift(bl->be, key, len));
+}
+
+int jwtx_blocklist_ban_list(jwtx_blocklist *bl, long long now,
+                            int (*cb)(const char *key, long long until, void *ctx), void *ctx)
+{
+    if (bl == NULL || cb == NULL)
+        return -1;
+    if (!gate(bl))
+        return -1;
+    return attempt_outcome(bl, bl->ops->ban_list(bl->be, now, cb, ctx));
 }

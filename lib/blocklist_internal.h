@@ -12,6 +12,12 @@
 #include <stddef.h>
 
 typedef int (*jwtxp_bl_list_cb)(const char *kind, const char *key, long long until, void *ctx);
+typedef int (*jwtxp_bl_ban_cb)(const char *key, long long until, void *ctx);
+
+/* A login-attempt operation on a SQLite store whose schema predates the
+ * login tables (made by an older `jwtx blocklist init`): not a failure of
+ * the store, which still answers revocation checks. */
+#define JWTXP_BL_OLD_SCHEMA (-2)
 
 typedef struct jwtxp_bl_ops {
     const char *kind;
@@ -29,6 +35,23 @@ typedef struct jwtxp_bl_ops {
     int (*count)(void *be, long long now, long long *n);
     int (*list)(void *be, long long now, jwtxp_bl_list_cb cb, void *ctx);
     int (*purge)(void *be, long long now, long long *removed);
+    /* Login attempts (regulate.h), keys opaque byte strings. Each returns
+     * -1 when the store cannot answer, JWTXP_BL_OLD_SCHEMA when it has no
+     * place for them. attempt_add records one failure (member: an id unique
+     * to this failure, so that a retried command counts it once) and counts
+     * the failures in (now - window, now], keeping at most keep of them. */
+    int (*attempt_add)(void *be, const char *key, size_t len, const char *member, long long now,
+                       long long window, long long keep, long long *count);
+    int (*attempt_count)(void *be, const char *key, size_t len, long long now, long long window,
+                         long long *count);
+    int (*attempt_clear)(void *be, const char *key, size_t len);
+    /* 1 banned (until > now, *until set), 0 not banned */
+    int (*ban_get)(void *be, const char *key, size_t len, long long now, long long *until);
+    int (*ban_set)(void *be, const char *key, size_t len, long long now, long long until);
+    /* Lifts the ban of key and forgets its failures. */
+    int (*ban_lift)(void *be, const char *key, size_t len);
+    /* Bans in force at now; cb's non-zero return stops the walk (then 1). */
+    int (*ban_list)(void *be, long long now, jwtxp_bl_ban_cb cb, void *ctx);
     const char *(*last_error)(const void *be);
     void (*destroy)(void *be);
 } jwtxp_bl_ops;

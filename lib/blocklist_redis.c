@@ -4,8 +4,11 @@
  *
  * Keys: <prefix>jti:<jti> (value: the entry's end in epoch seconds, 0 = forever;
  * TTL = remaining life, none = forever)
- * and <prefix>user:<name> (value = the cut-off time, no TTL). Keys are passed
- * with %b, so any byte string is safe. One connection per handle (one per
+ * and <prefix>user:<name> (value = the cut-off time, no TTL). Login attempts:
+ * <prefix>login:f:<key>, a sorted set of failures (score: the time, member:
+ * an id unique to the failure) with a TTL of the window, and
+ * <prefix>login:ban:<key> (value: the ban's end, TTL until then). Keys are
+ * passed with %b, so any byte string is safe. One connection per handle (one per
  * process), made on first use with a connect timeout, then AUTH and SELECT,
  * and a command timeout on every read and write. After any failure the
  * connection is dropped and made again on the next call, so a handle
@@ -52,6 +55,25 @@ static const char revoke_user_lua[] =
     "local cur = tonumber(redis.call('GET', KEYS[1])) "
     "if cur ~= nil and cur >= tonumber(ARGV[1]) then return 0 end "
     "redis.call('SET', KEYS[1], ARGV[1]) return 1";
+
+/* Records one failure and counts the failures in the window, atomically
+ * (one script: every gateway sees the same count). KEYS[1] the sorted set;
+ * ARGV: member, now, window, keep. The same member sent again (a command
+ * retried on a new connection) is counted once. */
+static const char attempt_add_lua[] =
+    "local now = tonumber(ARGV[2]) local window = tonumber(ARGV[3]) "
+    "local keep = tonumber(ARGV[4]) "
+    "redis.call('ZADD', KEYS[1], now, ARGV[1]) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window) "
+    "local n = redis.call('ZCARD', KEYS[1]) "
+    "if n > keep then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - keep - 1) end "
+    "redis.call('EXPIRE', KEYS[1], window) "
+    "return redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), now)";
+
+/* Sets a ban, keeping the later end. ARGV: until, ttl. */
+static const char ban_set_lua[] = "local cur = tonumber(redis.call('GET', KEYS[1])) "
+                                  "if cur ~= nil and cur >= tonumber(ARGV[1]) then return 0 end "
+                                  "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1";
 
 #define SCAN_COUNT 500
 
@@ -508,6 +530,247 @@ static int rd_purge(void *be, long long now, long long *removed)
     return 0;
 }
 
+/* ---- login attempts */
+
+typedef struct login_arg {
+    const char *key;
+    size_t klen;
+    const char *key2; /* ban_lift: the failures key too */
+    size_t k2len;
+    const char *member;
+    long long now, window, keep, until;
+    long long result; /* a count, or a ban's end */
+    int found;
+} login_arg;
+
+static int op_attempt_add(redis_be *b, void *arg)
+{
+    login_arg *a = arg;
+    redisReply *r = redisCommand(b->c, "EVAL %s 1 %b %s %lld %lld %lld", attempt_add_lua, a->key,
+                                 a->klen, a->member, a->now, a->window, a->keep);
+    int rc = want(b, r, REDIS_REPLY_INTEGER, "record a login failure");
+    if (rc == 0)
+        a->result = r->integer;
+    freeReplyObject(r);
+    return rc;
+}
+
+static int op_attempt_count(redis_be *b, void *arg)
+{
+    login_arg *a = arg;
+    redisReply *r =
+        redisCommand(b->c, "ZCOUNT %b (%lld %lld", a->key, a->klen, a->now - a->window, a->now);
+    int rc = want(b, r, REDIS_REPLY_INTEGER, "count login failures");
+    if (rc == 0)
+        a->result = r->integer;
+    freeReplyObject(r);
+    return rc;
+}
+
+static int op_del(redis_be *b, void *arg)
+{
+    login_arg *a = arg;
+    redisReply *r = a->key2 != NULL
+                        ? redisCommand(b->c, "DEL %b %b", a->key, a->klen, a->key2, a->k2len)
+                        : redisCommand(b->c, "DEL %b", a->key, a->klen);
+    int rc = want(b, r, REDIS_REPLY_INTEGER, "DEL");
+    freeReplyObject(r);
+    return rc;
+}
+
+static int op_ban_get(redis_be *b, void *arg)
+{
+    login_arg *a = arg;
+    redisReply *r = redisCommand(b->c, "GET %b", a->key, a->klen);
+    if (r == NULL)
+        return fail(b, "read a login ban", b->c->err ? b->c->errstr : "no reply");
+    int rc = 0;
+    a->found = 0;
+    if (r->type == REDIS_REPLY_STRING) {
+        if (parse_ll(r->str, r->len, &a->result) != 0)
+            rc = fail(b, "read a login ban", "a ban's end is not an integer");
+        else
+            a->found = 1;
+    } else if (r->type != REDIS_REPLY_NIL) {
+        rc = want(b, r, REDIS_REPLY_STRING, "read a login ban");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int op_ban_set(redis_be *b, void *arg)
+{
+    login_arg *a = arg;
+    redisReply *r = redisCommand(b->c, "EVAL %s 1 %b %lld %lld", ban_set_lua, a->key, a->klen,
+                                 a->until, a->until - a->now);
+    int rc = want(b, r, REDIS_REPLY_INTEGER, "set a login ban");
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Runs op on <prefix>login:<kind><key> (and, for a lift, the failures key). */
+static int login_op(redis_be *b, redis_op op, const char *kind, login_arg *a, const char *key,
+                    size_t len, bool with_failures)
+{
+    char *k = make_key(b, kind, key, len, &a->klen);
+    char *k2 = with_failures ? make_key(b, "login:f:", key, len, &a->k2len) : NULL;
+    int rc;
+    if (k == NULL || (with_failures && k2 == NULL))
+        rc = fail(b, "login attempts", "out of memory");
+    else {
+        a->key = k;
+        a->key2 = k2;
+        rc = run_op(b, op, a);
+    }
+    free(k);
+    free(k2);
+    return rc;
+}
+
+static int rd_attempt_add(void *be, const char *key, size_t len, const char *member, long long now,
+                          long long window, long long keep, long long *count)
+{
+    login_arg a = {.member = member, .now = now, .window = window, .keep = keep};
+    if (login_op(be, op_attempt_add, "login:f:", &a, key, len, false) != 0)
+        return -1;
+    *count = a.result;
+    return 0;
+}
+
+static int rd_attempt_count(void *be, const char *key, size_t len, long long now, long long window,
+                            long long *count)
+{
+    login_arg a = {.now = now, .window = window};
+    if (login_op(be, op_attempt_count, "login:f:", &a, key, len, false) != 0)
+        return -1;
+    *count = a.result;
+    return 0;
+}
+
+static int rd_attempt_clear(void *be, const char *key, size_t len)
+{
+    login_arg a = {0};
+    return login_op(be, op_del, "login:f:", &a, key, len, false);
+}
+
+static int rd_ban_get(void *be, const char *key, size_t len, long long now, long long *until)
+{
+    login_arg a = {.now = now};
+    if (login_op(be, op_ban_get, "login:ban:", &a, key, len, false) != 0)
+        return -1;
+    if (!a.found || a.result <= now)
+        return 0;
+    *until = a.result;
+    return 1;
+}
+
+static int rd_ban_set(void *be, const char *key, size_t len, long long now, long long until)
+{
+    login_arg a = {.now = now, .until = until};
+    return login_op(be, op_ban_set, "login:ban:", &a, key, len, false);
+}
+
+static int rd_ban_lift(void *be, const char *key, size_t len)
+{
+    login_arg a = {0};
+    return login_op(be, op_del, "login:ban:", &a, key, len, true);
+}
+
+typedef struct ban_scan_arg {
+    long long now;
+    jwtxp_bl_ban_cb cb;
+    void *ctx;
+    int stopped;
+    char *pattern;
+    size_t plen;
+    size_t skip; /* length of <prefix>login:ban: */
+} ban_scan_arg;
+
+static int op_ban_scan(redis_be *b, void *arg)
+{
+    ban_scan_arg *a = arg;
+    char cursor[32] = "0";
+    a->stopped = 0;
+    do {
+        redisReply *r = redisCommand(b->c, "SCAN %s MATCH %b COUNT %d", cursor, a->pattern, a->plen,
+                                     SCAN_COUNT);
+        if (want(b, r, REDIS_REPLY_ARRAY, "SCAN") != 0) {
+            freeReplyObject(r);
+            return -1;
+        }
+        if (r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[0]->len >= sizeof cursor || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(r);
+            return fail(b, "SCAN", "unexpected reply");
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = '\0';
+        redisReply *keys = r->element[1];
+        size_t sent = 0;
+        int rc = 0;
+        for (size_t i = 0; i < keys->elements; i++) {
+            redisReply *k = keys->element[i];
+            if (k->type != REDIS_REPLY_STRING || k->len <= a->skip)
+                continue;
+            if (redisAppendCommand(b->c, "GET %b", k->str, k->len) != REDIS_OK) {
+                freeReplyObject(r);
+                return fail(b, "list login bans", "out of memory");
+            }
+            sent++;
+        }
+        for (size_t i = 0; i < keys->elements && sent > 0; i++) {
+            redisReply *k = keys->element[i];
+            if (k->type != REDIS_REPLY_STRING || k->len <= a->skip)
+                continue;
+            sent--;
+            redisReply *g = NULL;
+            if (redisGetReply(b->c, (void **)&g) != REDIS_OK || g == NULL) {
+                freeReplyObject(r);
+                return fail(b, "list login bans", b->c->errstr[0] ? b->c->errstr : "no reply");
+            }
+            long long until = 0;
+            if (g->type == REDIS_REPLY_STRING && parse_ll(g->str, g->len, &until) == 0 &&
+                until > a->now && rc == 0 && !a->stopped) {
+                if (a->cb(k->str + a->skip, until, a->ctx) != 0)
+                    a->stopped = 1;
+            } else if (g->type == REDIS_REPLY_ERROR && rc == 0) {
+                rc = fail(b, "list login bans", g->str ? g->str : "error reply");
+            }
+            freeReplyObject(g);
+        }
+        freeReplyObject(r);
+        if (rc != 0)
+            return -1;
+    } while (strcmp(cursor, "0") != 0 && !a->stopped);
+    return 0;
+}
+
+static int rd_ban_list(void *be, long long now, jwtxp_bl_ban_cb cb, void *ctx)
+{
+    redis_be *b = be;
+    ban_scan_arg a = {.now = now, .cb = cb, .ctx = ctx};
+    static const char kind[] = "login:ban:";
+    a.skip = b->prefix_len + sizeof kind - 1;
+    a.pattern = malloc(2 * b->prefix_len + sizeof kind + 2);
+    if (a.pattern == NULL)
+        return fail(b, "list login bans", "out of memory");
+    size_t o = 0;
+    for (size_t i = 0; i < b->prefix_len; i++) {
+        if (strchr("*?[]\\", b->prefix[i]) != NULL)
+            a.pattern[o++] = '\\';
+        a.pattern[o++] = b->prefix[i];
+    }
+    memcpy(a.pattern + o, kind, sizeof kind - 1);
+    o += sizeof kind - 1;
+    a.pattern[o++] = '*';
+    a.plen = o;
+    int rc = run_op(b, op_ban_scan, &a);
+    free(a.pattern);
+    if (rc != 0)
+        return -1;
+    return a.stopped ? 1 : 0;
+}
+
 static const char *rd_last_error(const void *be)
 {
     return ((const redis_be *)be)->err;
@@ -556,6 +819,13 @@ const jwtxp_bl_ops jwtxp_bl_redis_ops = {
     .count = rd_count,
     .list = rd_list,
     .purge = rd_purge,
+    .attempt_add = rd_attempt_add,
+    .attempt_count = rd_attempt_count,
+    .attempt_clear = rd_attempt_clear,
+    .ban_get = rd_ban_get,
+    .ban_set = rd_ban_set,
+    .ban_lift = rd_ban_lift,
+    .ban_list = rd_ban_list,
     .last_error = rd_last_error,
     .destroy = rd_destroy,
 };

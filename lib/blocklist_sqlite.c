@@ -11,6 +11,16 @@
  * version than this code knows is refused). Tables:
  *   revoked(jti TEXT PRIMARY KEY, until INTEGER)   until NULL = forever
  *   revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER)
+ *   login_failures(key TEXT, at INTEGER, expires INTEGER)   one row per failure
+ *   login_bans(key TEXT PRIMARY KEY, until INTEGER)
+ * Version 1 had the revocation tables only. init upgrades it to version 2 (in
+ * one write transaction, entries kept); a program that meets version 1 keeps
+ * answering revocation checks from it and fails the login operations
+ * (JWTXP_BL_OLD_SCHEMA), looking again at each one so that an upgrade made
+ * while it runs is used at once. Every recorded failure deletes at most
+ * LOGIN_PURGE_BATCH expired failure rows and as many ended bans: more than
+ * it adds, so the tables stay bounded by the live entries, at a bounded
+ * cost per call.
  * Statements are prepared once per handle. Nothing is cached: every check
  * reads the file, so a revocation by one process is seen by all at once.
  * Expired rows are deleted as we go (a bounded DELETE every PURGE_EVERY
@@ -35,6 +45,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +58,9 @@
 #include "jwtx/blocklist.h"
 #include "blocklist_internal.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+#define SCHEMA_OLDEST 1 /* the oldest version still read (revocations only) */
+#define LOGIN_PURGE_BATCH 32
 #define PURGE_EVERY 64
 #define PURGE_BATCH 500
 #define BUSY_MIN_MS 2000
@@ -73,11 +86,55 @@ static const char *const stmt_sql[ST__N] = {
                  "WHERE until IS NOT NULL AND until <= ?1 LIMIT 500)",
 };
 
+/* Login attempts (schema version 2). */
+enum {
+    LS_ADD,
+    LS_TRIM,
+    LS_COUNT,
+    LS_PURGE_FAILURES,
+    LS_PURGE_BANS,
+    LS_CLEAR,
+    LS_BAN_GET,
+    LS_BAN_SET,
+    LS_BAN_DEL,
+    LS_BAN_LIST,
+    LS__N
+};
+
+static const char *const login_sql[LS__N] = {
+    [LS_ADD] = "INSERT INTO login_failures(key, at, expires) VALUES(?1, ?2, ?3)",
+    /* Only the newest `keep` failures of a key matter (the count stops there). */
+    [LS_TRIM] = "DELETE FROM login_failures WHERE key = ?1 AND rowid NOT IN (SELECT rowid FROM "
+                "login_failures WHERE key = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2)",
+    [LS_COUNT] = "SELECT count(*) FROM login_failures WHERE key = ?1 AND at > ?2 AND at <= ?3",
+    [LS_PURGE_FAILURES] = "DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM "
+                          "login_failures WHERE expires <= ?1 LIMIT ?2)",
+    [LS_PURGE_BANS] = "DELETE FROM login_bans WHERE key IN (SELECT key FROM login_bans "
+                      "WHERE until <= ?1 LIMIT ?2)",
+    [LS_CLEAR] = "DELETE FROM login_failures WHERE key = ?1",
+    [LS_BAN_GET] = "SELECT until FROM login_bans WHERE key = ?1 AND until > ?2",
+    [LS_BAN_SET] = "INSERT INTO login_bans(key, until) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE "
+                   "SET until = max(login_bans.until, excluded.until)",
+    [LS_BAN_DEL] = "DELETE FROM login_bans WHERE key = ?1",
+    [LS_BAN_LIST] = "SELECT key, until FROM login_bans WHERE until > ?1 ORDER BY key",
+};
+
+#define LOGIN_TABLES_SQL                                                                           \
+    "CREATE TABLE IF NOT EXISTS login_failures(key TEXT NOT NULL, at INTEGER NOT NULL, "           \
+    "expires INTEGER NOT NULL);"                                                                   \
+    "CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures(key, at);"                    \
+    "CREATE INDEX IF NOT EXISTS login_failures_expires ON login_failures(expires);"                \
+    "CREATE TABLE IF NOT EXISTS login_bans(key TEXT PRIMARY KEY, until INTEGER NOT NULL);"         \
+    "CREATE INDEX IF NOT EXISTS login_bans_until ON login_bans(until);"
+
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS revoked(jti TEXT PRIMARY KEY, until INTEGER);"
     "CREATE INDEX IF NOT EXISTS revoked_until ON revoked(until);"
-    "CREATE TABLE IF NOT EXISTS revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER NOT NULL);"
-    "PRAGMA user_version = 1;";
+    "CREATE TABLE IF NOT EXISTS revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER NOT NULL);" //
+    LOGIN_TABLES_SQL "PRAGMA user_version = 2;";
+
+/* Version 1 -> 2: the login attempt tables. */
+static const char upgrade_sql[] = LOGIN_TABLES_SQL "PRAGMA user_version = 2;";
 
 /* Which file a connection has open, to notice it being removed or replaced. */
 typedef struct file_id {
@@ -101,6 +158,9 @@ typedef struct sqlite_be {
     sqlite3 *abandoned; /* the parent's connection, left alone after fork() */
     pid_t pid;          /* the process that opened db */
     sqlite3_stmt *st[ST__N];
+    sqlite3_stmt *ls[LS__N]; /* prepared once the schema has the login tables */
+    long long schema;        /* the open store's version */
+    bool upgraded;           /* in init: an older schema was upgraded */
     unsigned revokes;
     char err[512];
 } sqlite_be;
@@ -135,6 +195,11 @@ static void close_db(sqlite_be *b)
         sqlite3_finalize(b->st[i]);
         b->st[i] = NULL;
     }
+    for (int i = 0; i < LS__N; i++) {
+        sqlite3_finalize(b->ls[i]);
+        b->ls[i] = NULL;
+    }
+    b->schema = 0;
     const char *what;
     if (b->db != NULL && !b->memory && moved(b, &what)) {
         /* The last connection to a WAL database checkpoints on close and
@@ -270,6 +335,24 @@ static int setup_schema(sqlite_be *b, bool *wrote)
             *wrote = true;
         }
     }
+    if (ver >= SCHEMA_OLDEST && ver < SCHEMA_VERSION && b->creating) {
+        /* init upgrades an older store in place, under the write lock (and
+         * looks again under it: another init may have done it meanwhile). */
+        if (exec(b, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        if (pragma_int(b, "PRAGMA user_version", &ver) != 0 ||
+            (ver >= SCHEMA_OLDEST && ver < SCHEMA_VERSION && exec(b, upgrade_sql) != 0)) {
+            sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (exec(b, "COMMIT") != 0) {
+            sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (ver < SCHEMA_VERSION)
+            b->upgraded = true;
+        ver = SCHEMA_VERSION;
+    }
     if (ver == 0) {
         snprintf(b->err, sizeof b->err,
                  b->creating ? "sqlite %s: a SQLite database that is not a jwtx revocation store"
@@ -278,12 +361,13 @@ static int setup_schema(sqlite_be *b, bool *wrote)
                  b->path);
         return -1;
     }
-    if (ver != SCHEMA_VERSION) {
+    if (ver < SCHEMA_OLDEST || ver > SCHEMA_VERSION) {
         snprintf(b->err, sizeof b->err,
-                 "sqlite %s: schema version %lld is not %d, the one this jwtx knows", b->path, ver,
-                 SCHEMA_VERSION);
+                 "sqlite %s: schema version %lld is not one this jwtx knows (%d to %d)", b->path,
+                 ver, SCHEMA_OLDEST, SCHEMA_VERSION);
         return -1;
     }
+    b->schema = ver;
     return 0;
 }
 
@@ -311,6 +395,9 @@ static int open_db(sqlite_be *b, bool *wrote)
         b->db = NULL;
         for (int i = 0; i < ST__N; i++)
             b->st[i] = NULL;
+        for (int i = 0; i < LS__N; i++)
+            b->ls[i] = NULL;
+        b->schema = 0;
         for (int f = 0; f < F__N; f++)
             b->id[f].known = false;
         if (b->watch >= 0)
@@ -449,6 +536,40 @@ static int ensure_open(sqlite_be *b)
 {
     bool wrote;
     return open_db(b, &wrote);
+}
+
+/* Opens the store and makes sure it has the login tables: JWTXP_BL_OLD_SCHEMA
+ * when it is still at version 1. The version is read again each time until
+ * the tables are there, so an upgrade by `jwtx blocklist init` while this
+ * process runs is used at once. */
+static int ensure_login(sqlite_be *b)
+{
+    if (ensure_open(b) != 0)
+        return -1;
+    if (b->ls[0] != NULL)
+        return 0;
+    long long ver = b->schema;
+    if (ver < SCHEMA_VERSION && pragma_int(b, "PRAGMA user_version", &ver) != 0) {
+        close_db(b);
+        return -1;
+    }
+    if (ver < SCHEMA_VERSION) {
+        snprintf(b->err, sizeof b->err,
+                 "sqlite %s: the store's schema (version %lld) has no login attempt tables; "
+                 "`jwtx blocklist init` upgrades it",
+                 b->path, ver);
+        return JWTXP_BL_OLD_SCHEMA;
+    }
+    b->schema = ver;
+    for (int i = 0; i < LS__N; i++) {
+        if (sqlite3_prepare_v3(b->db, login_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &b->ls[i],
+                               NULL) != SQLITE_OK) {
+            fail(b, "prepare");
+            close_db(b);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Steps a statement to its end (writes). 0 or -1. */
@@ -611,6 +732,22 @@ static int sq_purge(void *be, long long now, long long *removed)
             return -1;
         total += n;
     } while (n == PURGE_BATCH);
+    if (b->schema >= 2) {
+        int rc = ensure_login(b);
+        if (rc != 0)
+            return rc;
+        for (int k = LS_PURGE_FAILURES; k <= LS_PURGE_BANS; k++) {
+            do {
+                sqlite3_stmt *st = b->ls[k];
+                sqlite3_bind_int64(st, 1, now);
+                sqlite3_bind_int64(st, 2, PURGE_BATCH);
+                if (run(b, st, "purge login attempts") != 0)
+                    return -1;
+                n = sqlite3_changes(b->db);
+                total += n;
+            } while (n == PURGE_BATCH);
+        }
+    }
     *removed = total;
     return 0;
 }
@@ -639,6 +776,7 @@ static int sq_init(void *be, int *made)
     if (!b->memory && create_file(b, &created) != 0)
         return -1;
     b->creating = true;
+    b->upgraded = false;
     int rc = open_db(b, &wrote);
     b->creating = false;
     if (rc != 0) {
@@ -650,7 +788,182 @@ static int sq_init(void *be, int *made)
         *made = JWTX_BL_INIT_CREATED;
     else if (wrote)
         *made = JWTX_BL_INIT_SCHEMA;
+    else if (b->upgraded)
+        *made = JWTX_BL_INIT_UPGRADED;
+    b->upgraded = false;
     return 0;
+}
+
+/* ---- login attempts */
+
+/* Steps a one-row query; *v = column 0 (0 when no row). 1 row, 0 none, -1. */
+static int query_one(sqlite_be *b, sqlite3_stmt *st, const char *what, long long *v)
+{
+    int rc = sqlite3_step(st), got = 0;
+    if (rc == SQLITE_ROW) {
+        *v = sqlite3_column_int64(st, 0);
+        got = 1;
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        fail(b, what);
+        after_error(b, rc);
+        return -1;
+    }
+    return got;
+}
+
+static void bind_key(sqlite3_stmt *st, const char *key, size_t len)
+{
+    sqlite3_bind_text(st, 1, key, (int)len, SQLITE_STATIC);
+}
+
+static int sq_attempt_add(void *be, const char *key, size_t len, const char *member, long long now,
+                          long long window, long long keep, long long *count)
+{
+    sqlite_be *b = be;
+    (void)member; /* a row per call: SQLite commands are not retried */
+    int rc = ensure_login(b);
+    if (rc != 0)
+        return rc;
+    /* One write transaction: the failure, its key trimmed to the newest
+     * `keep`, the count every process sees, and a bounded purge. */
+    if (exec(b, "BEGIN IMMEDIATE") != 0) {
+        after_error(b, sqlite3_errcode(b->db));
+        return -1;
+    }
+    sqlite3_stmt *st = b->ls[LS_ADD];
+    bind_key(st, key, len);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, window > LLONG_MAX - now ? LLONG_MAX : now + window);
+    rc = run(b, st, "record a login failure");
+    if (rc == 0) {
+        st = b->ls[LS_TRIM];
+        bind_key(st, key, len);
+        sqlite3_bind_int64(st, 2, keep);
+        rc = run(b, st, "trim login failures");
+    }
+    long long n = 0;
+    if (rc == 0) {
+        st = b->ls[LS_COUNT];
+        bind_key(st, key, len);
+        sqlite3_bind_int64(st, 2, now - window);
+        sqlite3_bind_int64(st, 3, now);
+        rc = query_one(b, st, "count login failures", &n) < 0 ? -1 : 0;
+    }
+    for (int k = LS_PURGE_FAILURES; k <= LS_PURGE_BANS && rc == 0; k++) {
+        st = b->ls[k];
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_int64(st, 2, LOGIN_PURGE_BATCH);
+        rc = run(b, st, "purge login attempts");
+    }
+    if (b->db == NULL) /* a statement failed and dropped the connection (rolled back) */
+        return -1;
+    if (rc == 0 && exec(b, "COMMIT") != 0)
+        rc = -1;
+    if (rc != 0) {
+        int code = sqlite3_errcode(b->db);
+        sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+        after_error(b, code);
+        return -1;
+    }
+    *count = n;
+    return 0;
+}
+
+static int sq_attempt_count(void *be, const char *key, size_t len, long long now, long long window,
+                            long long *count)
+{
+    sqlite_be *b = be;
+    int rc = ensure_login(b);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = b->ls[LS_COUNT];
+    bind_key(st, key, len);
+    sqlite3_bind_int64(st, 2, now - window);
+    sqlite3_bind_int64(st, 3, now);
+    long long n = 0;
+    if (query_one(b, st, "count login failures", &n) < 0)
+        return -1;
+    *count = n;
+    return 0;
+}
+
+static int sq_attempt_clear(void *be, const char *key, size_t len)
+{
+    sqlite_be *b = be;
+    int rc = ensure_login(b);
+    if (rc != 0)
+        return rc;
+    bind_key(b->ls[LS_CLEAR], key, len);
+    return run(b, b->ls[LS_CLEAR], "clear login failures");
+}
+
+static int sq_ban_get(void *be, const char *key, size_t len, long long now, long long *until)
+{
+    sqlite_be *b = be;
+    int rc = ensure_login(b);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = b->ls[LS_BAN_GET];
+    bind_key(st, key, len);
+    sqlite3_bind_int64(st, 2, now);
+    return query_one(b, st, "read a login ban", until);
+}
+
+static int sq_ban_set(void *be, const char *key, size_t len, long long now, long long until)
+{
+    sqlite_be *b = be;
+    (void)now;
+    int rc = ensure_login(b);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = b->ls[LS_BAN_SET];
+    bind_key(st, key, len);
+    sqlite3_bind_int64(st, 2, until);
+    return run(b, st, "set a login ban");
+}
+
+static int sq_ban_lift(void *be, const char *key, size_t len)
+{
+    sqlite_be *b = be;
+    int rc = ensure_login(b);
+    if (rc != 0)
+        return rc;
+    bind_key(b->ls[LS_BAN_DEL], key, len);
+    if (run(b, b->ls[LS_BAN_DEL], "lift a login ban") != 0)
+        return -1;
+    bind_key(b->ls[LS_CLEAR], key, len);
+    return run(b, b->ls[LS_CLEAR], "clear login failures");
+}
+
+static int sq_ban_list(void *be, long long now, jwtxp_bl_ban_cb cb, void *ctx)
+{
+    sqlite_be *b = be;
+    int rc = ensure_login(b);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = b->ls[LS_BAN_LIST];
+    sqlite3_bind_int64(st, 1, now);
+    int result = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        if (key != NULL && cb(key, sqlite3_column_int64(st, 1), ctx) != 0) {
+            result = 1;
+            break;
+        }
+    }
+    if (result == 0 && rc != SQLITE_DONE) {
+        fail(b, "list login bans");
+        result = -1;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (result < 0)
+        after_error(b, rc);
+    return result;
 }
 
 static const char *sq_last_error(const void *be)
@@ -706,6 +1019,13 @@ const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {
     .count = sq_count,
     .list = sq_list,
     .purge = sq_purge,
+    .attempt_add = sq_attempt_add,
+    .attempt_count = sq_attempt_count,
+    .attempt_clear = sq_attempt_clear,
+    .ban_get = sq_ban_get,
+    .ban_set = sq_ban_set,
+    .ban_lift = sq_ban_lift,
+    .ban_list = sq_ban_list,
     .last_error = sq_last_error,
     .destroy = sq_destroy,
 };

@@ -69,7 +69,7 @@ int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_pa
         jwtx_gateway_close(gw);
         return -1;
     }
-    if (jwtx_regulate_open(&gw->cfg, &gw->regulator) != 0) {
+    if (jwtx_regulate_open(&gw->cfg, gw->blocklist, &gw->regulator) != 0) {
         snprintf(errbuf, errsize, "%s: JWTX_LOGIN_REGULATION: out of memory", conf_path);
         jwtx_gateway_close(gw);
         return -1;
@@ -81,10 +81,10 @@ void jwtx_gateway_close(jwtx_gateway *gw)
 {
     if (gw == NULL)
         return;
+    jwtx_regulate_free(gw->regulator); /* borrows the store: freed first */
     jwtx_blocklist_free(gw->blocklist);
     jwtx_users_free(gw->users);
     jwtx_audit_free(gw->audit);
-    jwtx_regulate_free(gw->regulator);
     jwtx_config_clear(&gw->cfg);
     gw->blocklist = NULL;
     gw->users = NULL;

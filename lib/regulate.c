@@ -285,7 +285,7 @@ jwtx_regulator *jwtx_regulate_new(const jwtx_regulate_limits *limits,
     return r;
 }
 
-int jwtx_regulate_open(const jwtx_config *cfg, jwtx_regulator **out)
+int jwtx_regulate_open(const jwtx_config *cfg, jwtx_blocklist *store, jwtx_regulator **out)
 {
     *out = NULL;
     jwtx_regulate_limits lim = {cfg->login_find_time,
@@ -294,6 +294,14 @@ int jwtx_regulate_open(const jwtx_config *cfg, jwtx_regulator **out)
                                  cfg->login_max_failures_per_user}};
     if (!cfg->login_regulation || (lim.max[0] == 0 && lim.max[1] == 0 && lim.max[2] == 0))
         return 0;
+    if (store != NULL) {
+        *out = jwtx_regulate_new(&lim, jwtx_regulate_store_backend(), store);
+        return *out != NULL ? 0 : -1;
+    }
+    /* Counts in memory only when no store is configured: never as a
+     * fallback for a store that is configured (it would not be shared). */
+    if (cfg->blocklist != NULL && cfg->blocklist[0] != '\0')
+        return -1;
     void *ctx = jwtx_regulate_memory_new(0);
     if (ctx == NULL)
         return -1;
@@ -354,7 +362,15 @@ static bool make_key(jwtx_regulate_kind kind, const char *user, const char *addr
     return false;
 }
 
-#define KEY_MAX (JWTX_REGULATE_USER_MAX + 80)
+#define KEY_MAX JWTX_REGULATE_KEY_MAX
+
+int jwtx_regulate_key(jwtx_regulate_kind kind, const char *user, const char *addr, char *out,
+                      size_t size)
+{
+    if (out == NULL || size < KEY_MAX)
+        return -1;
+    return make_key(kind, user, addr, out, size) ? 0 : -1;
+}
 
 int jwtx_regulate_check(jwtx_regulator *r, const char *user, const char *addr,
                         jwtx_regulate_verdict *v)

@@ -12,7 +12,11 @@
  *   "redis+unix://[[USER]:PASSWORD@]/path/redis.sock[?db=N]"  the same
  *   ""                                       no store: nothing is ever revoked
  *
- * Two kinds of entries exist: a revoked token id (jti) that lives until the
+ * The store holds revocations and, for login protection (regulate.h), login
+ * attempt counts and bans: one SQLite file or one Redis serves both, and a
+ * gateway has one thing to fail closed on.
+ *
+ * Two kinds of revocation entries exist: a revoked token id (jti) that lives until the
  * token's own exp (plus JWT_DECODE_LEEWAY, so a token still accepted thanks
  * to the leeway stays revoked), or forever when the token has no exp; and a
  * per-user cut-off time ("log out everywhere"): every token of that user
@@ -62,7 +66,8 @@ enum { JWTX_BL_CLEAR = 0, JWTX_BL_REVOKED = 1, JWTX_BL_UNAVAILABLE = -1 };
 enum {
     JWTX_BL_INIT_EXISTS = 0,  /* the store was there already (or needs nothing made: Redis) */
     JWTX_BL_INIT_CREATED = 1, /* a new SQLite file with its schema */
-    JWTX_BL_INIT_SCHEMA = 2   /* the schema written into an existing empty SQLite database */
+    JWTX_BL_INIT_SCHEMA = 2,  /* the schema written into an existing empty SQLite database */
+    JWTX_BL_INIT_UPGRADED = 3 /* an older store's schema upgraded (login attempt tables added) */
 };
 
 /* Receives one log line (no newline) about the store: a change of state. */
@@ -161,5 +166,65 @@ int jwtx_blocklist_list(jwtx_blocklist *bl, long long now,
 /* Deletes jti entries expired at now; *removed (may be NULL) gets how many.
  * Redis expires keys by itself: removed is 0. Returns 0 or -1. */
 int jwtx_blocklist_purge(jwtx_blocklist *bl, long long now, long long *removed);
+
+/*
+ * Login attempts: the counts and bans of login protection (regulate.h makes
+ * the keys and applies the rules; the store only keeps them, shared by every
+ * process and gateway using it). A key is a byte string of 1 to
+ * JWTX_BLOCKLIST_KEY_MAX bytes.
+ *
+ * SQLite: tables login_failures (one row per failure, with the time it
+ * stops counting) and login_bans, made by `jwtx blocklist init` (which also
+ * upgrades a store made by an older jwtx: schema version 1 has revocations
+ * only). On a version-1 store these functions fail (-1) and the first such
+ * failure is logged once, saying to run `jwtx blocklist init`; revocation
+ * checks keep working, and the circuit is not opened for them. Each
+ * recorded failure also deletes a bounded number of expired rows.
+ * Redis: <prefix>login:f:<key>, a sorted set of failure times with a TTL of
+ * the window, updated atomically by one script; <prefix>login:ban:<key>,
+ * the ban's end with a TTL until then.
+ *
+ * All of them go through the same failing-closed machinery as revocations:
+ * the open circuit (JWTX_BLOCKLIST_RETRY_MS), the state-change log lines, a
+ * removed or replaced SQLite file. Any failure returns -1.
+ */
+
+/* Records one failed attempt of key at now and sets *count to the failures
+ * of key in (now - window, now], this one included. At most keep (>= 1)
+ * failures per key are kept (older ones are dropped). Returns 0 or -1. */
+int jwtx_blocklist_attempt_add(jwtx_blocklist *bl, const char *key, long long now, long long window,
+                               long long keep, long long *count)
+    __attribute__((warn_unused_result));
+
+/* The same count without recording. Returns 0 or -1. */
+int jwtx_blocklist_attempt_count(jwtx_blocklist *bl, const char *key, long long now,
+                                 long long window, long long *count)
+    __attribute__((warn_unused_result));
+
+/* Forgets key's failures (a ban stays). Returns 0 or -1. */
+int jwtx_blocklist_attempt_clear(jwtx_blocklist *bl, const char *key)
+    __attribute__((warn_unused_result));
+
+/* Is key banned at now? 1 with *until = the ban's end (> now), 0 not
+ * banned, -1 the store cannot answer (never 0 then). */
+int jwtx_blocklist_ban_get(jwtx_blocklist *bl, const char *key, long long now, long long *until)
+    __attribute__((warn_unused_result));
+
+/* Bans key until `until` (> now); a later end already stored wins. Returns
+ * 0 or -1. */
+int jwtx_blocklist_ban_set(jwtx_blocklist *bl, const char *key, long long now, long long until)
+    __attribute__((warn_unused_result));
+
+/* Lifts key's ban and forgets its failures (`jwtx login-bans clear`).
+ * Returns 0 or -1. */
+int jwtx_blocklist_ban_lift(jwtx_blocklist *bl, const char *key)
+    __attribute__((warn_unused_result));
+
+/* Calls cb once per ban in force at now (key borrowed for the call, until
+ * its end). cb must not use bl; a non-zero return stops the walk and this
+ * returns 1. Returns 0 when done, -1 on failure. SQLite sorts by key; Redis
+ * order is unspecified. */
+int jwtx_blocklist_ban_list(jwtx_blocklist *bl, long long now,
+                            int (*cb)(const char *key, long long until, void *ctx), void *ctx);
 
 #endif

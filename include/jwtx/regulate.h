@@ -21,11 +21,13 @@
  *
  * The rules live here; the counts live in a back end, a small struct of
  * function pointers (as lighttpd's mod_auth meets its mod_authn_* back ends).
- * This slice ships the in-memory back end: counts of one process, lost when
- * it exits. A web server that runs several FastCGI processes of login.fcgi
- * gives each its own counts, so an attacker whose requests are spread over
- * N processes gets up to N times the limits: weak, and documented as such.
- * Counts shared through the revocation store (SQLite, Redis) are to come.
+ * Two back ends: the store (JWTX_BLOCKLIST, blocklist.h: one SQLite file or
+ * one Redis holds the counts of every process and gateway using it) and, for
+ * JWTX_BLOCKLIST = "", the in-memory back end: counts of one process, lost
+ * when it exits. A web server that runs several FastCGI processes of
+ * login.fcgi gives each its own counts, so an attacker whose requests are
+ * spread over N processes gets up to N times the limits: weak, and
+ * documented as such.
  *
  * Time comes from a clock the caller may replace (tests); seconds since the
  * epoch.
@@ -36,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "jwtx/blocklist.h"
 #include "jwtx/config.h"
 
 /* The three keys, in the order above. */
@@ -88,6 +91,30 @@ typedef struct jwtx_regulate_backend {
 void *jwtx_regulate_memory_new(size_t max_keys);
 const jwtx_regulate_backend *jwtx_regulate_memory_backend(void);
 
+/* The store back end: ctx is a jwtx_blocklist handle, borrowed (its owner
+ * frees it, after the regulator). Every call is one typed operation of the
+ * store (jwtx_blocklist_attempt_*, jwtx_blocklist_ban_*), failing closed. */
+const jwtx_regulate_backend *jwtx_regulate_store_backend(void);
+
+/* A key taken apart (`jwtx login-bans`): kind, the client address ("" for a
+ * user key) and the user name (NULL for an address key; borrowed from the
+ * key). */
+typedef struct jwtx_regulate_key_parts {
+    jwtx_regulate_kind kind;
+    char addr[80];
+    const char *user;
+} jwtx_regulate_key_parts;
+
+/* Parses a key the regulator made. Returns 0, or -1 when key is not one. */
+int jwtx_regulate_key_parse(const char *key, jwtx_regulate_key_parts *out);
+
+/* The key of one kind for (user, addr) into out (size at least
+ * JWTX_REGULATE_KEY_MAX). Returns 0, or -1 when the kind needs a user and
+ * user is NULL. */
+#define JWTX_REGULATE_KEY_MAX (JWTX_REGULATE_USER_MAX + 80)
+int jwtx_regulate_key(jwtx_regulate_kind kind, const char *user, const char *addr, char *out,
+                      size_t size);
+
 /* The limits; a limit of 0 turns its key off. */
 typedef struct jwtx_regulate_limits {
     long long find_time; /* seconds, > 0 */
@@ -106,9 +133,12 @@ jwtx_regulator *jwtx_regulate_new(const jwtx_regulate_limits *limits,
                                   const jwtx_regulate_backend *be, void *be_ctx);
 
 /* The regulator of a config: NULL in *out when JWTX_LOGIN_REGULATION is
- * False or every limit is 0 (nothing to count), else the in-memory back end
- * with the config's limits. Returns 0, -1 when out of memory. */
-int jwtx_regulate_open(const jwtx_config *cfg, jwtx_regulator **out);
+ * False or every limit is 0 (nothing to count), else the config's limits
+ * over the store back end on store (the handle jwtx_blocklist_open made of
+ * the same config, borrowed: free the regulator first) or, when store is
+ * NULL (JWTX_BLOCKLIST = ""), over the in-memory back end. Returns 0, -1 when
+ * out of memory or when the config names a store and store is NULL. */
+int jwtx_regulate_open(const jwtx_config *cfg, jwtx_blocklist *store, jwtx_regulator **out);
 
 void jwtx_regulate_free(jwtx_regulator *r);
 

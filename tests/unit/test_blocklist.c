@@ -349,10 +349,11 @@ static void test_sqlite_file_mode_and_schema(void)
         jwtx_blocklist_free(bl);
     }
     const char *p = tmp_path("mode1.db");
-    CU_ASSERT_EQUAL(sql_int(p, "PRAGMA user_version"), 1);
+    CU_ASSERT_EQUAL(sql_int(p, "PRAGMA user_version"), 2);
     CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN "
-                               "('revoked', 'revoked_users', 'revoked_until')"),
-                    3);
+                               "('revoked', 'revoked_users', 'revoked_until', 'login_failures', "
+                               "'login_bans')"),
+                    5);
     CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM revoked WHERE jti = 'j' AND until IS NULL"),
                     1);
     /* journal_mode is persistent in the file once WAL */
@@ -364,12 +365,13 @@ static void test_sqlite_file_mode_and_schema(void)
     JWTX_ASSERT_STR((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
     /* A newer schema is refused: fail closed with a reason; init refuses it too. */
-    CU_ASSERT_EQUAL(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     jwtx_blocklist *bl = open_sqlite_bare("mode1.db", 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
     CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "k", false, 0, 1), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "schema version 2 is not 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl),
+                                  "schema version 3 is not one this jwtx knows (1 to 2)"));
     CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
     jwtx_blocklist_free(bl);
     /* An existing empty file (an installer's `install -m 640 /dev/null`):
@@ -868,6 +870,269 @@ static void test_retry_sqlite_locked(void)
     jwtx_blocklist_free(bl);
 }
 
+/* --------------------------------------------------------- login attempts */
+
+/* ban_list callback: appends "key until\n". */
+static int ban_cb(const char *key, long long until, void *ctx)
+{
+    listbuf *b = ctx;
+    size_t len = strlen(b->s);
+    snprintf(b->s + len, sizeof b->s - len, "%s %lld\n", key, until);
+    b->n++;
+    return b->stop_after && b->n >= b->stop_after;
+}
+
+/* The login-attempt operations, the same on both stores. */
+static void login_semantics(jwtx_blocklist *bl, long long now)
+{
+    long long n = -1, until = -1;
+    /* counts in (now - window, now], this failure included */
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_count(bl, "p 1.2.3.4 alice", now, 60, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    for (int i = 1; i <= 3; i++) {
+        CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "p 1.2.3.4 alice", now, 60, 10, &n), 0);
+        CU_ASSERT_EQUAL(n, i); /* several in the same second are each counted */
+    }
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "p 1.2.3.4 alice", now + 59, 60, 10, &n), 0);
+    CU_ASSERT_EQUAL(n, 4);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_count(bl, "p 1.2.3.4 alice", now + 59, 60, &n), 0);
+    CU_ASSERT_EQUAL(n, 4);
+    /* the window slides: the three at `now` stop counting at now + 60 */
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_count(bl, "p 1.2.3.4 alice", now + 60, 60, &n), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "p 1.2.3.4 alice", now + 60, 60, 10, &n), 0);
+    CU_ASSERT_EQUAL(n, 2);
+    /* keys are separate, and byte strings (spaces, glob characters, UTF-8) */
+    const char *odd = "u x*?[]'\" \\ \xc3\xa9";
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_count(bl, odd, now, 60, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, odd, now, 60, 10, &n), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    /* only the newest `keep` are kept: the count stops there */
+    for (int i = 0; i < 8; i++)
+        CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "a 10.0.0.1", now + i, 600, 5, &n), 0);
+    CU_ASSERT_EQUAL(n, 5);
+    /* clear forgets the failures */
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_clear(bl, "p 1.2.3.4 alice"), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_count(bl, "p 1.2.3.4 alice", now + 60, 60, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_clear(bl, "never seen"), 0);
+    /* bans: none, set, a later end wins, an earlier one does not shorten it */
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "a 10.0.0.1", now, &until), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, "a 10.0.0.1", now, now + 100), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "a 10.0.0.1", now, &until), 1);
+    CU_ASSERT_EQUAL(until, now + 100);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, "a 10.0.0.1", now, now + 50), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "a 10.0.0.1", now + 1, &until), 1);
+    CU_ASSERT_EQUAL(until, now + 100);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, "a 10.0.0.1", now, now + 200), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "a 10.0.0.1", now, &until), 1);
+    CU_ASSERT_EQUAL(until, now + 200);
+    /* a ban ends at its end */
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "a 10.0.0.1", now + 199, &until), 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "a 10.0.0.1", now + 200, &until), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, "a 10.0.0.1", now, now), -1); /* not after now */
+    /* a ban and its key's failures are separate: clearing failures keeps it */
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_clear(bl, "a 10.0.0.1"), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "a 10.0.0.1", now, &until), 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, odd, now, now + 30), 0);
+    /* list: the bans in force */
+    listbuf lb;
+    memset(&lb, 0, sizeof lb);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_list(bl, now, ban_cb, &lb), 0);
+    CU_ASSERT_EQUAL(lb.n, 2);
+    char want[256];
+    snprintf(want, sizeof want, "a 10.0.0.1 %lld\n", now + 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lb.s, want));
+    snprintf(want, sizeof want, "%s %lld\n", odd, now + 30);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lb.s, want));
+    memset(&lb, 0, sizeof lb);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_list(bl, now + 30, ban_cb, &lb), 0);
+    CU_ASSERT_EQUAL(lb.n, 1);
+    memset(&lb, 0, sizeof lb);
+    lb.stop_after = 1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_list(bl, now, ban_cb, &lb), 1);
+    CU_ASSERT_EQUAL(lb.n, 1);
+    /* lift: the ban and the failures of that key */
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, odd, now, 60, 10, &n), 0);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_lift(bl, odd), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, odd, now, &until), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_count(bl, odd, now, 60, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    /* revocations do not see login entries, nor count or list them */
+    long long before = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, now, &before), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "a 10.0.0.1", "a 10.0.0.1", 0, now), JWTX_BL_CLEAR);
+    /* bad arguments fail (closed) */
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "", now, 60, 10, &n), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, NULL, now, 60, 10, &n), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "k", now, 0, 10, &n), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, NULL, now, &until), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(NULL, "k", now, &until), -1);
+}
+
+static void test_sqlite_login(void)
+{
+    jwtx_blocklist *bl = open_sqlite("login.db", 0);
+    long long now = 1700000000;
+    login_semantics(bl, now);
+    /* what the file holds */
+    const char *p = tmp_path("login.db");
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM login_failures WHERE key = 'a 10.0.0.1'"), 0);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM login_bans WHERE key = 'a 10.0.0.1'"), now + 200);
+    /* each failure purges expired rows, a bounded number per call */
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    CU_ASSERT_EQUAL(sqlite3_exec(db,
+                                 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+                                 "WHERE i < 100) INSERT INTO login_failures(key, at, expires) "
+                                 "SELECT 'old ' || i, 10, 70 FROM c;"
+                                 "INSERT INTO login_bans(key, until) VALUES('ended', 20)",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    sqlite3_close(db);
+    long long n;
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "new", now, 60, 5, &n), 0);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM login_failures WHERE key LIKE 'old %'"), 68);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM login_bans WHERE key = 'ended'"), 0);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "new", now, 60, 5, &n), 0);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM login_failures WHERE key LIKE 'old %'"), 0);
+    /* `jwtx blocklist purge` removes expired login rows too */
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "later", now + 1000, 60, 5, &n), 0);
+    long long removed = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_purge(bl, now + 100000, &removed), 0);
+    CU_ASSERT(removed >= 1); /* "later" (the rest went as the failures came) */
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM login_failures"), 0);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM login_bans"), 0);
+    jwtx_blocklist_free(bl);
+}
+
+/* Two processes add failures to the same key at once: every one counted,
+ * and the last count seen is the total (the counts are shared). */
+static void test_sqlite_login_fork(void)
+{
+    jwtx_blocklist *bl = open_sqlite("login-fork.db", 0);
+    long long now = 1700000000, n = 0;
+    pid_t kids[2];
+    for (int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            int bad = 0;
+            for (int i = 0; i < 200; i++)
+                bad += jwtx_blocklist_attempt_add(bl, "shared", now, 600, 1000, &n) != 0;
+            jwtx_blocklist_free(bl);
+            _exit(bad ? 1 : 0);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        int status = -1;
+        CU_ASSERT_EQUAL(waitpid(kids[k], &status, 0), kids[k]);
+        CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_count(bl, "shared", now, 600, &n), 0);
+    CU_ASSERT_EQUAL(n, 400);
+    jwtx_blocklist_free(bl);
+}
+
+/* A store made by an older jwtx (schema version 1, revocations only):
+ * revocation checks go on, login operations fail closed with one log line
+ * naming the remedy, the circuit stays closed for revocations; init
+ * upgrades it (entries kept) and the running handle uses it at once. */
+static void test_sqlite_login_old_schema(void)
+{
+    const char *p = tmp_path("v1.db");
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(p, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode = WAL;"
+                     "CREATE TABLE revoked(jti TEXT PRIMARY KEY, until INTEGER);"
+                     "CREATE INDEX revoked_until ON revoked(until);"
+                     "CREATE TABLE revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER NOT NULL);"
+                     "INSERT INTO revoked VALUES('old-jti', NULL);"
+                     "PRAGMA user_version = 1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    jwtx_blocklist *bl = open_sqlite_bare("v1.db", 0);
+    logbuf lg;
+    memset(&lg, 0, sizeof lg);
+    jwtx_blocklist_set_log(bl, log_cb, &lg);
+    jwtx_blocklist_set_retry_ms(bl, 60000);
+    long long now = 1700000000, n = -1, until = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "old-jti", NULL, 0, now), JWTX_BL_REVOKED);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "u alice", now, &until), -1);
+        CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u alice", now, 60, 5, &n), -1);
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "`jwtx blocklist init` upgrades"));
+    CU_ASSERT_EQUAL(lg.n, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "login attempt store unavailable: sqlite "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "schema (version 1) has no login attempt tables"));
+    /* revocations unaffected: no open circuit */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "old-jti", NULL, 0, now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "new-jti", false, 0, now), 0);
+    /* init upgrades, once */
+    jwtx_blocklist *maker = open_sqlite_bare("v1.db", 0);
+    int made = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(maker, &made), 0);
+    CU_ASSERT_EQUAL(made, JWTX_BL_INIT_UPGRADED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(maker, &made), 0);
+    CU_ASSERT_EQUAL(made, JWTX_BL_INIT_EXISTS);
+    jwtx_blocklist_free(maker);
+    CU_ASSERT_EQUAL(sql_int(p, "PRAGMA user_version"), 2);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM revoked"), 2);
+    /* the running handle: login operations work now, and it says so */
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u alice", now, 60, 5, &n), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "u alice", now, &until), 0);
+    CU_ASSERT_EQUAL(lg.n, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "\nlogin attempt store available again (sqlite)\n"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "new-jti", NULL, 0, now), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(bl);
+}
+
+/* Login operations share the store's failing-closed machinery: a missing
+ * file fails them, the open circuit answers them at once, one log line. */
+static void test_login_unavailable_and_circuit(void)
+{
+    jwtx_blocklist *bl = open_sqlite_bare("login-gone.db", 0);
+    logbuf lg;
+    memset(&lg, 0, sizeof lg);
+    jwtx_blocklist_set_log(bl, log_cb, &lg);
+    jwtx_blocklist_set_retry_ms(bl, 60000);
+    long long now = 1700000000, n = 7, until = 9;
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "u x", now, &until), -1);
+    CU_ASSERT_EQUAL(until, 9);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "no store file"));
+    jwtx_blocklist *maker = open_sqlite("login-gone.db", 0);
+    /* the circuit is open: not asked although the store is there now */
+    for (int i = 0; i < 50; i++) {
+        CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u x", now, 60, 5, &n), -1);
+        CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "u x", now, &until), -1);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, now), JWTX_BL_UNAVAILABLE);
+    }
+    CU_ASSERT_EQUAL(n, 7);
+    CU_ASSERT_EQUAL(lg.n, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "revocation store unavailable: "));
+    jwtx_blocklist_set_retry_ms(bl, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u x", now, 60, 5, &n), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(lg.n, 2);
+    /* removed under the handle: unavailable, nothing created */
+    CU_ASSERT_EQUAL(unlink(tmp_path("login-gone.db")), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u x", now, 60, 5, &n), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "the store file was removed"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, "u x", now, now + 5), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "no store file"));
+    CU_ASSERT_EQUAL(file_mode(tmp_path("login-gone.db")), -1);
+    jwtx_blocklist_free(maker);
+    jwtx_blocklist_free(bl);
+}
+
 /* ----------------------------------------------------------------- Redis */
 
 typedef struct redis_srv {
@@ -1271,6 +1536,83 @@ static void test_redis_down_and_back(void)
     jwtx_blocklist_free(bl);
 }
 
+static void test_redis_login(void)
+{
+    CU_ASSERT_FATAL(srv_main.pid > 0);
+    char url[160];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/6", srv_main.port);
+    jwtx_blocklist *bl = open_url(url, "lg:", 0);
+    long long now = (long long)time(NULL);
+    login_semantics(bl, now);
+    redisContext *c = raw_client(&srv_main, NULL, 6);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    /* one sorted set per key with the window as its TTL; a ban with its end */
+    long long n;
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "p 9.9.9.9 bob", now, 600, 5, &n), 0);
+    CU_ASSERT_EQUAL(raw_int(c, "ZCARD %b", "lg:login:f:p 9.9.9.9 bob"), 1);
+    long long ttl = raw_int(c, "TTL %b", "lg:login:f:p 9.9.9.9 bob");
+    CU_ASSERT(ttl >= 599 && ttl <= 600);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, "u bob", now, now + 900), 0);
+    ttl = raw_int(c, "TTL %b", "lg:login:ban:u bob");
+    CU_ASSERT(ttl >= 899 && ttl <= 900);
+    redisReply *r = redisCommand(c, "GET %s", "lg:login:ban:u bob");
+    CU_ASSERT(r != NULL && r->type == REDIS_REPLY_STRING && atoll(r->str) == now + 900);
+    freeReplyObject(r);
+    /* revocation count and list ignore login keys */
+    long long cnt = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, now, &cnt), 0);
+    CU_ASSERT_EQUAL(cnt, 0);
+    /* a ban that Redis expires is gone for real */
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, "u short", now, now + 1), 0);
+    CU_ASSERT_EQUAL(raw_int(c, "EXISTS %b", "lg:login:ban:u short"), 1);
+    usleep(2100000);
+    CU_ASSERT_EQUAL(raw_int(c, "EXISTS %b", "lg:login:ban:u short"), 0);
+    /* a corrupt ban value fails closed */
+    r = redisCommand(c, "SET %s %s", "lg:login:ban:u bad", "soon");
+    freeReplyObject(r);
+    long long until = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "u bad", now, &until), -1);
+    r = redisCommand(c, "SET %s %s", "lg:login:f:u wrongtype", "x");
+    freeReplyObject(r);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u wrongtype", now, 60, 5, &n), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "WRONGTYPE"));
+    redisFree(c);
+    /* two handles (two gateways): one count, one ban */
+    jwtx_blocklist *other = open_url(url, "lg:", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(other, "p 9.9.9.9 bob", now, 600, 5, &n), 0);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(other, "u bob", now, &until), 1);
+    CU_ASSERT_EQUAL(until, now + 900);
+    jwtx_blocklist_free(other);
+    jwtx_blocklist_free(bl);
+}
+
+/* Redis down: login operations fail (closed) within the timeout; back: the
+ * same handle works again. */
+static void test_redis_login_down_and_back(void)
+{
+    CU_ASSERT_FATAL(srv_main.pid > 0);
+    jwtx_blocklist *bl = open_url(url_main, NULL, 0);
+    long long now = (long long)time(NULL), n = 5, until = 5;
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u down", now, 60, 5, &n), 0);
+    stop_redis(&srv_main);
+    double t0 = mono();
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "u down", now, &until), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u down", now, 60, 5, &n), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_count(bl, "u down", now, 60, &n), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, "u down", now, now + 9), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_clear(bl, "u down"), -1);
+    CU_ASSERT(mono() - t0 < 2.6);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(until, 5);
+    CU_ASSERT_EQUAL_FATAL(start_redis(&srv_main, NULL, 1), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u down", now, 60, 5, &n), 0);
+    CU_ASSERT_EQUAL(n, 1); /* nothing persisted */
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_set(bl, "u down", now, now + 9), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "u down", now, &until), 1);
+    jwtx_blocklist_free(bl);
+}
+
 /* A Redis handle inherited across fork() is not shared with the child. */
 static void test_redis_fork(void)
 {
@@ -1336,6 +1678,11 @@ static const jwtx_cu_test tests[] = {
     {"sqlite: unusable path is UNAVAILABLE, then recovers", test_sqlite_unavailable},
     {"sqlite: removed under a handle, then restored", test_sqlite_removed_and_restored},
     {"sqlite: another store renamed over the path", test_sqlite_renamed_over},
+    {"sqlite: login attempts: counts, window, keep, bans, purge", test_sqlite_login},
+    {"sqlite: login attempts shared by two processes", test_sqlite_login_fork},
+    {"sqlite: a version-1 store: login fails closed, init upgrades", test_sqlite_login_old_schema},
+    {"login attempts: unavailable store, open circuit, removed file",
+     test_login_unavailable_and_circuit},
     {"retry period: store not asked, then asked again", test_retry_period},
     {"retry period: a locked SQLite store waits once, not per check", test_retry_sqlite_locked},
     {"redis: start redis-server on a free port", test_redis_start},
@@ -1344,6 +1691,8 @@ static const jwtx_cu_test tests[] = {
     {"redis: unix socket", test_redis_unix_socket},
     {"redis: password and database", test_redis_auth_and_db},
     {"redis: fail closed when down, recover on same handle", test_redis_down_and_back},
+    {"redis: login attempts: counts, TTLs, bans, two handles", test_redis_login},
+    {"redis: login attempts fail closed when down, recover", test_redis_login_down_and_back},
     {"redis: handle inherited across fork", test_redis_fork},
     {"redis: stop servers", test_redis_stop},
     {NULL, NULL},

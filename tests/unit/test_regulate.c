@@ -3,13 +3,15 @@
  * clock: the sliding window and its edge, bans and their end, the three
  * keys (pair, address spraying, one user from many addresses), limits of 0,
  * a success clearing the pair only, long user names, the in-memory back
- * end's eviction when full, a back end that cannot answer, and the
- * regulator a config makes.
+ * end's eviction when full, a back end that cannot answer, the regulator
+ * a config makes, and the store back end: two regulators (two processes or
+ * gateways) over one SQLite store share counts and bans.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jwtx/regulate.h"
 #include "cu.h"
@@ -329,7 +331,7 @@ static void test_from_config(void)
     jwtx_config cfg;
     CU_ASSERT_EQUAL_FATAL(jwtx_config_init(&cfg), 0);
     jwtx_regulator *r = NULL;
-    CU_ASSERT_EQUAL(jwtx_regulate_open(&cfg, &r), 0);
+    CU_ASSERT_EQUAL(jwtx_regulate_open(&cfg, NULL, &r), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     jwtx_regulate_set_clock(r, test_clock, NULL);
     clock_now = 5000000;
@@ -343,19 +345,106 @@ static void test_from_config(void)
 
     cfg.login_regulation = false;
     r = (jwtx_regulator *)&r;
-    CU_ASSERT_EQUAL(jwtx_regulate_open(&cfg, &r), 0);
+    CU_ASSERT_EQUAL(jwtx_regulate_open(&cfg, NULL, &r), 0);
     CU_ASSERT_PTR_NULL(r);
     cfg.login_regulation = true;
     cfg.login_max_failures = cfg.login_max_failures_per_address = cfg.login_max_failures_per_user =
         0;
     r = (jwtx_regulator *)&r;
-    CU_ASSERT_EQUAL(jwtx_regulate_open(&cfg, &r), 0);
+    CU_ASSERT_EQUAL(jwtx_regulate_open(&cfg, NULL, &r), 0);
     CU_ASSERT_PTR_NULL(r);
     jwtx_config_clear(&cfg);
 
     JWTX_ASSERT_STR(jwtx_regulate_kind_name(JWTX_REG_PAIR), "pair");
     JWTX_ASSERT_STR(jwtx_regulate_kind_name(JWTX_REG_ADDRESS), "address");
     JWTX_ASSERT_STR(jwtx_regulate_kind_name(JWTX_REG_USER), "user");
+}
+
+/* Two regulators over two handles on one SQLite store, as two FastCGI
+ * processes: failures through either count together, a ban made through
+ * one refuses at the other, a success through one clears the pair for
+ * both. A store that cannot answer: -1 (the gateway answers 503). */
+static void test_store_backend(void)
+{
+    char dir[] = "/tmp/jwtx-test-regulate-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char url[128];
+    snprintf(url, sizeof url, "sqlite:%s/store.db", dir);
+    jwtx_config cfg;
+    CU_ASSERT_EQUAL_FATAL(jwtx_config_init(&cfg), 0);
+    cfg.blocklist = strdup(url);
+    cfg.login_max_failures = 3;
+    cfg.login_ban_time = 100;
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    jwtx_blocklist *bl[2] = {NULL, NULL};
+    jwtx_regulator *r[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL_FATAL(jwtx_blocklist_open(&cfg, &bl[i], &err), 0);
+        jwtx_blocklist_set_retry_ms(bl[i], 0); /* ask again at once after the missing file */
+        CU_ASSERT_EQUAL_FATAL(jwtx_regulate_open(&cfg, bl[i], &r[i]), 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r[i]);
+        jwtx_regulate_set_clock(r[i], test_clock, NULL);
+    }
+    clock_now = 1700000000;
+    /* no store file yet: fail closed, never "not banned" */
+    jwtx_regulate_verdict v;
+    CU_ASSERT_EQUAL(jwtx_regulate_check(r[0], "bob", "192.0.2.1", &v), -1);
+    CU_ASSERT_EQUAL(jwtx_regulate_failure(r[0], "bob", "192.0.2.1", &v), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl[1], NULL), 0);
+    CU_ASSERT_EQUAL(fail(r[0], "bob", "192.0.2.1"), 0);
+    CU_ASSERT_EQUAL(fail(r[1], "bob", "192.0.2.1"), 0);
+    CU_ASSERT_EQUAL(fail(r[0], "bob", "192.0.2.1"), PAIR); /* third, through either */
+    CU_ASSERT(banned(r[1], "bob", "192.0.2.1"));
+    CU_ASSERT_EQUAL(jwtx_regulate_check(r[1], "bob", "192.0.2.1", &v), 0);
+    CU_ASSERT_EQUAL(v.retry_after, 100);
+    CU_ASSERT(!banned(r[1], "bob", "192.0.2.2"));
+    clock_now += 100;
+    CU_ASSERT(!banned(r[0], "bob", "192.0.2.1"));
+    /* a success through one clears the pair for both */
+    CU_ASSERT_EQUAL(fail(r[0], "amy", "192.0.2.1"), 0);
+    CU_ASSERT_EQUAL(fail(r[1], "amy", "192.0.2.1"), 0);
+    CU_ASSERT_EQUAL(jwtx_regulate_success(r[1], "amy", "192.0.2.1"), 0);
+    CU_ASSERT_EQUAL(fail(r[0], "amy", "192.0.2.1"), 0);
+    CU_ASSERT_EQUAL(fail(r[0], "amy", "192.0.2.1"), 0);
+    CU_ASSERT_EQUAL(fail(r[1], "amy", "192.0.2.1"), PAIR);
+    for (int i = 0; i < 2; i++) {
+        jwtx_regulate_free(r[i]);
+        jwtx_blocklist_free(bl[i]);
+    }
+    /* a configured store is never replaced by per-process memory */
+    jwtx_regulator *m = (jwtx_regulator *)&m;
+    CU_ASSERT_EQUAL(jwtx_regulate_open(&cfg, NULL, &m), -1);
+    jwtx_config_clear(&cfg);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void test_key_parse(void)
+{
+    char key[JWTX_REGULATE_KEY_MAX];
+    jwtx_regulate_key_parts kp;
+    CU_ASSERT_EQUAL(jwtx_regulate_key(JWTX_REG_PAIR, "a b", "2001:db8::/64", key, sizeof key), 0);
+    CU_ASSERT_EQUAL(jwtx_regulate_key_parse(key, &kp), 0);
+    CU_ASSERT_EQUAL(kp.kind, JWTX_REG_PAIR);
+    JWTX_ASSERT_STR(kp.addr, "2001:db8::/64");
+    JWTX_ASSERT_STR(kp.user, "a b");
+    CU_ASSERT_EQUAL(jwtx_regulate_key(JWTX_REG_ADDRESS, NULL, "10.0.0.1", key, sizeof key), 0);
+    CU_ASSERT_EQUAL(jwtx_regulate_key_parse(key, &kp), 0);
+    CU_ASSERT_EQUAL(kp.kind, JWTX_REG_ADDRESS);
+    JWTX_ASSERT_STR(kp.addr, "10.0.0.1");
+    CU_ASSERT_PTR_NULL(kp.user);
+    CU_ASSERT_EQUAL(jwtx_regulate_key(JWTX_REG_USER, " x ", "10.0.0.1", key, sizeof key), 0);
+    CU_ASSERT_EQUAL(jwtx_regulate_key_parse(key, &kp), 0);
+    CU_ASSERT_EQUAL(kp.kind, JWTX_REG_USER);
+    JWTX_ASSERT_STR(kp.user, " x ");
+    CU_ASSERT_EQUAL(jwtx_regulate_key(JWTX_REG_USER, NULL, "10.0.0.1", key, sizeof key), -1);
+    CU_ASSERT_EQUAL(jwtx_regulate_key(JWTX_REG_USER, "x", "1.1.1.1", key, 10), -1);
+    static const char *const bad[] = {"",   "p",     "p ", "p 1.2.3.4", "p 1.2.3.4 ",
+                                      "a ", "a 1 2", "u ", "x 1.2.3.4", "pa 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CU_ASSERT_EQUAL(jwtx_regulate_key_parse(bad[i], &kp), -1);
 }
 
 static const jwtx_cu_test tests[] = {
@@ -368,6 +457,8 @@ static const jwtx_cu_test tests[] = {
     {"in-memory back end full: idle first, bans last", test_memory_eviction},
     {"a back end that cannot answer", test_backend_unavailable},
     {"the regulator of a config", test_from_config},
+    {"store back end: two regulators share one SQLite store", test_store_backend},
+    {"keys made and taken apart", test_key_parse},
     {NULL, NULL},
 };
 
