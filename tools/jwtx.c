@@ -21,6 +21,7 @@
 #pragma weak cmd_passwd
 #pragma weak cmd_revoke
 #pragma weak cmd_blocklist
+#pragma weak cmd_login_bans
 
 static const struct {
     const char *name;
@@ -38,6 +39,7 @@ static const struct {
     {"revoke", cmd_revoke,
      "revoke --conf FILE TOKEN | --jti JTI --until EPOCH | --user NAME [--at EPOCH]"},
     {"blocklist", cmd_blocklist, "blocklist --conf FILE init|count|list|purge"},
+    {"login-bans", cmd_login_bans, "login-bans --conf FILE list|clear [--user U] [--address A]"},
 };
 
 static void usage(FILE *f)

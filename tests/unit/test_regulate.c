@@ -372,6 +372,7 @@ static void test_store_backend(void)
     snprintf(url, sizeof url, "sqlite:%s/store.db", dir);
     jwtx_config cfg;
     CU_ASSERT_EQUAL_FATAL(jwtx_config_init(&cfg), 0);
+    free(cfg.blocklist);
     cfg.blocklist = strdup(url);
     cfg.login_max_failures = 3;
     cfg.login_ban_time = 100;
