@@ -31,10 +31,24 @@ static void log_users(const char *msg, void *ctx)
     fprintf(stderr, "%s: users: %s\n", (const char *)ctx, msg);
 }
 
-/* The store's changes of state (with the cause), once each. */
+/* The store's changes of state (with the cause), once each: on stderr as
+ * before, and in the audit log as store_unavailable (reason: the cause,
+ * which never holds a password) or store_available. */
 static void log_store(const char *msg, void *ctx)
 {
-    fprintf(stderr, "%s: %s\n", (const char *)ctx, msg);
+    jwtx_gateway *gw = ctx;
+    fprintf(stderr, "%s: %s\n", gw->program, msg);
+    static const char down[] = "revocation store unavailable: ";
+    jwtx_audit_event ev;
+    memset(&ev, 0, sizeof ev);
+    if (strncmp(msg, down, sizeof down - 1) == 0) {
+        ev.event = "store_unavailable";
+        ev.reason = msg + sizeof down - 1;
+    } else {
+        ev.event = strstr(msg, "available again") != NULL ? "store_available" : "store_state";
+        ev.reason = strstr(msg, "available again") != NULL ? NULL : msg;
+    }
+    jwtx_audit_log(gw->audit, &ev);
 }
 
 int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_path, char *errbuf,
@@ -54,7 +68,8 @@ int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_pa
         jwtx_gateway_close(gw);
         return -1;
     }
-    jwtx_blocklist_set_log(gw->blocklist, log_store, (void *)program);
+    /* gw is the caller's: its address stays valid until jwtx_gateway_close. */
+    jwtx_blocklist_set_log(gw->blocklist, log_store, gw);
     if (gw->cfg.users_file != NULL) {
         if (jwtx_users_open(gw->cfg.users_file, gw->cfg.user_claims_file, log_users,
                             (void *)program, &gw->users, &err) != 0) {
@@ -484,7 +499,13 @@ static int authenticate(jwtx_gateway *gw, const jwtx_request *req, route_kind ki
     int st = jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, &opts, v, err);
     jwtx_route_opts_clear(&opts);
     if (st != 0) {
-        /* A store failure is logged by the store, once per change of state. */
+        /* A store failure is logged by the store, once per change of state.
+         * A revoked token is an audit event (the token was cleared with the
+         * failure: the line names the client and the route). */
+        if (err->code == JWTX_ERR_REVOKED) {
+            char addr[JWTX_CLIENT_ADDR_MAX];
+            audit(gw, req, client_of(gw, req, addr), "revoked_token", NULL, NULL, NULL);
+        }
         *rc = answer_error(gw, resp, err);
         return -1;
     }

@@ -2049,11 +2049,15 @@ static void test_login_regulation_options(void)
     jwtx_gateway_close(&gw);
 }
 
-/* Audit lines of the other outcomes: missing fields, refresh, logout. */
+/* Audit lines of the other outcomes: missing fields, refresh, logout, a
+ * revoked token presented, the store unavailable and back. */
 static void test_audit_events(void)
 {
     jwtx_gateway gw;
-    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "audit-ev", BASE), 0);
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "audit-ev",
+                                  BASE "JWTX_BLOCKLIST = 'sqlite:audit.sqlite'\n"
+                                       "JWTX_BLOCKLIST_RETRY_MS = 0\n"),
+                          0);
     grabbed *g = calloc(1, sizeof *g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     jwtx_audit_set_server_writer(gw.audit, grab, g);
@@ -2081,6 +2085,29 @@ static void test_audit_events(void)
     run(jwtx_route_logout, &gw, &lo, &resp);
     CU_ASSERT_EQUAL(resp.status, 200);
     jwtx_response_clear(&resp);
+    /* the revoked refresh token presented again */
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
+    /* the store file removed: 503, one store_unavailable line; back: one
+     * store_available line */
+    static const char *const files[] = {"audit.sqlite", "audit.sqlite-wal", "audit.sqlite-shm"};
+    char away[3][64];
+    for (int i = 0; i < 3; i++) {
+        snprintf(away[i], sizeof away[i], "away-%s", files[i]);
+        rename(tpath(files[i]), tpath(away[i])); /* -wal, -shm: if there */
+    }
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 503);
+    jwtx_response_clear(&resp);
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 503);
+    jwtx_response_clear(&resp);
+    for (int i = 0; i < 3; i++)
+        rename(tpath(away[i]), tpath(files[i])); /* the store with its -wal and -shm */
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
 
     char line[2048];
     CU_ASSERT_PTR_NOT_NULL(grabbed_line(g,
@@ -2091,7 +2118,14 @@ static void test_audit_events(void)
         grabbed_line(g, "event=refresh addr=192.0.2.77 user=\"bob\" jti=\"", line, sizeof line));
     CU_ASSERT_PTR_NOT_NULL(
         grabbed_line(g, "event=logout addr=192.0.2.77 user=\"bob\" jti=\"", line, sizeof line));
-    CU_ASSERT_EQUAL(g->n, 4);
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=revoked_token addr=192.0.2.77 route=\"/refresh\"",
+                                        line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=store_unavailable reason=", line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=store_available", line, sizeof line));
+    /* missing, success, refresh, logout, 2 x revoked, unavailable, available */
+    CU_ASSERT_EQUAL(g->n, 8);
+    if (g->n != 8)
+        fprintf(stderr, "\n  audit lines:\n%s", g->text);
     /* no token in any line */
     CU_ASSERT_PTR_NULL(strstr(g->text, refresh));
     CU_ASSERT_PTR_NULL(strstr(g->text, "eyJ"));
