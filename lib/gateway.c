@@ -39,11 +39,16 @@ static void log_store(const char *msg, void *ctx)
     jwtx_gateway *gw = ctx;
     fprintf(stderr, "%s: %s\n", gw->program, msg);
     static const char down[] = "revocation store unavailable: ";
+    /* An older store that has no login attempt tables (login only). */
+    static const char login_down[] = "login attempt store unavailable: ";
     jwtx_audit_event ev;
     memset(&ev, 0, sizeof ev);
     if (strncmp(msg, down, sizeof down - 1) == 0) {
         ev.event = "store_unavailable";
         ev.reason = msg + sizeof down - 1;
+    } else if (strncmp(msg, login_down, sizeof login_down - 1) == 0) {
+        ev.event = "store_unavailable";
+        ev.reason = msg + sizeof login_down - 1;
     } else {
         ev.event = strstr(msg, "available again") != NULL ? "store_available" : "store_state";
         ev.reason = strstr(msg, "available again") != NULL ? NULL : msg;
