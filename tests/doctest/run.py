@@ -1,0 +1,643 @@
+#!/usr/bin/python3
+"""Doc-tests: every fenced code block of README.md and docs/*.md is either run
+here or carries a marker saying why it cannot be. The marker convention is
+described at the top of docs/testing.md; in short, the last non-blank line
+before a fence may be
+
+    <!-- doctest: sh FIXTURE -->        shell commands, run in order in one shell
+                                        session per (file, FIXTURE); the
+                                        "# ..." lines under a command are its
+                                        expected answer
+    <!-- doctest: conf [FIXTURE] -->    a jwtx conf: `jwtx config check`
+    <!-- doctest: lighttpd [fragment] --> lighttpd lines: `lighttpd -tt`
+    <!-- doctest: apache -->            Define/Include lines: `apache2 -t`
+    <!-- doctest: json -->              JSON that must parse
+    <!-- doctest: c -->                 C statements, compiled and run
+    <!-- doctest: output — what -->     what a command prints (not a command)
+    <!-- doctest: skip — reason -->     not runnable here, and why
+
+A fence without a marker fails, and so does a marker without a fence, an
+unknown marker, a skip without a reason, and an indented (unfenced) code
+block. Only the Python standard library is used (tests/integration/harness.py).
+
+Usage: tests/doctest/run.py [-v] [FILE.md ...]   (default: README.md docs/*.md)
+Environment: JWTX_DOCTEST_ONLY=regex  only the blocks whose "file:line" matches.
+"""
+import glob
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import harness as H  # noqa: E402
+
+ROOT = H.ROOT
+VERBOSE = "-v" in sys.argv
+R = H.Results("doctest")
+
+MARKER = re.compile(r"^\s*<!--\s*doctest:\s*(.*?)\s*-->\s*$")
+FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([^`\s]*)\s*$")
+# "skip — reason", "skip -- reason", "skip: reason"
+REASON = re.compile(r"\s*(?:—|--|:)\s*")
+KINDS = ("sh", "conf", "lighttpd", "apache", "nginx", "json", "c", "output", "skip")
+
+
+class Block:
+    def __init__(self, path, line, indent, lang, text, marker):
+        self.path = os.path.relpath(path, ROOT)
+        self.line = line  # 1-based line of the opening fence
+        self.indent = indent
+        self.lang = lang
+        self.text = text
+        self.kind, self.args, self.reason = None, [], ""
+        self.problem = None
+        if marker is None:
+            self.problem = "no doctest marker: run it (sh/conf/...) or mark it (skip — why)"
+            return
+        head, sep, reason = marker.partition(" — ")
+        if not sep:
+            head, sep, reason = marker.partition(" -- ")
+        if not sep and head.startswith("skip:"):
+            head, reason = "skip", head[5:]
+        words = head.split()
+        self.kind = words[0] if words else ""
+        self.args = words[1:]
+        self.reason = reason.strip()
+        if self.kind not in KINDS:
+            self.problem = "unknown doctest marker %r" % marker
+        elif self.kind == "skip" and len(self.reason) < 8:
+            self.problem = "a skip marker needs a reason: <!-- doctest: skip — why -->"
+        elif self.kind == "sh" and len(self.args) != 1:
+            self.problem = "<!-- doctest: sh FIXTURE --> names one fixture"
+
+    def where(self):
+        return "%s:%d" % (self.path, self.line)
+
+
+def parse(path):
+    """(blocks, problems) of one markdown file."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    blocks, problems = [], []
+    rel = os.path.relpath(path, ROOT)
+    i, last_nonblank, prev_blank = 0, None, True
+    pending = None  # (line, marker text) of a marker not yet used
+    while i < len(lines):
+        line = lines[i]
+        m = FENCE.match(line)
+        if m:
+            indent, fence, lang = len(m.group(1)), m.group(2), m.group(3)
+            body, j = [], i + 1
+            while j < len(lines) and lines[j].strip() != fence:
+                body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j])
+                j += 1
+            if j == len(lines):
+                problems.append("%s:%d: unclosed fence" % (rel, i + 1))
+            marker = None
+            if pending is not None and last_nonblank == pending[0]:
+                marker = pending[1]
+                pending = None
+            blocks.append(Block(path, i + 1, indent, lang, "\n".join(body) + "\n", marker))
+            last_nonblank, prev_blank = j, False
+            i = j + 1
+            continue
+        mm = MARKER.match(line)
+        if mm:
+            if pending is not None:
+                problems.append("%s:%d: doctest marker not followed by a fence" % (rel, pending[0] + 1))
+            pending = (i, mm.group(1))
+        elif "doctest:" in line and "<!--" in line:
+            problems.append("%s:%d: malformed doctest marker" % (rel, i + 1))
+        # An indented code block: 4+ spaces after a blank line, under a line
+        # that is neither indented nor a list item (those are list content).
+        if (line.startswith("    ") and line.strip() and prev_blank and last_nonblank is not None
+                and not lines[last_nonblank].startswith((" ", "\t"))
+                and not re.match(r"^\s*([-*+]|\d+\.)\s", lines[last_nonblank])
+                and not lines[last_nonblank].lstrip().startswith("|")):
+            problems.append("%s:%d: indented code block: use a fence with a doctest marker" %
+                            (rel, i + 1))
+        if line.strip():
+            last_nonblank = i
+            prev_blank = False
+        else:
+            prev_blank = True
+        i += 1
+    if pending is not None:
+        problems.append("%s:%d: doctest marker not followed by a fence" % (rel, pending[0] + 1))
+    return blocks, problems
+
+
+# ---- matching answers -----------------------------------------------------------
+
+
+# Values that differ on every run: an epoch time (2020..2033) matches any
+# other, a UUID any UUID.
+EPOCH = r"1[6-9]\d{8}"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+VARYING = re.compile(r"\b(%s|%s)\b" % (EPOCH, UUID))
+
+
+def literal(text):
+    out = []
+    for i, part in enumerate(VARYING.split(text)):
+        out.append(re.escape(part) if i % 2 == 0 else (UUID if "-" in part else EPOCH))
+    return "".join(out)
+
+
+def pattern(text):
+    """A line of expected text as a regex: "..." matches anything, and
+    epoch times and UUIDs match any epoch time or UUID."""
+    return re.compile(".*".join(literal(p) for p in text.split("...")), re.S)
+
+
+def as_json(text):
+    text = text.strip()
+    if not text or text[0] not in "{[":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def json_match(want, got):
+    if isinstance(want, str):
+        return isinstance(got, str) and pattern(want).fullmatch(got) is not None
+    if isinstance(want, int) and not isinstance(want, bool) and re.fullmatch(EPOCH, str(want)):
+        return isinstance(got, int) and re.fullmatch(EPOCH, str(got)) is not None
+    if isinstance(want, dict):
+        return (isinstance(got, dict) and set(want) == set(got)
+                and all(json_match(want[k], got[k]) for k in want))
+    if isinstance(want, list):
+        return (isinstance(got, list) and len(want) == len(got)
+                and all(json_match(a, b) for a, b in zip(want, got)))
+    return type(want) is type(got) and want == got
+
+
+def line_match(want, got):
+    wj = as_json(want)
+    if wj is not None:
+        gj = as_json(got)
+        return gj is not None and json_match(wj, gj)
+    return pattern(want.rstrip()).fullmatch(got.rstrip()) is not None
+
+
+def output_match(want_lines, output):
+    """Every expected line matches an output line, in order (other output
+    lines may come between them). Returns the first expected line that did
+    not match, or None."""
+    got = output.split("\n")
+    k = 0
+    for w in want_lines:
+        if w.strip() == "...":
+            continue
+        while k < len(got) and not line_match(w, got[k]):
+            k += 1
+        if k == len(got):
+            return w
+        k += 1
+    return None
+
+
+# ---- shell blocks ---------------------------------------------------------------
+
+
+class Command:
+    def __init__(self, text, line, expect):
+        self.text = text  # with its continuation lines
+        self.line = line  # line number in the markdown file
+        self.expect = expect  # expected lines (may be empty)
+
+
+def commands(block):
+    """The commands of a shell block, each with the expected answer under it:
+    in "$ cmd" style the lines up to the next "$ ", otherwise the "# ..." lines
+    right under the command (a comment after a blank line is prose)."""
+    lines = block.text.rstrip("\n").split("\n")
+    prompt = any(l.startswith("$ ") for l in lines)
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        start = block.line + 1 + i
+        if prompt:
+            if not line.startswith("$ "):
+                i += 1
+                continue
+            text = line[2:]
+            while text.endswith("\\") and i + 1 < len(lines):
+                i += 1
+                text += "\n" + lines[i]
+            i += 1
+            expect = []
+            while i < len(lines) and not lines[i].startswith("$ "):
+                if lines[i].strip():
+                    expect.append(lines[i])
+                i += 1
+            out.append(Command(text, start, expect))
+            continue
+        if not line.strip() or line.lstrip().startswith("#"):
+            i += 1
+            continue
+        text = line
+        while text.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            text += "\n" + lines[i]
+        i += 1
+        expect = []
+        while i < len(lines) and lines[i].startswith("# "):
+            expect.append(lines[i][2:])
+            i += 1
+        out.append(Command(text, start, expect))
+    return out
+
+
+PLACEHOLDER = re.compile(r"<([a-z][a-z_ ']*[a-z_])>")
+
+
+class Shell:
+    """One bash session: commands run one after the other in the same shell
+    (so cd, export and variables carry over), each with its own output."""
+
+    def __init__(self, cwd, env, stdin_text=""):
+        self.dir = tempfile.mkdtemp(prefix="sh-", dir=WORK)
+        self.stdin = H.write_text(os.path.join(self.dir, "stdin"), stdin_text)
+        self.n = 0
+        self.proc = subprocess.Popen(["bash", "--noprofile", "--norc"], cwd=cwd, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def run(self, text, timeout=60):
+        """(exit status, stdout, stderr); status None on a timeout."""
+        self.n += 1
+        out = os.path.join(self.dir, "out%d" % self.n)
+        err = os.path.join(self.dir, "err%d" % self.n)
+        script = "{ %s\n} >%s 2>%s <%s\necho \"__DOCTEST__ $?\"\n" % (text, out, err, self.stdin)
+        self.proc.stdin.write(script.encode())
+        self.proc.stdin.flush()
+        buf, end, rc = b"", time.time() + timeout, None
+        while time.time() < end:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                buf += chunk
+                m = re.search(rb"__DOCTEST__ (\d+)\n", buf)
+                if m:
+                    rc = int(m.group(1))
+                    break
+        return rc, H.tail(out, 1 << 20), H.tail(err, 1 << 20)
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        try:  # whatever the session left in its process group
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def cookie_value(cwd, jars, name):
+    for jar in jars:
+        path = jar if os.path.isabs(jar) else os.path.join(cwd, jar)
+        for line in H.tail(path, 1 << 20).split("\n"):
+            if line.startswith("#HttpOnly_"):
+                line = line[len("#HttpOnly_"):]
+            f = line.split("\t")
+            if len(f) == 7 and f[5] == name:
+                return f[6]
+    return None
+
+
+def subst(text, subs):
+    for a, b in subs:
+        text = text.replace(a, b)
+    return text
+
+
+class Session:
+    """A fixture's shell, its substitutions, and the values answered so far:
+    every key of a JSON object a command printed fills <key> and <new key>
+    (the latest answer wins); <value of the NAME cookie> comes from the cookie
+    jars the commands wrote with curl -c."""
+
+    def __init__(self, fixture):
+        self.fx = fixture
+        self.shell = Shell(fixture.cwd, fixture.env, fixture.stdin)
+        self.vars = dict(fixture.vars)
+        self.jars = []
+
+    def fill(self, text, where):
+        text = subst(text, self.fx.subs)
+
+        def one(m):
+            key = m.group(1)
+            if key.startswith("new "):
+                key = key[4:]
+            c = re.fullmatch(r"value of the (\S+) cookie", key)
+            if c:
+                v = cookie_value(self.fx.cwd, self.jars, c.group(1))
+            else:
+                v = self.vars.get(key)
+            if v is None:
+                raise ValueError("%s: no value for the placeholder %s" % (where, m.group(0)))
+            return v
+
+        return PLACEHOLDER.sub(one, text)
+
+    def run_block(self, block):
+        for cmd in commands(block):
+            where = "%s:%d" % (block.path, cmd.line)
+            try:
+                text = self.fill(cmd.text, where)
+                expect = [self.fill(e, where) for e in cmd.expect]
+            except ValueError as e:
+                R.check(False, where, str(e))
+                continue
+            self.jars += re.findall(r"(?:^|\s)-c\s+(\S+)", text)
+            rc, out, err = self.shell.run(text, self.fx.timeout)
+            if VERBOSE:
+                print("# %s $ %s\n#  -> %s %s %s" % (where, text, rc, out[-400:], err[-400:]))
+            for line in out.split("\n"):
+                j = as_json(line)
+                if isinstance(j, dict):
+                    for k, v in j.items():
+                        if isinstance(v, str):
+                            self.vars[k] = v
+            short = cmd.text.split("\n")[0][:70]
+            if rc != 0:
+                R.check(False, "%s: %s" % (where, short),
+                        "\n    exit %s\n    ran: %s\n    stdout: %s\n    stderr: %s" %
+                        (rc, text, out[-1500:], err[-1500:]))
+                continue
+            miss = output_match(expect, out + err) if expect else None
+            R.check(miss is None, "%s: %s" % (where, short),
+                    "\n    expected line: %s\n    ran: %s\n    output: %s" %
+                    (miss, text, (out + err)[-2000:]))
+
+    def close(self):
+        self.shell.close()
+        self.fx.close()
+
+
+# ---- fixtures -------------------------------------------------------------------
+
+WORK = None  # the temp folder of this run, set in main()
+
+
+def base_env(extra_path=()):
+    env = dict(os.environ)
+    env["PATH"] = ":".join(list(extra_path) + [os.path.join(ROOT, "tools"), env.get("PATH", "")])
+    env.pop("JWTX_CONF", None)
+    return env
+
+
+class Fixture:
+    timeout = 60
+    stdin = ""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fx-", dir=WORK)
+        os.chmod(self.dir, 0o755)
+        self.cwd = self.dir
+        self.env = base_env()
+        self.subs = []
+        self.vars = {}
+
+    def close(self):
+        pass
+
+
+class Demo(Fixture):
+    """`make run` on a free port, in its own session, run state in a temp
+    folder; 127.0.0.1:5000 becomes that port. Stopped by its process group."""
+
+    def __init__(self):
+        super().__init__()
+        self.port = H.free_port()
+        self.run = os.path.join(self.dir, "run")
+        os.mkdir(self.run)
+        args = ["make", "--no-print-directory", "run", "PORT=%d" % self.port]
+        with open(os.path.join(ROOT, "Makefile")) as f:
+            if re.search(r"^RUN \?=", f.read(), re.M):
+                args.append("RUN=%s" % self.run)
+        self.log = open(os.path.join(self.dir, "make-run.log"), "w")
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        if not H.wait_port(self.port, 60):
+            self.close()
+            raise RuntimeError("make run did not serve port %d: %s" %
+                               (self.port, H.tail(self.log.name)))
+        self.subs = [("127.0.0.1:5000", "127.0.0.1:%d" % self.port)]
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        end = time.time() + 20
+        while time.time() < end:
+            try:
+                H.socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                time.sleep(0.1)
+            except OSError:
+                break
+        else:
+            R.check(False, "make run on port %d stopped" % self.port)
+        self.log.close()
+
+
+class Tools(Fixture):
+    """The jwtx tool on a conf of its own: /etc/jwtx/ and /var/lib/jwtx/ are
+    folders in a temp dir, /etc/jwtx/jwtx.conf a valid conf (HS256 secret, the
+    demo users, a SQLite store in /var/lib/jwtx), /home/me/jwtx the checkout."""
+
+    def __init__(self):
+        super().__init__()
+        etc = os.path.join(self.dir, "etc", "jwtx")
+        lib = os.path.join(self.dir, "var", "lib", "jwtx")
+        os.makedirs(etc)
+        os.makedirs(lib)
+        shutil.copy(H.USERS, os.path.join(etc, "users.htpasswd"))
+        shutil.copy(H.USERS, os.path.join(etc, "users"))
+        self.conf = H.write_text(os.path.join(etc, "jwtx.conf"), (
+            'JWT_SECRET_KEY = "doctest-secret-%s"\n'
+            'JWTX_USERS_FILE = "users.htpasswd"\n'
+            'JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"\n') % (os.urandom(8).hex(), lib))
+        self.subs = [("/etc/jwtx/", etc + "/"), ("/etc/jwtx ", etc + " "),
+                     ("/var/lib/jwtx/", lib + "/"), ("/home/me/jwtx/", ROOT + "/")]
+        self.env["NEW_PASSWORD"] = "doctest-new-password"
+        self.stdin = "doctest-new-password\n"
+
+
+class Repo(Tools):
+    """Commands run at the top of the checkout (tools/jwtx, conf/...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cwd = ROOT
+
+
+FIXTURES = {"demo": Demo, "tools": Tools, "repo": Repo}
+
+# ---- the other kinds of blocks --------------------------------------------------
+
+
+def check_conf(block, session):
+    d = tempfile.mkdtemp(prefix="conf-", dir=WORK)
+    text = session.fill(block.text, block.where()) if session else block.text
+    path = H.write_text(os.path.join(d, "jwtx.conf"), text)
+    # A conf names its files relative to itself: give it the demo's users.
+    shutil.copy(H.USERS, os.path.join(d, "users.htpasswd"))
+    os.mkdir(os.path.join(d, "run"))
+    cwd = session.fx.cwd if session else d
+    p = subprocess.run([H.JWTX, "config", "check", path], capture_output=True, text=True, cwd=cwd)
+    R.check(p.returncode == 0 and "Warning" not in p.stderr, "%s: jwtx config check" % block.where(),
+            "\n    exit %d: %s" % (p.returncode, p.stderr.strip()))
+
+
+def lighttpd_basics(run, port):
+    return ('server.document-root = "%s/conf/demo-www"\n'
+            'server.port = %d\nserver.bind = "127.0.0.1"\n'
+            'server.errorlog = "%s/error.log"\nserver.pid-file = "%s/lighttpd.pid"\n'
+            'server.modules = ( "mod_access" )\n' % (ROOT, port, run, run))
+
+
+def check_lighttpd(block):
+    d = tempfile.mkdtemp(prefix="lighttpd-", dir=WORK)
+    conf = H.write_text(os.path.join(d, "jwtx.conf"), 'JWT_SECRET_KEY = "doctest-%s"\n' %
+                        os.urandom(8).hex())
+    subs = [("/usr/local/lib/jwtx", os.path.join(ROOT, "cgi-bin")),
+            ("/etc/jwtx/jwtx.conf", conf), ("/run/jwtx", d),
+            ("/etc/lighttpd/", os.path.join(ROOT, "conf", "lighttpd") + "/")]
+    text = lighttpd_basics(d, H.free_port())
+    if "fragment" in block.args:
+        text += ('var.jwtx_bin = "/usr/local/lib/jwtx"\nvar.jwtx_conf = "/etc/jwtx/jwtx.conf"\n'
+                 'var.jwtx_run = "/run/jwtx"\nvar.jwtx_procs = 1\n'
+                 'include "/etc/lighttpd/jwtx.conf"\n')
+    text = subst(text + block.text, subs)
+    path = H.write_text(os.path.join(d, "lighttpd.conf"), text)
+    p = subprocess.run(["lighttpd", "-tt", "-f", path], capture_output=True, text=True)
+    R.check(p.returncode == 0, "%s: lighttpd -tt" % block.where(),
+            "\n    %s\n    conf:\n%s" % ((p.stdout + p.stderr).strip(), text))
+
+
+def check_json(block):
+    try:
+        json.loads(block.text)
+        ok, why = True, ""
+    except ValueError as e:
+        ok, why = False, str(e)
+    R.check(ok, "%s: valid JSON" % block.where(), why)
+
+
+def check_c(block, session):
+    d = tempfile.mkdtemp(prefix="c-", dir=WORK)
+    text = session.fill(block.text, block.where()) if session else block.text
+    includes = [l for l in text.split("\n") if l.startswith("#include")]
+    body = [l for l in text.split("\n") if not l.startswith("#include")]
+    headers = sorted(os.path.basename(h) for h in glob.glob(os.path.join(ROOT, "include/jwtx/*.h")))
+    src = ("#include <stdio.h>\n" + "".join("#include <jwtx/%s>\n" % h for h in headers) +
+           "\n".join(includes) + "\nint main(void)\n{\n" + "\n".join(body) + "\nreturn 0;\n}\n")
+    c = H.write_text(os.path.join(d, "example.c"), src)
+    exe = os.path.join(d, "example")
+    libs = ["-lssl", "-lcrypto", "-ljansson", "-lfcgi", "-lsqlite3", "-lhiredis", "-lcrypt", "-lm"]
+    p = subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "include"),
+                        "-Wall", "-Wno-unused", "-o", exe, c,
+                        os.path.join(ROOT, "lib", "libjwtx.a")] + libs,
+                       capture_output=True, text=True)
+    if not R.check(p.returncode == 0, "%s: compiles" % block.where(), p.stderr[-2000:]):
+        return
+    p = subprocess.run([exe], capture_output=True, text=True, cwd=ROOT)
+    R.check(p.returncode == 0, "%s: runs" % block.where(),
+            "exit %d: %s %s" % (p.returncode, p.stdout, p.stderr))
+
+
+# ---- main -----------------------------------------------------------------------
+
+
+def main():
+    global WORK
+    WORK = H.tmpdir("doctest-")
+    os.chmod(WORK, 0o755)
+    files = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if not files:
+        files = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    only = re.compile(os.environ.get("JWTX_DOCTEST_ONLY", ""))
+    blocks, kinds = [], {}
+    for path in files:
+        bs, problems = parse(os.path.abspath(path))
+        for p in problems:
+            R.check(False, p)
+        blocks += [b for b in bs if only.search(b.where())]
+    for b in blocks:
+        if b.problem:
+            R.check(False, "%s: %s" % (b.where(), b.problem), "\n" + b.text[:300])
+        else:
+            kinds[b.kind] = kinds.get(b.kind, 0) + 1
+    sessions = {}  # (file, fixture) -> Session
+
+    def session(b, name):
+        key = (b.path, name)
+        if key not in sessions:
+            if name not in FIXTURES:
+                raise ValueError("unknown fixture %r" % name)
+            sessions[key] = Session(FIXTURES[name]())
+        return sessions[key]
+
+    try:
+        for b in blocks:
+            if b.problem:
+                continue
+            try:
+                if b.kind == "sh":
+                    session(b, b.args[0]).run_block(b)
+                elif b.kind == "conf":
+                    check_conf(b, session(b, b.args[0]) if b.args else None)
+                elif b.kind == "lighttpd":
+                    check_lighttpd(b)
+                elif b.kind == "json":
+                    check_json(b)
+                elif b.kind == "c":
+                    check_c(b, session(b, b.args[0]) if b.args else None)
+                elif b.kind in ("output", "skip"):
+                    if VERBOSE:
+                        print("# %s: %s %s" % (b.where(), b.kind, b.reason))
+                else:
+                    R.check(False, "%s: no runner for %r yet" % (b.where(), b.kind))
+            except (ValueError, RuntimeError, OSError) as e:
+                R.check(False, "%s: %s" % (b.where(), e))
+            # A session ends after the last block of its file.
+            for key in [k for k in sessions if k[0] == b.path and
+                        not any(x.path == b.path and x.line > b.line for x in blocks)]:
+                sessions.pop(key).close()
+    finally:
+        for s in sessions.values():
+            s.close()
+    print("# blocks: %d (%s)" % (len(blocks), ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
+    R.finish()
+
+
+if __name__ == "__main__":
+    main()
