@@ -114,7 +114,7 @@ def parse(path):
             if pending is not None:
                 problems.append("%s:%d: doctest marker not followed by a fence" % (rel, pending[0] + 1))
             pending = (i, mm.group(1))
-        elif "doctest:" in line and "<!--" in line:
+        elif line.lstrip().startswith("<!--") and "doctest" in line:
             problems.append("%s:%d: malformed doctest marker" % (rel, i + 1))
         # An indented code block: 4+ spaces after a blank line, under a line
         # that is neither indented nor a list item (those are list content).
@@ -251,6 +251,13 @@ def commands(block):
             i += 1
             text += "\n" + lines[i]
         i += 1
+        here = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", text)
+        if here:  # a here-document: its lines up to the terminator
+            while i < len(lines):
+                text += "\n" + lines[i]
+                i += 1
+                if lines[i - 1].strip() == here.group(1):
+                    break
         expect = []
         while i < len(lines) and lines[i].startswith("# "):
             expect.append(lines[i][2:])
@@ -325,9 +332,13 @@ def cookie_value(cwd, jars, name):
 
 
 def subst(text, subs):
-    for a, b in subs:
-        text = text.replace(a, b)
-    return text
+    """Every (from, to) at once, the longest match first: a replaced text is
+    never replaced again."""
+    if not subs:
+        return text
+    table = dict(subs)
+    alt = "|".join(re.escape(a) for a in sorted(table, key=len, reverse=True))
+    return re.sub(alt, lambda m: table[m.group(0)], text)
 
 
 class Session:
@@ -341,6 +352,7 @@ class Session:
         self.shell = Shell(fixture.cwd, fixture.env, fixture.stdin)
         self.vars = dict(fixture.vars)
         self.jars = []
+        self.label = ""
 
     def fill(self, text, where):
         text = subst(text, self.fx.subs)
@@ -362,7 +374,7 @@ class Session:
 
     def run_block(self, block):
         for cmd in commands(block):
-            where = "%s:%d" % (block.path, cmd.line)
+            where = "%s%s:%d" % (self.label, block.path, cmd.line)
             try:
                 text = self.fill(cmd.text, where)
                 expect = [self.fill(e, where) for e in cmd.expect]
@@ -501,6 +513,202 @@ class Repo(Tools):
 
 FIXTURES = {"demo": Demo, "tools": Tools, "repo": Repo}
 
+# ---- the deployment walk-throughs ----------------------------------------------
+#
+# The blocks marked "sh deploy-install" (deploy.md, "Install once") and
+# "sh deploy-check" ("Checking that it works") run once per server, around that
+# server's own documented blocks, in a fake root: a temp folder R stands for /,
+# so /usr/local, /etc/jwtx, /var/lib/jwtx, /run/jwtx, /var/www/jwtx, /etc/nginx
+# ... are folders of R (created by the documented commands, not by the test),
+# `make install` installs with PREFIX=R/usr/local, `sudo` is dropped (the suite
+# runs as root, or the server users are the suite's own), https://example.org
+# is the server on a free port, and the documented ports 9001-9007 / 9100-9105
+# are free ports. Servers run as www-data (the documented user) when the
+# suite runs as root, so a file www-data cannot read fails the walk-through.
+
+AS_ROOT = os.geteuid() == 0
+
+
+class Deploy(Fixture):
+    timeout = 240  # make install may build
+
+    def __init__(self, server):
+        super().__init__()
+        self.server = server
+        self.R = os.path.join(self.dir, "root")
+        os.mkdir(self.R)
+        os.chmod(self.R, 0o755)
+        self.cwd = ROOT
+        self.port = H.free_port()
+        self.procs = []
+        self.password = "doctest-%s" % os.urandom(6).hex()
+        self.stdin = self.password + "\n"
+        self.vars = {"alice's password": self.password, "password": self.password}
+        r = self.R
+        self.subs = [("sudo ", ""),
+                     ("make install", "make --no-print-directory install PREFIX=%s/usr/local" % r),
+                     ("https://example.org", "http://127.0.0.1:%d" % self.port),
+                     ("127.0.0.1:8080", "127.0.0.1:%d" % self.port),
+                     ("<VirtualHost *:80>", "<VirtualHost *:%d>" % self.port)]
+        for n in list(range(9001, 9008)) + list(range(9100, 9106)):
+            p = H.free_port()
+            self.subs += [("-p %d " % n, "-p %d " % p), (":%d" % n, ":%d" % p),
+                          ("_PORT %d" % n, "_PORT %d" % p)]
+        for path in ("/usr/local", "/etc/jwtx", "/var/lib/jwtx", "/run/jwtx-nginx",
+                     "/run/jwtx", "/var/www/jwtx", "/srv/jwtx/www", "/etc/lighttpd", "/etc/nginx",
+                     "/etc/apache2", "/var/log/jwtx"):
+            self.subs.append((path, r + path))
+        self.env["PATH"] = "%s/usr/local/bin:%s" % (r, self.env["PATH"])
+        # What Debian's nginx package puts in /etc/nginx, beside the documented files.
+        os.makedirs(os.path.join(r, "etc", "nginx"))
+        for f in ("fastcgi_params", "mime.types"):
+            if os.path.exists("/etc/nginx/" + f):
+                shutil.copy("/etc/nginx/" + f, os.path.join(r, "etc", "nginx"))
+
+    def path(self, p):
+        return subst(p, [s for s in self.subs if s[0].startswith("/")])
+
+    def start(self, cmd, what):
+        log = open(os.path.join(self.dir, "%s.log" % what), "w")
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True, cwd=self.R)
+        self.procs.append(p)
+        return p
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+        # Daemons the documented commands started, by their pid files.
+        for pidfile in glob.glob(os.path.join(self.R, "run", "**", "*.pid"), recursive=True):
+            for pid in H.tail(pidfile).split():
+                if pid.isdigit():
+                    H.stop_pid(int(pid))
+
+
+def lighttpd_main(fx):
+    """The server basics of a Debian lighttpd.conf, in the fake root."""
+    r = fx.R
+    for d, owner in (("var/log/lighttpd", "www-data"), ("run/lighttpd", "www-data")):
+        os.makedirs(os.path.join(r, d), exist_ok=True)
+        if AS_ROOT:
+            shutil.chown(os.path.join(r, d), owner, owner)
+    return ('server.modules = ( "mod_access" )\n'
+            'server.document-root = "%s/var/www/jwtx"\n'
+            'server.port = %d\nserver.bind = "127.0.0.1"\n'
+            'server.errorlog = "%s/var/log/lighttpd/error.log"\n'
+            'server.pid-file = "%s/run/lighttpd/lighttpd.pid"\n'
+            '%s'
+            'index-file.names = ( "index.html" )\n'
+            'mimetype.assign = ( ".html" => "text/html", ".css" => "text/css",'
+            ' ".js" => "text/javascript", ".json" => "application/json" )\n' %
+            (r, fx.port, r, r, 'server.username = "www-data"\nserver.groupname = "www-data"\n'
+             if AS_ROOT else ""))
+
+
+def start_lighttpd(fx, block):
+    """The documented lines go to /etc/lighttpd/conf-available/50-jwtx.conf
+    (lighty-enable-mod: an include of it), after the basics."""
+    avail = os.path.join(fx.R, "etc", "lighttpd", "conf-available")
+    os.makedirs(avail, exist_ok=True)
+    site = H.write_text(os.path.join(avail, "50-jwtx.conf"), fx.path(block.text))
+    main = H.write_text(os.path.join(fx.R, "etc", "lighttpd", "lighttpd.conf"),
+                        lighttpd_main(fx) + 'include "%s"\n' % site)
+    p = subprocess.run(["lighttpd", "-tt", "-f", main], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("lighttpd -tt: %s" % (p.stdout + p.stderr).strip())
+    proc = fx.start(["lighttpd", "-D", "-f", main], "lighttpd")
+    if not H.wait_port(fx.port, 15):
+        raise RuntimeError("lighttpd did not start: %s %s" % (
+            H.tail(os.path.join(fx.dir, "lighttpd.log")),
+            H.tail(os.path.join(fx.R, "var/log/lighttpd/error.log"))))
+    return proc
+
+
+APACHE_BASE_MODULES = ("mpm_prefork", "authn_core", "authz_core", "authz_host", "authz_user",
+                       "dir", "mime")
+
+
+def start_apache(fx, block, modules):
+    """A Debian apache2.conf in the fake root: the default modules plus what
+    the documented a2enmod line enables (their mods-available .load and .conf,
+    as a2enmod links them), prefork, User www-data, then the documented block."""
+    r = fx.R
+    for d in ("run/apache2", "var/log/apache2", "var/lib/apache2/fcgid/sock"):
+        os.makedirs(os.path.join(r, d), exist_ok=True)
+    if AS_ROOT:
+        shutil.chown(os.path.join(r, "var/lib/apache2/fcgid"), "www-data", "www-data")
+        shutil.chown(os.path.join(r, "var/lib/apache2/fcgid/sock"), "www-data", "www-data")
+    lines = ["ServerRoot %s" % fx.dir, "DefaultRuntimeDir %s/run/apache2" % r,
+             "PidFile %s/run/apache2/apache2.pid" % r, "ErrorLog %s/var/log/apache2/error.log" % r,
+             "LogLevel warn", "Listen 127.0.0.1:%d" % fx.port, "ServerName 127.0.0.1",
+             "Mutex file:%s/run/apache2 default" % r]
+    if AS_ROOT:
+        lines += ["User www-data", "Group www-data"]
+    mods = list(APACHE_BASE_MODULES) + [m for m in modules if m not in APACHE_BASE_MODULES]
+    for m in mods:
+        for ext in ("load", "conf"):
+            f = "/etc/apache2/mods-available/%s.%s" % (m, ext)
+            if os.path.exists(f):
+                lines.append("Include %s" % f)
+            elif ext == "load":
+                raise RuntimeError("a2enmod %s: no %s" % (m, f))
+    # Debian's apache2.conf grants /var/www/ and /usr/share (here: in the fake root).
+    lines += ["<Directory %s/var/www/>" % r, "Require all granted", "</Directory>",
+              "<Directory %s/usr/share>" % r, "Require all granted", "</Directory>"]
+    lines += ["<IfModule mod_fcgid.c>", "FcgidIPCDir %s/var/lib/apache2/fcgid/sock" % r,
+              "FcgidProcessTableFile %s/var/lib/apache2/fcgid/shm" % r, "</IfModule>",
+              "<Directory />", "AllowOverride None", "Require all denied", "</Directory>",
+              subst(block.text, fx.subs)]
+    conf = H.write_text(os.path.join(fx.dir, "apache2.conf"), "\n".join(lines) + "\n")
+    p = subprocess.run(["apache2", "-t", "-f", conf], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("apache2 -t: %s" % (p.stdout + p.stderr).strip())
+    proc = fx.start(["apache2", "-f", conf, "-DFOREGROUND"], "apache2")
+    if not H.wait_port(fx.port, 15):
+        raise RuntimeError("apache2 did not start: %s" %
+                           H.tail(os.path.join(r, "var/log/apache2/error.log")))
+    return proc
+
+
+def walkthrough(name, steps):
+    """steps: ("sh", block) runs in the session, ("call", fn) runs fn(fx)."""
+    fx = None
+    try:
+        server = name.split()[0]
+        fx = Deploy(server)
+        s = Session(fx)
+        s.label = "walk-through %s: " % name
+    except (OSError, RuntimeError) as e:
+        R.check(False, "walk-through %s: set up" % name, str(e))
+        return
+    try:
+        before = R.failed
+        for kind, x in steps:
+            if kind == "sh":
+                s.run_block(x)
+            else:
+                x(fx)
+            if R.failed > before:
+                break  # later steps need this one
+    except (OSError, RuntimeError, ValueError) as e:
+        R.check(False, "walk-through %s" % name, str(e))
+    finally:
+        s.close()
+        for log in glob.glob(os.path.join(fx.R, "var/log/*/error.log")):
+            text = H.tail(log, 1500)
+            if text.strip() and R.failed:
+                print("# %s:\n%s" % (log, text))
+
+
 # ---- the other kinds of blocks --------------------------------------------------
 
 
@@ -530,7 +738,8 @@ def check_lighttpd(block):
                         os.urandom(8).hex())
     subs = [("/usr/local/lib/jwtx", os.path.join(ROOT, "cgi-bin")),
             ("/etc/jwtx/jwtx.conf", conf), ("/run/jwtx", d),
-            ("/etc/lighttpd/", os.path.join(ROOT, "conf", "lighttpd") + "/")]
+            ("/etc/lighttpd/", os.path.join(ROOT, "conf", "lighttpd") + "/"),
+            ("/usr/local/share/jwtx/lighttpd/", os.path.join(ROOT, "conf", "lighttpd") + "/")]
     text = lighttpd_basics(d, H.free_port())
     if "fragment" in block.args:
         text += ('var.jwtx_bin = "/usr/local/lib/jwtx"\nvar.jwtx_conf = "/etc/jwtx/jwtx.conf"\n'
@@ -574,6 +783,38 @@ def check_c(block, session):
             "exit %d: %s %s" % (p.returncode, p.stdout, p.stderr))
 
 
+def run_walkthroughs(parts):
+    def of(kind, arg):
+        return [b for b in parts if b.kind == kind and b.args and b.args[0] == arg]
+
+    install, check = of("sh", "deploy-install"), of("sh", "deploy-check")
+    if not parts:
+        return
+    for what, blocks in (("install", install), ("check", check)):
+        R.check(len(blocks) > 0, "walk-throughs: the %s steps are marked (sh deploy-%s)" %
+                (what, what))
+    for b in of("lighttpd", "deploy"):
+        walkthrough("lighttpd (%s)" % b.where(),
+                    [("sh", x) for x in install + of("sh", "deploy-lighttpd")] +
+                    [("call", lambda fx, b=b: start_lighttpd(fx, b))] +
+                    [("sh", x) for x in check])
+    nginx = of("sh", "deploy-nginx")
+    if nginx:
+        walkthrough("nginx (%s)" % nginx[0].where(),
+                    [("sh", x) for x in install + nginx] +
+                    [("call", lambda fx: H.wait_port(fx.port, 10))] +
+                    [("sh", x) for x in check])
+    modules = []
+    for b in of("apache", "modules"):
+        for m in re.findall(r"a2enmod\s+([\w\s]+?)(?:&&|$|\n)", b.text):
+            modules += m.split()
+    for b in of("apache", "deploy"):
+        walkthrough("apache (%s)" % b.where(),
+                    [("sh", x) for x in install + of("sh", "deploy-apache")] +
+                    [("call", lambda fx, b=b: start_apache(fx, b, modules))] +
+                    [("sh", x) for x in check])
+
+
 # ---- main -----------------------------------------------------------------------
 
 
@@ -606,9 +847,13 @@ def main():
             sessions[key] = Session(FIXTURES[name]())
         return sessions[key]
 
+    def deploy_part(b):
+        return ((b.kind == "sh" and b.args[0].startswith("deploy")) or
+                (b.kind in ("lighttpd", "apache") and b.args and b.args[0] in ("deploy", "modules")))
+
     try:
         for b in blocks:
-            if b.problem:
+            if b.problem or deploy_part(b):
                 continue
             try:
                 if b.kind == "sh":
@@ -632,6 +877,7 @@ def main():
             for key in [k for k in sessions if k[0] == b.path and
                         not any(x.path == b.path and x.line > b.line for x in blocks)]:
                 sessions.pop(key).close()
+        run_walkthroughs([b for b in blocks if not b.problem and deploy_part(b)])
     finally:
         for s in sessions.values():
             s.close()
