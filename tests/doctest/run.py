@@ -511,7 +511,33 @@ class Repo(Tools):
         self.cwd = ROOT
 
 
-FIXTURES = {"demo": Demo, "tools": Tools, "repo": Repo}
+class ApacheTry(Fixture):
+    """A standalone Apache from the checkout: /tmp/jwtx-apache is a temp folder
+    (readable by www-data), /path/to/ the checkout, /path/to/jwtx.conf a conf
+    with the demo users and no store, port 8080 a free port."""
+
+    def __init__(self):
+        super().__init__()
+        self.server_root = os.path.join(self.dir, "jwtx-apache")
+        conf = H.write_text(os.path.join(self.dir, "jwtx.conf"), (
+            'JWT_SECRET_KEY = "doctest-secret-%s"\nJWTX_USERS_FILE = "%s"\n') %
+            (os.urandom(8).hex(), H.USERS))
+        os.chmod(conf, 0o644)
+        self.port = H.free_port()
+        self.subs = [("/tmp/jwtx-apache", self.server_root), ("/path/to/jwtx.conf", conf),
+                     ("/path/to/", ROOT + "/"), ("JWTX_PORT 8080", "JWTX_PORT %d" % self.port),
+                     ("127.0.0.1:8080", "127.0.0.1:%d" % self.port)]
+        if not AS_ROOT:
+            self.subs.append(("-o www-data -g www-data ", ""))
+            self.subs.append(("JWTX_USER www-data", "JWTX_USER %s" % os.environ.get("USER", "")))
+
+    def close(self):
+        pid = H.tail(os.path.join(self.server_root, "run", "httpd.pid")).strip()
+        if pid.isdigit():
+            H.stop_pid(int(pid))
+
+
+FIXTURES = {"demo": Demo, "tools": Tools, "repo": Repo, "apache-try": ApacheTry}
 
 # ---- the deployment walk-throughs ----------------------------------------------
 #
