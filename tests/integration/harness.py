@@ -256,6 +256,90 @@ def request(port, method, path, headers=None, body=None):
     return Answer(r, data)
 
 
+# ---- answers the web server gives itself -----------------------------------------
+# The texts of conf/errors/jwtx-error-NNN.html (and conf/demo-errors/ for 404),
+# written out here so that a changed file fails the suites.
+SERVER_ERROR_TEXT = {
+    400: "Bad Request: the server could not parse the request",
+    404: "Not Found",
+    411: "Length Required: send a body or Content-Length: 0",
+    413: "Request body too large",
+    414: "Request URI too long",
+    417: "Expectation Failed: only Expect: 100-continue is supported",
+    431: "Request header fields too large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway: no valid answer from the backend",
+    503: "Service Unavailable: the backend cannot be reached",
+    504: "Gateway Timeout: the backend did not answer in time",
+    505: "HTTP version not supported",
+}
+
+# Requests http.client would not send as they are, each ending the connection.
+RAW = {
+    # a POST with neither a body nor Content-Length (curl -X POST without -d)
+    "post-no-length": b"POST %(path)s HTTP/1.1\r\nHost: t\r\n%(hdrs)sConnection: close\r\n\r\n",
+    # the same with Content-Length: 0 (curl -X POST -d '')
+    "post-length-0": (b"POST %(path)s HTTP/1.1\r\nHost: t\r\n%(hdrs)sContent-Length: 0\r\n"
+                      b"Connection: close\r\n\r\n"),
+    "garbage": b"GARBAGE\r\n\r\n",
+    "bad-header-line": b"GET %(path)s HTTP/1.1\r\nHost: t\r\nNo colon here\r\nConnection: close\r\n\r\n",
+    "long-url": (b"GET %(path)s?" + b"a" * 10000 +
+                 b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+    "long-header": (b"GET %(path)s HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 10000 +
+                    b"\r\nConnection: close\r\n\r\n"),
+    # 70,000 bytes: over 64 KiB (the servers' limit in the recipes)
+    "big-body": (b"POST %(path)s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 70000\r\nConnection: close\r\n\r\n" + b"x" * 70000),
+    # a Content-Length over Apache's default LimitRequestBody (1 GiB), no body
+    "huge-length": (b"POST %(path)s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 2000000000\r\nConnection: close\r\n\r\n"),
+    "unknown-method": b"FOO %(path)s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "http-2.0": b"GET %(path)s HTTP/2.0\r\nHost: t\r\nConnection: close\r\n\r\n",
+    "te-gzip": (b"POST %(path)s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n"
+                b"Connection: close\r\n\r\n"),
+    "expect-foo": (b"POST %(path)s HTTP/1.1\r\nHost: t\r\nExpect: foo\r\nContent-Length: 2\r\n"
+                   b"Connection: close\r\n\r\n{}"),
+    "get": b"GET %(path)s HTTP/1.1\r\nHost: t\r\n%(hdrs)sConnection: close\r\n\r\n",
+}
+
+
+def raw_request(port, kind, path="/", headers=None, timeout=30):
+    """Sends RAW[kind] (with path and headers filled in) byte for byte and
+    reads the answer with http.client (chunked bodies, HTTP/1.0 answers)."""
+    hdrs = b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in (headers or {}).items())
+    data = RAW[kind] % {b"path": path.encode(), b"hdrs": hdrs}
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        try:
+            s.sendall(data)
+        except OSError:
+            pass  # the server may answer and close before reading everything
+        r = http.client.HTTPResponse(s, method="POST" if data.startswith(b"POST") else "GET")
+        r.begin()
+        body = r.read()
+        return Answer(r, body)
+    finally:
+        s.close()
+
+
+def check_server_answer(R, r, status, what, text=None):
+    """An answer of the web server itself, made JSON by the error files:
+    the status, Content-Type application/json and the exact body."""
+    want = msg(text or SERVER_ERROR_TEXT[status])
+    R.eq((r.status, r.header("Content-Type"), r.body), (status, "application/json", want),
+         what + ": %d, application/json, the JSON body" % status)
+
+
+def check_html_answer(R, r, status, what):
+    """An answer the web server gives as its own HTML page (documented as
+    one that the error files cannot change)."""
+    R.check(r.status == status and (r.header("Content-Type") or "").startswith("text/html")
+            and msg(SERVER_ERROR_TEXT.get(status, "-")) != r.body,
+            what + ": %d, still the server's HTML page" % status,
+            "%d %r %r" % (r.status, r.header("Content-Type"), r.body[:80]))
+
+
 def bearer(token):
     return {"Authorization": "Bearer " + token}
 

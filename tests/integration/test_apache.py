@@ -34,6 +34,53 @@ AS_ROOT = os.geteuid() == 0
 # root, the usual Debian user; otherwise Apache cannot switch users at all.
 RUN_USER = "www-data" if AS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
 MISSING = harness.MISSING_TEXT
+ERRORS = os.path.join(ROOT, "conf", "errors")
+# Test-only lines after the recipe: Apache itself answering a status (mod_alias
+# Redirect with a status takes the same error path as a failed program).
+# .htaccess maps fewer statuses (see its "Error answers" block).
+STATUSES = (411, 413, 500, 501, 502, 503, 504)
+HTACCESS_STATUSES = (413, 500, 502, 503, 504)
+
+
+def status_lines(statuses):
+    return "".join("Redirect %d /test-status/%d\n" % (n, n) for n in statuses)
+
+
+TEST_STATUS_LINES = status_lines(STATUSES)
+
+
+def down_conf(run):
+    """A jwtx conf whose revocation store is down (a closed Redis port): the
+    authorizer answers 503 itself."""
+    path = harness.write_text(os.path.join(run, "jwtx-down.conf"),
+                              'JWT_SECRET_KEY = "%s"\nJWTX_BLOCKLIST = "redis://127.0.0.1:%d/0"\n'
+                              % (SECRET, harness.free_port()))
+    give_to_run_user(run)
+    return path
+
+
+# A route whose policy no token of the suite meets: the authorizer answers 400.
+CLAIMS_LINE = 'SetEnvIf Request_URI "^/test-claims/" JWTX_REQUIRE_CLAIMS={"roles":"admin"}\n'
+
+
+def own_answers_kept(name, srv):
+    """The authorizer's own 400 and 503 (statuses the error files map too)
+    reach the client as jwtx wrote them, not as the static error file."""
+    token = (harness.login(srv.port).json() or {}).get("access_token", "")
+    r = srv.request("GET", "/test-claims/", headers=bearer(token))
+    R.eq((r.status, r.header("Content-Type"), r.body),
+         (400, "application/json", msg("User claims verification failed")),
+         "%s: the authorizer's own 400 is not replaced by the error file" % name)
+    r = srv.request("GET", "/test-down/", headers=bearer(token))
+    R.eq((r.status, r.header("Content-Type"), r.body),
+         (503, "application/json", msg("Token revocation store unavailable")),
+         "%s: the authorizer's own 503 is not replaced by the error file" % name)
+
+
+def with_test_lines(run, recipe, extra=""):
+    """A file that includes the recipe unchanged, then the test-only lines."""
+    return harness.write_text(os.path.join(run, "recipe-under-test.conf"),
+                              'Include "%s"\n%s%s' % (recipe, TEST_STATUS_LINES, extra))
 
 
 def give_to_run_user(path):
@@ -221,6 +268,43 @@ def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/j
          t("revoked token refused by the authorizer"))
 
 
+def error_answers(name, srv, htaccess=False, huge=None):
+    """What Apache answers itself (the recipe's "Error answers" block): JSON
+    where the recipe can change it, Apache's HTML where it cannot (.htaccess:
+    400, 414 and 417 are answered before any .htaccess is read)."""
+    def raw(kind, path="/protected", headers=None):
+        return harness.raw_request(srv.port, kind, path, headers)
+
+    def t(what):
+        return "%s: %s" % (name, what)
+
+    server = harness.check_html_answer if htaccess else harness.check_server_answer
+    token = (harness.login(srv.port).json() or {}).get("access_token", "")
+    r = raw("post-no-length", "/logout", bearer(token))
+    R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'),
+         t("POST /logout without Content-Length reaches jwtx (Apache has no 411)"))
+    server(R, raw("garbage"), 400, t("an unparsable request line"))
+    server(R, raw("long-header"), 400, t("a header line over 8 KiB (400: Apache has no 431)"))
+    server(R, raw("long-url"), 414, t("a 10,000-byte URL"))
+    server(R, raw("expect-foo", "/login"), 417, t("Expect: foo"))
+    for n in HTACCESS_STATUSES if htaccess else STATUSES:
+        harness.check_server_answer(R, raw("get", "/test-status/%d" % n), n, t("Apache's own %d" % n))
+    # (mod_proxy_fcgi streams the body to jwtx without checking Content-Length
+    # first: the authnz recipe has no such case, the next one covers it.)
+    r = raw("huge-length", "/login") if huge is not False else None
+    if r is None:
+        pass
+    elif huge is None:
+        harness.check_server_answer(R, r, 413, t("a Content-Length over LimitRequestBody"))
+    else:
+        R.eq((r.status, r.header("Content-Type"), r.body), (huge[0], "application/json", msg(huge[1])),
+             t("a Content-Length over LimitRequestBody: jwtx's answer (mod_fcgid)"))
+    r = raw("big-body", "/login")
+    R.eq((r.status, r.header("Content-Type"), r.body), (413, "application/json", msg("Request body too large")),
+         t("a 70,000-byte body to /login: 413 JSON"))
+    harness.check_html_answer(R, raw("get", "/no-such-page"), 404, t("an unknown page (the site's 404)"))
+
+
 def errors_of(srv):
     """Lines of the error log that point at a broken recipe (the whole log is
     printed when there are any)."""
@@ -235,10 +319,21 @@ def errors_of(srv):
 
 def recipe_fcgid():
     run, conf = new_run("fcgid")
-    srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-fcgid.conf"),
-                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW)], ["JWTX_WITH_FCGID"])
+    wrapper = os.path.join(run, "jwtx-authorizer-down")
+    with open(os.path.join(APACHE_DIR, "jwtx-authorizer.sh.in")) as f:
+        harness.write_text(wrapper, f.read().replace("@BIN@", BIN).replace("@CONF@", down_conf(run)))
+    os.chmod(wrapper, 0o755)
+    extra = CLAIMS_LINE
+    for path, checker in (("/test-claims/", os.path.join(BIN, "authorizer.fcgi")), ("/test-down/", wrapper)):
+        extra += ('<Location "%s">\n    CGIPassAuth On\n    FcgidAccessChecker "%s"\n'
+                  '    ErrorDocument 401 /jwtx-error\n</Location>\n' % (path, checker))
+    srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-fcgid.conf"), extra),
+                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW), ("JWTX_ERRORS", ERRORS)],
+                 ["JWTX_WITH_FCGID"])
     try:
         check_recipe("fcgid", srv)
+        error_answers("fcgid", srv, huge=(400, "Missing username or password"))
+        own_answers_kept("fcgid", srv)
         r = srv.request("GET", "/jwtx-error")
         R.eq(r.status, 403, "fcgid: the error renderer is not reachable directly")
         r = srv.request("GET", "/private/", headers=bearer("abc.def"))
@@ -263,11 +358,13 @@ def recipe_htaccess():
     with open(os.path.join(APACHE_DIR, "jwtx-fcgid.htaccess")) as f:
         text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WRAPPER@", wrapper)
     with open(os.path.join(www, ".htaccess"), "w") as f:
-        f.write(text)
+        f.write(text + "\n" + status_lines(HTACCESS_STATUSES))
+    shutil.copytree(ERRORS, os.path.join(www, "jwtx-errors"))
     srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-fcgid-htaccess-host.conf"),
                  [("JWTX_WWW", www)], ["JWTX_WITH_FCGID"])
     try:
         check_recipe("htaccess", srv)
+        error_answers("htaccess", srv, htaccess=True, huge=(400, "Missing username or password"))
         R.eq(errors_of(srv), [], "htaccess: no configuration errors logged")
     finally:
         srv.stop()
@@ -283,9 +380,24 @@ def recipe_authnz():
             d = SpawnFcgi(run, prog + ".fcgi", conf, prog)
             daemons.append(d)
             ports.append(("JWTX_%s_PORT" % prog.upper(), str(d.port)))
-        srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-authnz-fcgi.conf"),
-                     [("JWTX_WWW", WWW)] + ports, ["JWTX_WITH_AUTHNZ_FCGI"])
+        d = SpawnFcgi(run, "authorizer.fcgi", down_conf(run), "authorizer-down")
+        daemons.append(d)
+        dead = ('<LocationMatch "^/test-unreachable$">\n'
+                '    SetHandler "proxy:fcgi://127.0.0.1:%d/"\n</LocationMatch>\n' % harness.free_port())
+        dead += CLAIMS_LINE + 'AuthnzFcgiDefineProvider authn jwtxdown "fcgi://127.0.0.1:%d/"\n' % d.port
+        for path, provider in (("/test-claims/", "jwtx"), ("/test-down/", "jwtxdown")):
+            dead += ('<LocationMatch "^%s">\n    AuthType jwtx\n    AuthName "jwtx"\n'
+                     '    AuthnzFcgiCheckAuthnProvider %s Authoritative On RequireBasicAuth Off '
+                     'UserExpr "%%{reqenv:REMOTE_USER}"\n    Require valid-user\n    CGIPassAuth On\n'
+                     '    Header always set Content-Type "application/json" "expr=-n %%{resp:X-JWT-Status}"\n'
+                     '</LocationMatch>\n' % (path, provider))
+        srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-authnz-fcgi.conf"), dead),
+                     [("JWTX_WWW", WWW), ("JWTX_ERRORS", ERRORS)] + ports, ["JWTX_WITH_AUTHNZ_FCGI"])
         check_recipe("authnz", srv)
+        error_answers("authnz", srv, huge=False)
+        own_answers_kept("authnz", srv)
+        r = harness.raw_request(srv.port, "get", "/test-unreachable")
+        harness.check_server_answer(R, r, 503, "authnz: a FastCGI daemon not running")
         token = (harness.login(srv.port).json() or {}).get("access_token", "")
         r = srv.request("GET", "/private/no-such-file.html", headers=bearer(token))
         R.eq(r.status, 404, "authnz: a missing file behind the authorizer is a 404")
@@ -306,10 +418,12 @@ def recipe_cgi():
     with open(guard, "w") as f:
         f.write(text)
     os.chmod(guard, 0o755)
-    srv = Apache(run, os.path.join(APACHE_DIR, "jwtx-cgi.conf"),
-                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW), ("JWTX_GUARD", guard)])
+    srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-cgi.conf")),
+                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW), ("JWTX_GUARD", guard),
+                  ("JWTX_ERRORS", ERRORS)])
     try:
         check_recipe("cgi", srv)
+        error_answers("cgi", srv)
         r = srv.request("GET", "/jwtx-guard/private/index.html")
         R.eq(r.status, 404, "cgi: the guard refuses direct calls")
         token = (harness.login(srv.port).json() or {}).get("access_token", "")

@@ -33,13 +33,23 @@ $HTTP["url"] =~ "^/claims-admin$" {
     setenv.add-environment = ( "JWTX_REQUIRE_CLAIMS" => "{\\"roles\\": \\"admin\\"}" )
     fastcgi.server = ( "/claims-admin" => ( var.protected ) )
 }
+$HTTP["url"] == "/test-unreachable" {
+    fastcgi.server = ( "/test-unreachable" => ( (
+        "socket" => "%(run)s/nothing.sock", "check-local" => "disable" ) ) )
+}
+$HTTP["url"] =~ "^/test-cgi/" {
+    alias.url = ( "/test-cgi/" => "%(run)s/test-cgi/" )
+    cgi.assign = ( ".cgi" => "" )
+}
 $HTTP["url"] =~ "^/claims-reader$" {
     setenv.add-environment = ( "JWTX_REQUIRE_CLAIMS" => "{\\"roles\\": \\"reader\\"}" )
     fastcgi.server = ( "/claims-reader" => ( var.protected ) )
 }
 """
 
-srv = harness.Lighttpd(CONF, EXTRA, run_dir=run)
+os.mkdir(os.path.join(run, "test-cgi"))
+os.chmod(harness.write_text(os.path.join(run, "test-cgi", "dies.cgi"), "#!/bin/sh\nexit 1\n"), 0o755)
+srv = harness.Lighttpd(CONF, EXTRA.replace("%(run)s", run), run_dir=run)
 H = srv.request
 
 
@@ -318,6 +328,35 @@ time.sleep(1.1)
 t3 = (login().json() or {}).get("access_token", "")
 r = H("GET", "/protected", headers=bearer(t3))
 R.eq(r.status, 200, "logout everywhere: a later login works")
+
+# ---- answers lighttpd gives itself (demo.conf.in "Error answers") -------------------
+def raw(kind, path="/protected", headers=None):
+    return harness.raw_request(srv.port, kind, path, headers)
+
+
+t4 = (login().json() or {}).get("access_token", "")
+for path in ("/logout", "/refresh"):
+    r = raw("post-no-length", path, bearer(t4))
+    harness.check_server_answer(R, r, 411, "POST %s without Content-Length (curl -X POST)" % path)
+r = raw("post-length-0", "/logout", bearer(t4))
+R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'),
+     "POST /logout with Content-Length: 0 (curl -X POST -d '') reaches jwtx")
+harness.check_server_answer(R, raw("garbage"), 400, "an unparsable request line")
+harness.check_server_answer(R, raw("bad-header-line"), 400, "a header line without a colon")
+harness.check_server_answer(R, raw("long-header"), 431, "10,000 bytes of headers")
+harness.check_server_answer(R, raw("long-url"), 431, "a 10,000-byte URL (431: lighttpd has no 414)")
+harness.check_server_answer(R, raw("big-body", "/login"), 413, "a 70,000-byte body (server.max-request-size)")
+harness.check_server_answer(R, raw("unknown-method"), 501, "an unknown method")
+harness.check_server_answer(R, raw("http-2.0"), 505, "HTTP/2.0 in the request line")
+harness.check_server_answer(R, raw("get", "/test-cgi/dies.cgi"), 500, "a CGI program that dies")
+harness.check_server_answer(R, raw("get", "/test-unreachable"), 503, "a FastCGI program not running")
+harness.check_server_answer(R, raw("get", "/no-such-route"), 404, "an unknown route")
+r = H("HEAD", "/no-such-route")
+R.eq((r.status, r.header("Content-Type"), r.body), (404, "application/json", b""),
+     "HEAD of an unknown route: 404, application/json, no body")
+r = H("GET", "/login.html")
+R.check(r.status == 200 and (r.header("Content-Type") or "").startswith("text/html"),
+        "the login page is still text/html")
 
 srv.stop()
 R.finish()

@@ -25,6 +25,8 @@ MISSING = harness.MISSING_TEXT
 
 run = harness.tmpdir("recipes-")
 CONF = harness.write_text(os.path.join(run, "jwtx.conf"), harness.gateway_conf(SECRET, run))
+os.mkdir(os.path.join(run, "test-cgi"))
+os.chmod(harness.write_text(os.path.join(run, "test-cgi", "dies.cgi"), "#!/bin/sh\nexit 1\n"), 0o755)
 
 MAIN = """
 server.modules        = ( "mod_access", "mod_alias" )
@@ -40,7 +42,19 @@ var.jwtx_bin   = "%(bin)s"
 var.jwtx_conf  = "%(conf)s"
 var.jwtx_run   = "%(sockets)s"
 var.jwtx_procs = 2
+var.jwtx_errors = "%(errors)s"
 include "%(recipe)s"
+
+# Test-only routes: a FastCGI program that cannot be reached (503) and a CGI
+# program that dies without an answer (500).
+$HTTP["url"] == "/test-unreachable" {
+    fastcgi.server = ( "/test-unreachable" => ( (
+        "socket" => "%(run)s/%(name)s-nothing.sock", "check-local" => "disable" ) ) )
+}
+$HTTP["url"] =~ "^/test-cgi/" {
+    alias.url = ( "/test-cgi/" => "%(run)s/test-cgi/" )
+    cgi.assign = ( ".cgi" => "" )
+}
 """
 
 
@@ -55,6 +69,7 @@ class Server:
             f.write(MAIN % {"port": self.port, "www": os.path.join(ROOT, "conf", "demo-www"),
                             "run": run, "name": name, "bin": os.path.join(ROOT, "cgi-bin"),
                             "conf": CONF, "sockets": sockets,
+                            "errors": os.path.join(ROOT, "conf", "errors"),
                             "recipe": os.path.join(ROOT, "conf", "lighttpd", recipe)})
         t = subprocess.run(["lighttpd", "-tt", "-f", self.lconf], capture_output=True, text=True)
         R.check(t.returncode == 0, "%s: lighttpd -tt accepts the recipe" % name, t.stderr)
@@ -174,8 +189,40 @@ def checks(srv):
     denial(r, 401, "Token has been revoked", "logout: reused token at the authorizer")
 
 
+def error_answers(srv):
+    """What lighttpd answers itself (the recipe's "Error answers" block)."""
+    n = srv.name
+
+    def raw(kind, path="/protected", headers=None):
+        return harness.raw_request(srv.port, kind, path, headers)
+
+    token = (harness.login(srv.port).json() or {}).get("access_token", "")
+    for path in ("/logout", "/refresh"):
+        r = raw("post-no-length", path, bearer(token))
+        harness.check_server_answer(R, r, 411, n + ": POST %s without Content-Length" % path)
+    r = raw("post-length-0", "/logout", bearer(token))
+    R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'),
+         n + ": POST /logout with Content-Length: 0 reaches jwtx")
+    harness.check_server_answer(R, raw("garbage"), 400, n + ": an unparsable request line")
+    harness.check_server_answer(R, raw("bad-header-line"), 400, n + ": a header line without a colon")
+    harness.check_server_answer(R, raw("long-header"), 431, n + ": 10,000 bytes of headers")
+    harness.check_server_answer(R, raw("long-url"), 431, n + ": a 10,000-byte URL (431, lighttpd has no 414)")
+    harness.check_server_answer(R, raw("big-body", "/login"), 413, n + ": a 70,000-byte body to /login")
+    harness.check_server_answer(R, raw("unknown-method"), 501, n + ": an unknown method")
+    harness.check_server_answer(R, raw("http-2.0"), 505, n + ": HTTP/2.0 in the request line")
+    harness.check_server_answer(R, raw("get", "/test-cgi/dies.cgi"), 500, n + ": a program that dies")
+    harness.check_server_answer(R, raw("get", "/test-unreachable"), 503, n + ": a program not running")
+    # The site's own pages are not jwtx's: 404 stays lighttpd's page.
+    harness.check_html_answer(R, raw("get", "/no-such-page"), 404, n + ": an unknown page")
+    # jwtx's own answers pass unchanged (status, body, no-store)
+    r = raw("get", "/private/")
+    R.eq((r.status, r.header("Content-Type"), r.body), (401, "application/json", msg(MISSING)),
+         n + ": a jwtx denial is still jwtx's answer")
+
+
 fcgi = Server("fastcgi", "jwtx.conf")
 checks(fcgi)
+error_answers(fcgi)
 # lighttpd spawned the programs: they are its children and keep running.
 names = fcgi.children()
 R.check({"login.fcgi", "authorizer.fcgi", "protected.fcgi"} <= names,
@@ -184,6 +231,7 @@ fcgi.stop()
 
 cgi = Server("cgi", "jwtx-cgi.conf")
 checks(cgi)
+error_answers(cgi)
 names = cgi.children()
 R.check("authorizer.fcgi" in names and "login.fcgi" not in names and "protected.fcgi" not in names,
         "cgi: only the authorizer stays running; the responders ran as CGI", repr(sorted(names)))

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -94,6 +95,7 @@ with open(os.path.join(ROOT, "conf", "nginx", "jwtx.conf.in")) as f:
 subst = {"@LISTEN@": "127.0.0.1:%d" % port, "@RUN@": run,
          "@WWW@": os.path.join(ROOT, "conf", "demo-www"),
          "@BIN@": os.path.join(ROOT, "cgi-bin"), "@CONF@": CONF,
+         "@ERRORS@": os.path.join(ROOT, "conf", "errors"),
          "@LOGIN@": addr["login"], "@REFRESH@": addr["refresh"], "@LOGOUT@": addr["logout"],
          "@PROTECTED@": addr["protected"], "@JWKS@": addr["jwks"],
          "@AUTHORIZER@": addr["authorizer"], "@FCGIWRAP@": addr["fcgiwrap"]}
@@ -109,6 +111,10 @@ anchor = "        include jwtx-auth-locations.conf;\n"
 R.check(anchor in text, "recipe: includes jwtx-auth-locations.conf")
 text = text.replace(anchor, anchor + "        include test-extra.conf;\n")
 www = os.path.join(ROOT, "conf", "demo-www")
+# A FastCGI "program" that takes connections and never answers.
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(8)
 extra = """
 location = /_jwtx_auth_admin {
     internal;
@@ -137,14 +143,42 @@ location /down-area/ {
     include jwtx-protect.conf;
     alias %(www)s/private/;
 }
+# Error answers: a jwtx program that cannot be reached (502), one that never
+# answers (504), an authorizer that cannot be reached (500), nginx's own 503.
+location = /test-unreachable {
+    include fastcgi_params;
+    fastcgi_pass 127.0.0.1:%(dead)d;
+}
+location = /test-slow {
+    fastcgi_read_timeout 1s;
+    include fastcgi_params;
+    fastcgi_pass 127.0.0.1:%(silent)d;
+}
+location = /_jwtx_auth_unreachable {
+    internal;
+    fastcgi_pass_request_body off;
+    fastcgi_param CONTENT_LENGTH "";
+    fastcgi_param JWTX_AUTH_REQUEST 1;
+    include fastcgi_params;
+    fastcgi_pass 127.0.0.1:%(dead)d;
+}
+location /test-auth-unreachable/ {
+    auth_request /_jwtx_auth_unreachable;
+    include jwtx-protect.conf;
+    alias %(www)s/private/;
+}
+location = /test-status-503 {
+    return 503;
+}
 # The renderer asked without the values an auth_request keeps: 500.
 location /bare-error/ {
     error_page 418 = /_jwtx_error;
     return 418;
 }
-""" % {"www": www, "down": addr["down"]}
+""" % {"www": www, "down": addr["down"], "dead": harness.free_port(), "silent": silent.getsockname()[1]}
 
-for name in ("jwtx-auth-locations.conf", "jwtx-protect.conf", "jwtx-identity-params.conf"):
+for name in ("jwtx-auth-locations.conf", "jwtx-protect.conf", "jwtx-identity-params.conf",
+             "jwtx-error-pages.conf"):
     shutil.copy(os.path.join(ROOT, "conf", "nginx", name), run)
 for name in ("fastcgi_params", "mime.types"):
     shutil.copy(os.path.join("/etc/nginx", name), run)
@@ -306,6 +340,39 @@ r = H("GET", "/private/", headers=bearer(acc2))
 denial(r, 401, "Token has been revoked", "logout: authorizer refuses it")
 r = H("GET", "/legacy/whoami.cgi", headers=bearer(acc2))
 R.eq((r.status, r.body), (401, msg("Token has been revoked")), "logout: legacy CGI refused too")
+
+# ---- answers nginx gives itself (jwtx-error-pages.conf) --------------------------
+
+
+def raw(kind, path="/protected", headers=None):
+    return harness.raw_request(port, kind, path, headers)
+
+
+acc3 = (login().json() or {}).get("access_token", "")
+r = raw("post-no-length", "/logout", bearer(acc3))
+R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'),
+     "POST /logout without Content-Length reaches jwtx (nginx has no 411 for it)")
+harness.check_server_answer(R, raw("garbage"), 400, "an unparsable request line")
+harness.check_server_answer(R, raw("bad-header-line"), 400, "a header line without a colon")
+harness.check_server_answer(R, raw("long-header"), 400, "a header over 8 KiB (nginx: 400)",
+                            harness.SERVER_ERROR_TEXT[431])
+harness.check_server_answer(R, raw("long-url"), 414, "a 10,000-byte URL")
+harness.check_server_answer(R, raw("big-body", "/login"), 413, "a 70,000-byte body to /login")
+harness.check_server_answer(R, raw("big-body", "/private/"), 413,
+                            "a 70,000-byte body to a protected folder (error_page in jwtx-protect.conf)")
+harness.check_server_answer(R, raw("te-gzip", "/login"), 501, "Transfer-Encoding: gzip")
+harness.check_server_answer(R, raw("http-2.0"), 505, "HTTP/2.0 in the request line")
+harness.check_server_answer(R, raw("get", "/test-unreachable"), 502, "a jwtx program not running")
+harness.check_server_answer(R, raw("get", "/test-slow"), 504, "a jwtx program that never answers")
+harness.check_server_answer(R, raw("get", "/test-auth-unreachable/", bearer(access)), 500,
+                            "an authorizer not running (auth_request: 500)")
+harness.check_server_answer(R, raw("get", "/test-status-503"), 503, "nginx's own 503")
+harness.check_html_answer(R, raw("get", "/no-such-page"), 404, "an unknown page (the site's 404)")
+r = H("GET", "/_jwtx_errors/jwtx-error-400.html")
+R.eq(r.status, 404, "the error files are internal (404 to clients)")
+r = H("GET", "/login.html")
+R.check(r.status == 200 and (r.header("Content-Type") or "").startswith("text/html"),
+        "the site's pages keep their types")
 
 stop_nginx()
 R.eq(nginx.returncode is not None, True, "nginx stopped")
