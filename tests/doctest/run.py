@@ -456,6 +456,13 @@ class Demo(Fixture):
             raise RuntimeError("make run did not serve port %d: %s" %
                                (self.port, H.tail(self.log.name)))
         self.subs = [("127.0.0.1:5000", "127.0.0.1:%d" % self.port)]
+        # <access_token> and <refresh_token> before any command answered one:
+        # the demo user's.
+        a = H.login(self.port)
+        if a.status != 200 or not isinstance(a.json(), dict):
+            self.close()
+            raise RuntimeError("make run: the demo login answered %d %r" % (a.status, a.body))
+        self.vars = dict(a.json())
 
     def close(self):
         if self.proc.poll() is None:
@@ -755,7 +762,8 @@ def lighttpd_basics(run, port):
     return ('server.document-root = "%s/conf/demo-www"\n'
             'server.port = %d\nserver.bind = "127.0.0.1"\n'
             'server.errorlog = "%s/error.log"\nserver.pid-file = "%s/lighttpd.pid"\n'
-            'server.modules = ( "mod_access" )\n' % (ROOT, port, run, run))
+            'server.modules = ( "mod_access" )\n'
+            'mimetype.assign = ( ".html" => "text/html" )\n' % (ROOT, port, run, run))
 
 
 def check_lighttpd(block):
@@ -770,7 +778,8 @@ def check_lighttpd(block):
     if "fragment" in block.args:
         text += ('var.jwtx_bin = "/usr/local/lib/jwtx"\nvar.jwtx_conf = "/etc/jwtx/jwtx.conf"\n'
                  'var.jwtx_run = "/run/jwtx"\nvar.jwtx_procs = 1\n'
-                 'include "/etc/lighttpd/jwtx.conf"\n')
+                 'var.jwtx_errors = "%s/conf/errors"\n'
+                 'include "/etc/lighttpd/jwtx.conf"\n' % ROOT)
     text = subst(text + block.text, subs)
     path = H.write_text(os.path.join(d, "lighttpd.conf"), text)
     p = subprocess.run(["lighttpd", "-tt", "-f", path], capture_output=True, text=True)
