@@ -712,6 +712,35 @@ def start_apache(fx, block, modules):
     return proc
 
 
+def check_not_root(fx):
+    """No program of the walk-through runs as root: the jwtx programs (any
+    process whose executable is in the fake root) and every daemon of a pid
+    file in /run/jwtx (spawn-fcgi's, fcgiwrap's)."""
+    if not AS_ROOT:
+        return
+    pids = set()
+    for pidfile in glob.glob(os.path.join(fx.R, "run", "jwtx", "*.pid")):
+        pids.update(int(p) for p in H.tail(pidfile).split() if p.isdigit())
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink("/proc/%s/exe" % d).startswith(fx.R + "/"):
+                    pids.add(int(d))
+            except OSError:
+                pass
+    as_root = []
+    for pid in sorted(pids):
+        try:
+            st = os.stat("/proc/%d" % pid)
+        except OSError:
+            continue
+        if st.st_uid == 0:
+            as_root.append("%d %s" % (pid, H.tail("/proc/%d/cmdline" % pid).replace("\0", " ")))
+    R.check(len(pids) > 0 and not as_root,
+            "walk-through %s: %d program processes, none runs as root" % (fx.server, len(pids)),
+            "\n    " + "\n    ".join(as_root))
+
+
 def walkthrough(name, steps):
     """steps: ("sh", block) runs in the session, ("call", fn) runs fn(fx)."""
     fx = None
@@ -832,13 +861,13 @@ def run_walkthroughs(parts):
         walkthrough("lighttpd (%s)" % b.where(),
                     [("sh", x) for x in install + of("sh", "deploy-lighttpd")] +
                     [("call", lambda fx, b=b: start_lighttpd(fx, b))] +
-                    [("sh", x) for x in check])
+                    [("sh", x) for x in check] + [("call", check_not_root)])
     nginx = of("sh", "deploy-nginx")
     if nginx:
         walkthrough("nginx (%s)" % nginx[0].where(),
                     [("sh", x) for x in install + nginx] +
                     [("call", lambda fx: H.wait_port(fx.port, 10))] +
-                    [("sh", x) for x in check])
+                    [("sh", x) for x in check] + [("call", check_not_root)])
     modules = []
     for b in of("apache", "modules"):
         for m in re.findall(r"a2enmod\s+([\w\s]+?)(?:&&|$|\n)", b.text):
@@ -847,7 +876,7 @@ def run_walkthroughs(parts):
         walkthrough("apache (%s)" % b.where(),
                     [("sh", x) for x in install + of("sh", "deploy-apache")] +
                     [("call", lambda fx, b=b: start_apache(fx, b, modules))] +
-                    [("sh", x) for x in check])
+                    [("sh", x) for x in check] + [("call", check_not_root)])
 
 
 # ---- main -----------------------------------------------------------------------
