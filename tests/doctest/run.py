@@ -879,6 +879,30 @@ def run_walkthroughs(parts):
                     [("sh", x) for x in check] + [("call", check_not_root)])
 
 
+def check_apache_modules():
+    """The modules deploy-apache.md names for each recipe (its table, and the
+    a2enmod line of recipe 1) are those of the recipe's own a2enmod line."""
+    path = os.path.join(ROOT, "docs", "deploy-apache.md")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        doc = f.read()
+    for recipe in sorted(glob.glob(os.path.join(ROOT, "conf", "apache", "jwtx-*.conf"))):
+        name = os.path.basename(recipe)
+        with open(recipe) as f:
+            m = re.search(r"^#\s+a2enmod ([\w ]+)", f.read(), re.M)
+        if not m:
+            continue
+        want = sorted(m.group(1).split())
+        row = re.search(r"^\| `%s`[^|]*\| ([^|]*)\|" % re.escape(name), doc, re.M)
+        got = sorted(set(re.findall(r"mod_(\w+)", row.group(1))) - {"cgid"}) if row else None
+        R.eq(got, want, "deploy-apache.md: the modules of %s are those of its a2enmod line" % name)
+        if name == "jwtx-fcgid.conf":
+            line = re.search(r"^a2enmod ([\w ]+?)(?: &&|$)", doc, re.M)
+            R.eq(sorted(line.group(1).split()) if line else None, want,
+                 "deploy-apache.md: the a2enmod line is that of %s" % name)
+
+
 # ---- main -----------------------------------------------------------------------
 
 
@@ -941,6 +965,8 @@ def main():
             for key in [k for k in sessions if k[0] == b.path and
                         not any(x.path == b.path and x.line > b.line for x in blocks)]:
                 sessions.pop(key).close()
+        if not only.pattern:
+            check_apache_modules()
         run_walkthroughs([b for b in blocks if not b.problem and deploy_part(b)])
     finally:
         for s in sessions.values():
