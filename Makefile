@@ -2,7 +2,8 @@
 #
 #   make            build lib/libjwtx.a, tools/jwtx and the cgi-bin programs
 #   make test       install missing Debian packages, build, run every test suite
-#   make run        serve the demo with lighttpd on http://127.0.0.1:$(PORT)
+#   make run        serve the demo with lighttpd on http://127.0.0.1:$(PORT),
+#                   run state (lighttpd.conf, sockets, logs) in $(RUN)
 #   make bench      sign/verify throughput against a direct OpenSSL baseline, and
 #                   the revocation check with 10^6 entries (per check, end to end)
 #
@@ -11,6 +12,7 @@
 
 PORT ?= 5000
 CONF ?= conf/jwtx.conf
+RUN ?= run
 PREFIX ?= /usr/local
 CC ?= cc
 
@@ -88,7 +90,7 @@ integration: all
 	@tests/run-integration.sh
 
 run: all
-	@tools/run-demo.sh "$(CONF)" "$(PORT)"
+	@exec tools/run-demo.sh "$(CONF)" "$(PORT)" "$(RUN)"
 
 bench: all
 	@$(MAKE) --no-print-directory -C tests/bench ARCHIVE=$(CURDIR)/lib/libjwtx.a
