@@ -458,6 +458,9 @@ class Demo(Fixture):
         self.port = H.free_port()
         self.run = os.path.join(self.dir, "run")
         os.mkdir(self.run)
+        # The demo conf keeps its SQLite store in ./run whatever RUN is, and
+        # make run makes only RUN (until it makes the store's folder itself).
+        os.makedirs(os.path.join(ROOT, "run"), exist_ok=True)
         args = ["make", "--no-print-directory", "run", "PORT=%d" % self.port]
         with open(os.path.join(ROOT, "Makefile")) as f:
             if re.search(r"^RUN \?=", f.read(), re.M):
