@@ -929,6 +929,26 @@ def check_apache_modules(modules_block, deploy_block):
     R.eq(table, want, "%s: the table's modules of %s" % (deploy_block.path, name))
 
 
+def selftest():
+    """The rules that keep an example from escaping, on a made-up page."""
+    page = H.write_text(os.path.join(WORK, "selftest.md"), (
+        "# t\n\n```sh\ncurl x\n```\n\n<!-- doctest: skip -->\n```\nx\n```\n\n"
+        "<!-- doctest: sh demo -->\n\ntext\n\n    indented code\n\n"
+        "<!-- doctest: frobnicate -->\n```\ny\n```\n"))
+    blocks, problems = parse(page)
+    found = sorted(p.split(": ", 1)[1].split(":")[0] for p in problems) + sorted(
+        b.problem.split(":")[0] for b in blocks if b.problem)
+    R.eq(found, ["doctest marker not followed by a fence",
+                 "indented code block", "a skip marker needs a reason", "no doctest marker",
+                 "unknown doctest marker 'frobnicate'"],
+         "self-test: an unmarked block, a skip without reason, a lone marker, an indented "
+         "block and an unknown marker all fail")
+    R.check(output_match(['{"a":"eyJ...","t":1732800000}'], 'x\n{"t":1796292697,"a":"eyJz"}\n')
+            is None and output_match(['{"a":"b"}'], '{"a":"b","c":1}') is not None and
+            output_match(["HTTP/1.1 401 ..."], "HTTP/1.1 200 OK") is not None,
+            "self-test: JSON answers compare as JSON, with patterns and epoch times")
+
+
 # ---- main -----------------------------------------------------------------------
 
 
@@ -940,6 +960,8 @@ def main():
     if not files:
         files = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
     only = re.compile(os.environ.get("JWTX_DOCTEST_ONLY", ""))
+    if not only.pattern:
+        selftest()
     blocks, kinds = [], {}
     for path in files:
         bs, problems = parse(os.path.abspath(path))
