@@ -7,6 +7,7 @@ Only the Python standard library and Debian's python3-jwt are used. Every
 server a suite starts is stopped by the suite (atexit), and nothing else is.
 """
 import atexit
+import collections
 import http.client
 import json
 import os
@@ -160,6 +161,95 @@ def stop_pid(pid, timeout=10.0):
         os.kill(pid, signal.SIGKILL)
 
 
+def proc_table():
+    """(pid, ppid, comm) of every process still running (zombies left out)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        st = tail("/proc/%s/stat" % d, 4096)
+        if ")" not in st:
+            continue
+        comm = st[st.find("(") + 1:st.rfind(")")]
+        rest = st[st.rfind(")") + 2:].split()
+        if len(rest) > 1 and rest[0] not in ("Z", "X"):
+            out.append((int(d), int(rest[1]), comm))
+    return out
+
+
+def descendants(pid, comm):
+    """Pids of the processes named comm below pid (children, grandchildren...)."""
+    table = proc_table()
+    below, found = {pid}, []
+    grew = True
+    while grew:
+        grew = False
+        for p, pp, c in table:
+            if pp in below and p not in below:
+                below.add(p)
+                grew = True
+                if c == comm:
+                    found.append(p)
+    return sorted(found)
+
+
+def survives_a_crash(results, label, pids, send, want, threads=4, after=1.5, min_procs=2):
+    """Crash test of one route: pids are the route's processes (started by the
+    suite). While `threads` clients send requests (send() -> status) without
+    pause, one process is killed (SIGKILL); for `after` seconds more every
+    answer must come from another process (a status in want). Only requests
+    that were inside or queued for the killed process when it died may fail
+    (500, 502, or 503 from mod_proxy_fcgi): at most one per client. With a
+    single process the route answered 503 (lighttpd) or nothing at all
+    (spawn-fcgi) until a restart. Also checks there were >= min_procs
+    processes. pids may be a function, called once the clients run (a server
+    that starts processes on demand, like mod_fcgid). Returns the pid killed
+    (or None)."""
+    import threading
+    got, stop_at = [], [time.time() + 60]
+
+    def client():
+        while time.time() < stop_at[0]:
+            try:
+                st = send()
+            except OSError as e:
+                st = repr(e)[:40]
+            got.append((time.time(), st))
+    clients = [threading.Thread(target=client) for _ in range(threads)]
+    for c in clients:
+        c.start()
+    time.sleep(0.3)
+    if callable(pids):
+        find, end = pids, time.time() + 3
+        pids = find()
+        while len(pids) < 2 and time.time() < end:
+            time.sleep(0.05)
+            pids = find()
+    if not results.check(len(pids) >= min_procs, "%s: the route runs at least %d process(es)"
+                         % (label, min_procs), "(%d: %r)" % (len(pids), pids)) and not pids:
+        stop_at[0] = 0
+        for c in clients:
+            c.join()
+        return None
+    killed_at = time.time()
+    os.kill(pids[0], signal.SIGKILL)
+    stop_at[0] = killed_at + after
+    for c in clients:
+        c.join()
+    later = [st for t, st in got if t > killed_at]
+    good = sum(1 for st in later if st in want)
+    n503 = sum(1 for st in later if st == 503)
+    other = [st for st in later if st not in want and st != 503]
+    counts = sorted(collections.Counter(other).items(), key=str)
+    print("# %s: %d processes, one killed: %d answers after it: %d as wanted, %d x 503, other %r"
+          % (label, len(pids), len(later), good, n503, counts))
+    results.check(good > 0 and n503 + len(other) <= threads,
+                  "%s: after a crash of one process the others answer (at most %d failures: "
+                  "requests inside the killed process)" % (label, threads),
+                  "(%d wanted, %d x 503, other %r)" % (good, n503, counts))
+    return pids[0]
+
+
 def spawn_fcgi(prog, pidfile, env, procs=1, user=None, tries=1):
     """Starts prog as procs FastCGI daemons (spawn-fcgi) on a free 127.0.0.1
     port, trying up to tries ports; user (with its group) when run as root.
@@ -254,6 +344,85 @@ def request(port, method, path, headers=None, body=None):
     data = r.read()
     c.close()
     return Answer(r, data)
+
+
+# ---- path spellings ---------------------------------------------------------
+
+
+def path_spellings(path):
+    """path and other spellings of it a client may send: percent-encoded
+    letters, dots and slashes, doubled slashes, dot segments, a toggled
+    trailing slash, other letter case, a query string, a backslash. A server
+    must either map a spelling to the same route, with the same policy, or
+    refuse it; it must never serve the route without its policy."""
+    segs = path.strip("/").split("/")
+    trail = path.endswith("/")
+
+    def join(parts, tail=trail):
+        return "/" + "/".join(parts) + ("/" if tail else "")
+
+    out = [path]
+    for i, s in enumerate(segs):
+        for fmt in ("%%%02x", "%%%02X"):
+            out.append(join(segs[:i] + [fmt % ord(s[0]) + s[1:]] + segs[i + 1:]))
+        out.append(join(segs[:i] + [s[:-1] + "%%%02x" % ord(s[-1])] + segs[i + 1:]))
+        out.append(join(segs[:i] + ["%%25%02x" % ord(s[0]) + s[1:]] + segs[i + 1:]))
+        out.append(join(segs[:i] + [s.upper()] + segs[i + 1:]))
+        out.append(join(segs[:i] + [s[:1].upper() + s[1:]] + segs[i + 1:]))
+        for ins in ("", ".", "x/..", "%2e", "%2E", "x/%2e%2e", "x/%2E%2E", "x/.%2e", "x/%2e."):
+            # inserted before segment i: "/a//b", "/a/./b", "/a/x/../b", ...
+            out.append(join(segs[:i] + ins.split("/") + segs[i:]))
+        if i:
+            for sep in ("%2f", "%2F", "\\", "/%2f"):
+                out.append(join(segs[:i - 1] + [segs[i - 1] + sep + s] + segs[i + 1:]))
+    out.append(join(["".join("%%%02x" % ord(c) for c in s) for s in segs]))
+    out.append(join(segs, not trail))
+    out.append(path.upper())
+    out.append(path + "?x=1")
+    out.append(join(segs) + "%3fx=1")
+    out.append(join(segs, False) + ";x")
+    out.append(join(segs, False) + "%00")
+    out.append(join(segs, False) + "%20")
+    out.append(join(segs, False) + ".")
+    out.append(join(segs, True) + ".")
+    out.append(join(segs, True) + "x/..")
+    out.append(join(segs, True) + "/")
+    if trail:
+        out.append(path + "index.html")
+        out.append(path + "./index.html")
+        out.append(path + "%69ndex.html")
+    seen = []
+    for sp in out:
+        if sp not in seen:
+            seen.append(sp)
+    return seen
+
+
+# Answers that serve nothing: a redirect, or the server refusing the path.
+SAFE_REFUSALS = (301, 302, 307, 308, 400, 403, 404, 405, 414)
+
+
+def policy_table(results, port, label, path, headers, policy):
+    """Sends every spelling of path (path_spellings) with headers; each must
+    get the route's policy answer, policy = (status, body), or a refusal of
+    the server (SAFE_REFUSALS). One check; returns the spellings that escaped
+    the policy as "spelling -> status body"."""
+    escaped, at_policy, refused = [], 0, 0
+    spellings = path_spellings(path)
+    for sp in spellings:
+        r = request(port, "GET", sp, headers)
+        if (r.status, r.body) == policy:
+            at_policy += 1
+        elif r.status in SAFE_REFUSALS:
+            refused += 1
+        else:
+            escaped.append("%s -> %d %r" % (sp, r.status, r.body[:48]))
+    print("# %s: %s: %d spellings: %d answered with the policy, %d refused by the server, "
+          "%d escaped" % (label, path, len(spellings), at_policy, refused, len(escaped)))
+    results.check(not escaped and at_policy >= 1,
+                  "%s: no spelling of %s escapes its policy (%d spellings)" % (label, path, len(spellings)),
+                  "".join("\n    " + e for e in escaped))
+    return escaped
 
 
 # ---- answers the web server gives itself -----------------------------------------

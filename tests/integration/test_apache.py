@@ -5,7 +5,11 @@ mod_authnz_fcgi with spawn-fcgi daemons, plain mod_cgi) this starts its own
 Apache (prefork) on a free 127.0.0.1 port with its own ServerRoot, PidFile,
 DefaultRuntimeDir and FcgidIPCDir under a temp folder, drives the gateway
 routes and the authorizer in front of a static folder and a legacy CGI
-program with real HTTP, and stops the server and every daemon it started.
+program with real HTTP, sends every policy route under every spelling of its
+path (harness.policy_table; a test-only required-claims folder /admin/ joins
+the recipe's /private/fresh/, /fresh and /optional), kills one process of
+refresh, logout and the authorizer under load (harness.survives_a_crash), and
+stops the server and every daemon it started.
 
 Apache is started under setsid: prefork SIGTERMs its whole process group on
 shutdown (notes/web-servers.md section 9), which would kill this script.
@@ -60,7 +64,8 @@ def down_conf(run):
 
 
 # A route whose policy no token of the suite meets: the authorizer answers 400.
-CLAIMS_LINE = 'SetEnvIf Request_URI "^/test-claims/" JWTX_REQUIRE_CLAIMS={"roles":"admin"}\n'
+# The policy goes inside the route's section (per-directory, decoded path).
+CLAIMS_POLICY = 'SetEnvIf Request_URI "^" JWTX_REQUIRE_CLAIMS={"roles":"admin"}'
 
 
 def own_answers_kept(name, srv):
@@ -96,22 +101,70 @@ def give_to_run_user(path):
 
 
 def new_run(name):
+    """A run folder with the jwtx conf and a copy of the demo site, plus a
+    test-only folder admin/ that a required-claims policy guards."""
     run = harness.tmpdir("apache-%s-" % name)
     for sub in ("run", "fcgid"):
         os.mkdir(os.path.join(run, sub))
     conf = harness.write_text(os.path.join(run, "jwtx.conf"), harness.gateway_conf(SECRET, run))
+    www = os.path.join(run, "www")
+    shutil.copytree(WWW, www, symlinks=True)
+    os.mkdir(os.path.join(www, "admin"))
+    harness.write_text(os.path.join(www, "admin", "index.html"), "<p>admin-marker</p>\n")
     give_to_run_user(run)
-    return run, conf
+    return run, conf, www
+
+
+# A test-only area with a required-claims policy, the way README tells a site
+# to add one: the policy is set (SetEnvIf) inside the section that protects
+# the folder, so Apache evaluates it on the decoded, normalised path.
+ADMIN_POLICY = CLAIMS_POLICY
+ADMIN_AREA = {
+    "fcgid": """
+<Location "/admin/">
+    CGIPassAuth On
+    FcgidAccessChecker "${JWTX_BIN}/authorizer.fcgi"
+    ErrorDocument 401 /jwtx-error
+    %s
+</Location>
+""" % ADMIN_POLICY,
+    "htaccess": """
+<If "%%{REQUEST_URI} =~ m#^/admin/#">
+    FcgidAccessChecker "@WRAPPER@"
+    ErrorDocument 401 /jwtx-error
+    %s
+</If>
+""" % ADMIN_POLICY,
+    "authnz": """
+<Location "/admin/">
+    AuthType jwtx
+    AuthName "jwtx"
+    AuthnzFcgiCheckAuthnProvider jwtx Authoritative On RequireBasicAuth Off \\
+        UserExpr "%%{reqenv:REMOTE_USER}"
+    Require valid-user
+    CGIPassAuth On
+    Header always set Content-Type "application/json" "expr=-n %%{resp:X-JWT-Status}"
+    %s
+</Location>
+""" % ADMIN_POLICY,
+    "cgi": """
+<Location "/admin/">
+    SetHandler jwtx-guarded
+    %s
+</Location>
+""" % ADMIN_POLICY,
+}
 
 
 class SpawnFcgi:
     """One program as a TCP FastCGI daemon on 127.0.0.1 (spawn-fcgi)."""
 
     def __init__(self, run, prog, conf, name):
+        # -F 2, as the recipe says: one crashed process leaves the other.
         self.port, self.pids = harness.spawn_fcgi(
             os.path.join(BIN, prog), os.path.join(run, "run", "spawn-%s.pid" % name),
-            {"PATH": "/usr/bin:/bin", "JWTX_CONF": conf}, user=RUN_USER if AS_ROOT else None,
-            tries=5)
+            {"PATH": "/usr/bin:/bin", "JWTX_CONF": conf}, procs=2,
+            user=RUN_USER if AS_ROOT else None, tries=5)
         self.started = list(self.pids)
 
     def stop(self):
@@ -258,6 +311,22 @@ def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/j
     r = H("GET", "/private/", headers=bearer(new_access))
     R.eq(r.status, 200, t("authorizer: refreshed token is fine outside the fresh folder"))
 
+    # every policy route keeps its policy under every spelling of its path
+    now = int(time.time())
+    admin = jwt.encode({"fresh": True, "iat": now, "jti": "admin-%f" % time.time(), "type": "access",
+                        "sub": "testuser", "nbf": now, "exp": now + 600, "roles": ["admin"]},
+                       SECRET, algorithm="HS256")
+    r = H("GET", "/admin/", headers=bearer(admin))
+    R.check(r.status == 200 and b"admin-marker" in r.body, t("admin area: a token with the claim reaches it"),
+            "%d %r" % (r.status, r.body[:200]))
+    table = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+             ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+             ("/optional", {}, (200, b'{"logged_in_as":"anonymous user"}\n')),
+             ("/admin/", bearer(access), (400, msg("User claims verification failed"))))
+    for path, headers, policy in table:
+        harness.policy_table(R, srv.port, name, path, headers, policy)
+
+
     # logout revokes
     r = H("POST", "/logout", headers=bearer(access))
     R.eq((r.status, r.body), (200, b'{"msg":"Access token revoked"}\n'), t("logout revokes"))
@@ -305,6 +374,28 @@ def error_answers(name, srv, htaccess=False, huge=None):
     harness.check_html_answer(R, raw("get", "/no-such-page"), 404, t("an unknown page (the site's 404)"))
 
 
+def crash_checks(name, srv, pids_of, min_procs=2):
+    """SIGKILL one process of refresh, logout and the authorizer under load:
+    the route's other process answers, never 503. pids_of(prog) lists the
+    route's processes, once the load runs; returns the pids killed. mod_fcgid
+    starts processes on demand (up to FcgidMaxProcessesPerClass, a second one
+    only while the first is busy: not always under a loaded machine) and
+    replaces a crashed one at the next request: min_procs=1 there."""
+    tok = harness.login(srv.port).json() or {}
+    sends = (("refresh", lambda: srv.request("POST", "/refresh",
+                                             bearer(tok.get("refresh_token", ""))).status, (200,)),
+             ("logout", lambda: srv.request("POST", "/logout",
+                                            bearer(tok.get("access_token", ""))).status, (200, 401)),
+             ("authorizer", lambda: srv.request("GET", "/private/",
+                                                bearer(tok.get("refresh_token", ""))).status, (422,)))
+    killed = []
+    for prog, send, want in sends:
+        pid = harness.survives_a_crash(R, "%s: crash: %s" % (name, prog), lambda p=prog: pids_of(p),
+                                       send, want, min_procs=min_procs)
+        killed += [pid] if pid else []
+    return killed
+
+
 def errors_of(srv):
     """Lines of the error log that point at a broken recipe (the whole log is
     printed when there are any)."""
@@ -318,17 +409,18 @@ def errors_of(srv):
 
 
 def recipe_fcgid():
-    run, conf = new_run("fcgid")
+    run, conf, www = new_run("fcgid")
     wrapper = os.path.join(run, "jwtx-authorizer-down")
     with open(os.path.join(APACHE_DIR, "jwtx-authorizer.sh.in")) as f:
         harness.write_text(wrapper, f.read().replace("@BIN@", BIN).replace("@CONF@", down_conf(run)))
     os.chmod(wrapper, 0o755)
-    extra = CLAIMS_LINE
-    for path, checker in (("/test-claims/", os.path.join(BIN, "authorizer.fcgi")), ("/test-down/", wrapper)):
+    extra = ADMIN_AREA["fcgid"]
+    for path, checker, policy in (("/test-claims/", os.path.join(BIN, "authorizer.fcgi"), CLAIMS_POLICY),
+                                  ("/test-down/", wrapper, "")):
         extra += ('<Location "%s">\n    CGIPassAuth On\n    FcgidAccessChecker "%s"\n'
-                  '    ErrorDocument 401 /jwtx-error\n</Location>\n' % (path, checker))
+                  '    ErrorDocument 401 /jwtx-error\n    %s\n</Location>\n' % (path, checker, policy))
     srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-fcgid.conf"), extra),
-                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW), ("JWTX_ERRORS", ERRORS)],
+                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", www), ("JWTX_ERRORS", ERRORS)],
                  ["JWTX_WITH_FCGID"])
     try:
         check_recipe("fcgid", srv)
@@ -340,15 +432,15 @@ def recipe_fcgid():
         R.eq((r.header("X-JWT-Status"), r.header("X-JWT-Error-Body"), r.header("Cache-Control")),
              (None, None, "no-store"), "fcgid: denial carries no transport headers, one Cache-Control")
         R.eq(errors_of(srv), [], "fcgid: no configuration errors logged")
+        # last: the killed processes log "End of script output before headers"
+        crash_checks("fcgid", srv, lambda prog: harness.descendants(srv.pid, prog + ".fcgi"), min_procs=1)
     finally:
         srv.stop()
     R.check(not pid_alive(srv.pid or 0), "fcgid: Apache stopped")
 
 
 def recipe_htaccess():
-    run, conf = new_run("htaccess")
-    www = os.path.join(run, "www")
-    shutil.copytree(WWW, www, symlinks=True)
+    run, conf, www = new_run("htaccess")
     wrapper = os.path.join(run, "jwtx-authorizer")
     with open(os.path.join(APACHE_DIR, "jwtx-authorizer.sh.in")) as f:
         text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf)
@@ -356,7 +448,8 @@ def recipe_htaccess():
         f.write(text)
     os.chmod(wrapper, 0o755)
     with open(os.path.join(APACHE_DIR, "jwtx-fcgid.htaccess")) as f:
-        text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WRAPPER@", wrapper)
+        text = f.read() + ADMIN_AREA["htaccess"]
+    text = text.replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WRAPPER@", wrapper)
     with open(os.path.join(www, ".htaccess"), "w") as f:
         f.write(text + "\n" + status_lines(HTACCESS_STATUSES))
     shutil.copytree(ERRORS, os.path.join(www, "jwtx-errors"))
@@ -366,12 +459,13 @@ def recipe_htaccess():
         check_recipe("htaccess", srv)
         error_answers("htaccess", srv, htaccess=True, huge=(400, "Missing username or password"))
         R.eq(errors_of(srv), [], "htaccess: no configuration errors logged")
+        crash_checks("htaccess", srv, lambda prog: harness.descendants(srv.pid, prog + ".fcgi"), min_procs=1)
     finally:
         srv.stop()
 
 
 def recipe_authnz():
-    run, conf = new_run("authnz")
+    run, conf, www = new_run("authnz")
     daemons = []
     srv = None
     try:
@@ -384,15 +478,17 @@ def recipe_authnz():
         daemons.append(d)
         dead = ('<LocationMatch "^/test-unreachable$">\n'
                 '    SetHandler "proxy:fcgi://127.0.0.1:%d/"\n</LocationMatch>\n' % harness.free_port())
-        dead += CLAIMS_LINE + 'AuthnzFcgiDefineProvider authn jwtxdown "fcgi://127.0.0.1:%d/"\n' % d.port
-        for path, provider in (("/test-claims/", "jwtx"), ("/test-down/", "jwtxdown")):
+        dead += ADMIN_AREA["authnz"]
+        dead += 'AuthnzFcgiDefineProvider authn jwtxdown "fcgi://127.0.0.1:%d/"\n' % d.port
+        for path, provider, policy in (("/test-claims/", "jwtx", CLAIMS_POLICY),
+                                       ("/test-down/", "jwtxdown", "")):
             dead += ('<LocationMatch "^%s">\n    AuthType jwtx\n    AuthName "jwtx"\n'
                      '    AuthnzFcgiCheckAuthnProvider %s Authoritative On RequireBasicAuth Off '
                      'UserExpr "%%{reqenv:REMOTE_USER}"\n    Require valid-user\n    CGIPassAuth On\n'
                      '    Header always set Content-Type "application/json" "expr=-n %%{resp:X-JWT-Status}"\n'
-                     '</LocationMatch>\n' % (path, provider))
+                     '    %s\n</LocationMatch>\n' % (path, provider, policy))
         srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-authnz-fcgi.conf"), dead),
-                     [("JWTX_WWW", WWW), ("JWTX_ERRORS", ERRORS)] + ports, ["JWTX_WITH_AUTHNZ_FCGI"])
+                     [("JWTX_WWW", www), ("JWTX_ERRORS", ERRORS)] + ports, ["JWTX_WITH_AUTHNZ_FCGI"])
         check_recipe("authnz", srv)
         error_answers("authnz", srv, huge=False)
         own_answers_kept("authnz", srv)
@@ -401,6 +497,12 @@ def recipe_authnz():
         token = (harness.login(srv.port).json() or {}).get("access_token", "")
         r = srv.request("GET", "/private/no-such-file.html", headers=bearer(token))
         R.eq(r.status, 404, "authnz: a missing file behind the authorizer is a 404")
+        by_name = dict(zip(("authorizer", "login", "refresh", "logout", "protected", "jwks"), daemons))
+        for pid in crash_checks("authnz", srv, lambda prog: list(by_name[prog].pids)):
+            for d in daemons:
+                if pid in d.pids:
+                    d.pids.remove(pid)  # gone: never signal a pid that may be reused
+                    d.started.remove(pid)
         R.eq(errors_of(srv), [], "authnz: no configuration errors logged")
     finally:
         if srv:
@@ -411,15 +513,15 @@ def recipe_authnz():
 
 
 def recipe_cgi():
-    run, conf = new_run("cgi")
+    run, conf, www = new_run("cgi")
     guard = os.path.join(run, "jwtx-cgi-guard")
     with open(os.path.join(APACHE_DIR, "jwtx-cgi-guard.sh.in")) as f:
-        text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WWW@", WWW)
+        text = f.read().replace("@BIN@", BIN).replace("@CONF@", conf).replace("@WWW@", www)
     with open(guard, "w") as f:
         f.write(text)
     os.chmod(guard, 0o755)
-    srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-cgi.conf")),
-                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", WWW), ("JWTX_GUARD", guard),
+    srv = Apache(run, with_test_lines(run, os.path.join(APACHE_DIR, "jwtx-cgi.conf"), ADMIN_AREA["cgi"]),
+                 [("JWTX_BIN", BIN), ("JWTX_CONF", conf), ("JWTX_WWW", www), ("JWTX_GUARD", guard),
                   ("JWTX_ERRORS", ERRORS)])
     try:
         check_recipe("cgi", srv)

@@ -3,7 +3,8 @@
 Drives every route with real HTTP: login (JSON and form, `next`), protected,
 optional, fresh, refresh, logout with revocation, the authorizer on a static
 folder and a legacy CGI program, JWKS, plain CGI mode, cookies with CSRF, and
-the exact status and message of spec sections 4 and 5.
+the exact status and message of spec sections 4 and 5; every policy route under
+every spelling of its path, and a crash of one of two processes of a route.
 """
 import base64
 import json
@@ -246,6 +247,14 @@ R.check("jwt_type=access" in text and '"team":"blue"' in text, "authorizer: lega
 r = H("GET", "/legacy/whoami.cgi")
 R.eq(r.status, 401, "authorizer: legacy CGI denied without token")
 
+# ---- every policy route keeps its policy under every spelling of its path ------
+POLICY_TABLE = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/optional", {}, (200, b'{"logged_in_as":"anonymous user"}\n')),
+                ("/claims-admin", bearer(access), (400, msg("User claims verification failed"))))
+for path, headers, policy in POLICY_TABLE:
+    harness.policy_table(R, srv.port, "demo", path, headers, policy)
+
 # ---- identities that C strings cannot carry ---------------------------------------
 now = int(time.time())
 t = raw_token('{"sub":"\\ud800","type":"access","exp":%d}' % (now + 600))
@@ -290,6 +299,17 @@ r = H("GET", "/cgi/protected.fcgi")
 R.eq(r.status, 401, "CGI mode: no token 401")
 r = H("POST", "/cgi/login.fcgi", body={"username": "testuser", "password": "testpass"})
 R.check(r.status == 200 and "access_token" in (r.json() or {}), "CGI mode: login works")
+
+# ---- a crashed process: the route's other process answers --------------------------
+# Every route runs two processes (max-procs); a crash (SIGKILL) of one of
+# refresh, logout or jwks under load: lighttpd sends the next requests to the
+# other one (with one process it answered 503 until the restart, 1-2 s).
+out_token = (login().json() or {}).get("access_token", "")
+for route, send, want in (
+        ("refresh.fcgi", lambda: H("POST", "/refresh", headers=bearer(refresh)).status, (200,)),
+        ("logout.fcgi", lambda: H("POST", "/logout", headers=bearer(out_token)).status, (200, 401)),
+        ("jwks.fcgi", lambda: H("GET", "/.well-known/jwks.json").status, (200,))):
+    harness.survives_a_crash(R, "crash: " + route, harness.descendants(srv.proc.pid, route), send, want)
 
 # ---- logout and revocation ----------------------------------------------------------
 a2 = login().json() or {}

@@ -8,7 +8,9 @@ var.jwtx_run, var.jwtx_procs), the way a site includes them. For each recipe
 the same checks run as the client sees them: login, the protected example,
 the authorizer in front of a static folder and a legacy CGI program (which
 receives REMOTE_USER and JWT_*), denials with jwtx's status and JSON body,
-the fresh-only policy, JWKS, and revocation after logout.
+the fresh-only policy, JWKS, and revocation after logout; every policy route
+under every spelling of its path (with a test-only required-claims folder
+/admin/), and a crash of one process of a route under load.
 """
 import os
 import subprocess
@@ -45,6 +47,13 @@ var.jwtx_procs = 2
 var.jwtx_errors = "%(errors)s"
 include "%(recipe)s"
 
+# Test-only: an area with a required-claims policy, written the way the
+# recipe's own areas are (the policy in the condition that protects it).
+$HTTP["url"] =~ "^/admin/" {
+    alias.url = ( "/admin/" => "%(www)s/private/" )
+    setenv.add-environment = ( "JWTX_REQUIRE_CLAIMS" => "{\\"roles\\": \\"admin\\"}" )
+    fastcgi.server = ( "/admin/" => ( var.jwtx_authorizer ) )
+}
 # Test-only routes: a FastCGI program that cannot be reached (503) and a CGI
 # program that dies without an answer (500).
 $HTTP["url"] == "/test-unreachable" {
@@ -179,6 +188,15 @@ def checks(srv):
         R.check(r.status != 200, n + ": %s is not the fresh route without its policy" % path,
                 "%d %r" % (r.status, r.body[:60]))
 
+    # every policy route keeps its policy under every spelling of its path
+    r = H("GET", "/admin/", headers=bearer(new_access))
+    denial(r, 400, "User claims verification failed", "admin area: token without the claim")
+    table = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+             ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+             ("/admin/", bearer(access), (400, msg("User claims verification failed"))))
+    for path, headers, policy in table:
+        harness.policy_table(R, srv.port, n, path, headers, policy)
+
     # logout revokes
     acc2 = (login().json() or {}).get("access_token", "")
     r = H("POST", "/logout", headers=bearer(acc2))
@@ -187,6 +205,24 @@ def checks(srv):
     denial(r, 401, "Token has been revoked", "logout: reused token at /protected")
     r = H("GET", "/private/", headers=bearer(acc2))
     denial(r, 401, "Token has been revoked", "logout: reused token at the authorizer")
+
+
+def crashes(srv, routes):
+    """SIGKILL one process of each route under load: no 503 after it."""
+    tok = (harness.login(srv.port).json() or {})
+    sends = {
+        "refresh.fcgi": (lambda: harness.request(srv.port, "POST", "/refresh",
+                                                 bearer(tok.get("refresh_token", ""))).status, (200,)),
+        "logout.fcgi": (lambda: harness.request(srv.port, "POST", "/logout",
+                                                bearer(tok.get("access_token", ""))).status, (200, 401)),
+        "jwks.fcgi": (lambda: harness.request(srv.port, "GET", "/.well-known/jwks.json").status, (200,)),
+        "authorizer.fcgi": (lambda: harness.request(srv.port, "GET", "/private/",
+                                                    bearer(tok.get("refresh_token", ""))).status, (422,)),
+    }
+    for route in routes:
+        send, want = sends[route]
+        harness.survives_a_crash(R, "%s: crash: %s" % (srv.name, route),
+                                 harness.descendants(srv.proc.pid, route), send, want)
 
 
 def error_answers(srv):
@@ -227,6 +263,7 @@ error_answers(fcgi)
 names = fcgi.children()
 R.check({"login.fcgi", "authorizer.fcgi", "protected.fcgi"} <= names,
         "fastcgi: lighttpd runs the programs as its FastCGI children", repr(sorted(names)))
+crashes(fcgi, ("refresh.fcgi", "logout.fcgi", "jwks.fcgi"))
 fcgi.stop()
 
 cgi = Server("cgi", "jwtx-cgi.conf")
@@ -235,5 +272,6 @@ error_answers(cgi)
 names = cgi.children()
 R.check("authorizer.fcgi" in names and "login.fcgi" not in names and "protected.fcgi" not in names,
         "cgi: only the authorizer stays running; the responders ran as CGI", repr(sorted(names)))
+crashes(cgi, ("authorizer.fcgi",))
 cgi.stop()
 R.finish()

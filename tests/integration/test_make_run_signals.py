@@ -100,16 +100,30 @@ def serves(port):
         return False
 
 
+def as_from_a_terminal():
+    """In the child: the signal dispositions a shell on a terminal gives a
+    command. A suite started in the background (`make test &`, some CI
+    runners) inherits SIGINT and SIGQUIT ignored, and a shell cannot trap a
+    signal that was ignored when it started: reset them, as a terminal's shell
+    does for its foreground job."""
+    for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def make_run(run, port, log, tty=None):
     """make run as a user types it, in a session (and process group) of its own;
     with tty (a pseudo-terminal's other end), on that terminal, in its foreground."""
     cmd = ["make", "--no-print-directory", "run", "PORT=%d" % port, "RUN=%s" % run]
     if tty is None:
         return subprocess.Popen(cmd, cwd=h.ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=as_from_a_terminal)
+
+    def on_the_terminal():
+        as_from_a_terminal()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     return subprocess.Popen(cmd, cwd=h.ROOT, stdin=tty, stdout=tty, stderr=tty,
-                            start_new_session=True,
-                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+                            start_new_session=True, preexec_fn=on_the_terminal)
 
 
 def drain(fd, out):
@@ -245,7 +259,8 @@ def main():
     with open(log_path, "w") as log:
         p = subprocess.Popen(["make", "--no-print-directory", "run", "PORT=%d" % h.free_port(),
                               "RUN=%s" % run], cwd=h.ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                             stderr=subprocess.STDOUT, start_new_session=True, env=env)
+                             stderr=subprocess.STDOUT, start_new_session=True, env=env,
+                             preexec_fn=as_from_a_terminal)
     end = time.time() + 20
     while time.time() < end and not h.tail(os.path.join(run, "child.pid")).strip():
         time.sleep(0.1)

@@ -8,7 +8,8 @@ CLIENT sees: login, the responders, auth_request in front of a static folder
 and a CGI program (which receives REMOTE_USER and JWT_*), every denial with
 jwtx's exact status, JSON body and Content-Type (401, 422, 400, 503 -- nginx
 itself only passes 401/403 from an auth subrequest), a single WWW-Authenticate,
-the fresh-only policy and revocation after logout.
+the fresh-only policy and revocation after logout, every policy route under
+every spelling of its path, and a crash of one of two processes of a route.
 
 Everything started here is stopped here (atexit), by pid, and nothing else.
 """
@@ -78,7 +79,11 @@ def spawn(name, prog, conf=CONF, procs=2):
         R.check(False, "%s daemon bound on 127.0.0.1" % name)
         R.finish()
     daemons.extend(pids)
+    pids_of[name] = pids
     return "127.0.0.1:%d" % port
+
+
+pids_of = {}
 
 
 addr = {}
@@ -323,6 +328,14 @@ R.eq(r.status, 200, "fresh: the ordinary folder takes the non-fresh token")
 r = H("GET", "/fresh", headers=bearer(new_access))
 R.eq((r.status, r.body), (401, msg("Fresh token required")), "fresh: responder route too")
 
+# ---- every policy route keeps its policy under every spelling of its path ----
+POLICY_TABLE = (("/private/fresh/", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/fresh", bearer(new_access), (401, msg("Fresh token required"))),
+                ("/optional", {}, (200, b'{"logged_in_as":"anonymous user"}\n')),
+                ("/admin-area/", bearer(access), (400, msg("User claims verification failed"))))
+for path, headers, policy in POLICY_TABLE:
+    harness.policy_table(R, port, "nginx", path, headers, policy)
+
 # ---- plain CGI through fcgiwrap ----------------------------------------------
 r = H("GET", "/cgi/protected.fcgi", headers=bearer(access))
 R.eq((r.status, r.body), (200, b'{"logged_in_as":"testuser"}\n'), "plain CGI: protected 200")
@@ -373,6 +386,22 @@ R.eq(r.status, 404, "the error files are internal (404 to clients)")
 r = H("GET", "/login.html")
 R.check(r.status == 200 and (r.header("Content-Type") or "").startswith("text/html"),
         "the site's pages keep their types")
+
+# ---- a crashed process: the route's other process answers -------------------
+# spawn-fcgi -F 2: two processes accept on one socket; SIGKILL one of each
+# route under load, and the other answers everything after it (no 503, no 502
+# but for requests inside the killed process). Nothing restarts the killed one.
+out = login().json() or {}
+crash = (("refresh", lambda: H("POST", "/refresh", headers=bearer(out.get("refresh_token", ""))).status,
+          (200,)),
+         ("logout", lambda: H("POST", "/logout", headers=bearer(out.get("access_token", ""))).status,
+          (200, 401)),
+         ("authorizer", lambda: H("GET", "/private/", headers=bearer(refresh)).status, (422,)),
+         ("fcgiwrap", lambda: H("GET", "/legacy/whoami.cgi", headers=bearer(access)).status, (200,)))
+for name, send, want in crash:
+    killed = harness.survives_a_crash(R, "crash: " + name, list(pids_of.get(name, [])), send, want)
+    if killed:
+        daemons.remove(killed)  # gone: never signal a pid that may be reused
 
 stop_nginx()
 R.eq(nginx.returncode is not None, True, "nginx stopped")
