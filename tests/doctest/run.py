@@ -15,6 +15,7 @@ before a fence may be
     <!-- doctest: sh deploy-SERVER -->    | per server in a fake root (see
     <!-- doctest: lighttpd deploy -->     | run_walkthroughs)
     <!-- doctest: apache deploy|modules --> /
+    <!-- doctest: apache fragment -->   Apache lines after recipe 1: `apache2 -t`
     <!-- doctest: json -->              JSON that must parse
     <!-- doctest: c -->                 C statements, compiled and run
     <!-- doctest: output — what -->     what a command prints (not a command)
@@ -836,6 +837,28 @@ def check_lighttpd(block):
             "\n    %s\n    conf:\n%s" % ((p.stdout + p.stderr).strip(), text))
 
 
+def check_apache_fragment(block):
+    """Apache lines for recipe 1: `apache2 -t` on conf/apache/standalone.conf
+    around jwtx-fcgid.conf (the checkout's paths), followed by the lines."""
+    d = tempfile.mkdtemp(prefix="apache-", dir=WORK)
+    for sub in ("run", "fcgid"):
+        os.mkdir(os.path.join(d, sub))
+    conf = H.write_text(os.path.join(d, "jwtx.conf"), 'JWT_SECRET_KEY = "doctest-%s"\n' %
+                        os.urandom(8).hex())
+    a = os.path.join(ROOT, "conf", "apache")
+    defines = [("JWTX_SERVER_ROOT", d), ("JWTX_PORT", str(H.free_port())),
+               ("JWTX_USER", "www-data" if AS_ROOT else os.environ.get("USER", "nobody")),
+               ("JWTX_WITH_FCGID", None), ("JWTX_RECIPE", os.path.join(a, "jwtx-fcgid.conf")),
+               ("JWTX_BIN", os.path.join(ROOT, "cgi-bin")), ("JWTX_CONF", conf),
+               ("JWTX_WWW", os.path.join(ROOT, "conf", "demo-www")),
+               ("JWTX_ERRORS", os.path.join(ROOT, "conf", "errors"))]
+    text = "".join("Define %s%s\n" % (k, " " + v if v else "") for k, v in defines)
+    text += "Include %s\n%s" % (os.path.join(a, "standalone.conf"), block.text)
+    path = H.write_text(os.path.join(d, "httpd.conf"), text)
+    p = subprocess.run(["apache2", "-t", "-f", path], capture_output=True, text=True)
+    R.check(p.returncode == 0, "%s: apache2 -t" % block.where(), (p.stdout + p.stderr).strip())
+
+
 def check_json(block):
     try:
         json.loads(block.text)
@@ -999,6 +1022,8 @@ def main():
                     check_conf(b, session(b, b.args[0]) if b.args else None)
                 elif b.kind == "lighttpd":
                     check_lighttpd(b)
+                elif b.kind == "apache" and b.args == ["fragment"]:
+                    check_apache_fragment(b)
                 elif b.kind == "json":
                     check_json(b)
                 elif b.kind == "c":
