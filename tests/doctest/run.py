@@ -45,6 +45,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import harness as H  # noqa: E402
 
 ROOT = H.ROOT
+AS_ROOT = os.geteuid() == 0
 VERBOSE = "-v" in sys.argv
 R = H.Results("doctest")
 
@@ -523,7 +524,11 @@ class Tools(Fixture):
             'JWTX_USERS_FILE = "users.htpasswd"\n'
             'JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"\n') % (os.urandom(8).hex(), lib))
         self.subs = [("/etc/jwtx/", etc + "/"), ("/etc/jwtx ", etc + " "),
-                     ("/var/lib/jwtx/", lib + "/"), ("/home/me/jwtx/", ROOT + "/")]
+                     ("/var/lib/jwtx/", lib + "/"), ("/home/me/jwtx/", ROOT + "/"),
+                     ("sudo -u www-data ", "runuser -u www-data -- " if AS_ROOT else ""),
+                     ("sudo ", "")]
+        if AS_ROOT:  # the store's folder belongs to the programs' user
+            shutil.chown(lib, "www-data", "www-data")
         self.env["NEW_PASSWORD"] = "doctest-new-password"
         self.stdin = "doctest-new-password\n"
 
@@ -577,7 +582,6 @@ FIXTURES = {"demo": Demo, "tools": Tools, "repo": Repo, "apache-try": ApacheTry}
 # are free ports. Servers run as www-data (the documented user) when the
 # suite runs as root, so a file www-data cannot read fails the walk-through.
 
-AS_ROOT = os.geteuid() == 0
 
 
 class Deploy(Fixture):
@@ -596,7 +600,7 @@ class Deploy(Fixture):
         self.stdin = self.password + "\n"
         self.vars = {"alice's password": self.password, "password": self.password}
         r = self.R
-        self.subs = [("sudo ", ""),
+        self.subs = [("sudo ", ""), ("sudo -u www-data ", "runuser -u www-data -- "),
                      ("make install", "make --no-print-directory install PREFIX=%s/usr/local" % r),
                      ("https://example.org", "http://127.0.0.1:%d" % self.port),
                      ("127.0.0.1:8080", "127.0.0.1:%d" % self.port),
