@@ -71,7 +71,11 @@ cgi-bin/%.fcgi: $(O)/cgi-bin/%.o $(ARCHIVE)
 
 $(O)/tests/%: $(O)/tests/unit/%.o $(ARCHIVE)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ARCHIVE) -lcunit $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) $(TEST_LDFLAGS) -o $@ $< $(ARCHIVE) -lcunit $(LDLIBS)
+
+# test_wipe looks into every block the library frees: its free() calls go
+# through the test's __wrap_free.
+$(O)/tests/test_wipe: TEST_LDFLAGS := -Wl,--wrap=free
 
 # Unit tests: one CUnit program per module.
 unit: $(UNIT_BIN)

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "jwtx/blocklist.h"
+#include "jwtx/json.h"
 #include "blocklist_internal.h"
 
 struct jwtx_blocklist {
@@ -215,6 +216,92 @@ static int parse_redis_tcp(const char *s, jwtxp_redis_target *t, jwtx_error *err
     return 0;
 }
 
+/* Any store URL but sqlite: into *t (zeroed first). On failure *t is
+ * cleared again and err says why. The one reading of a Redis URL: the store
+ * connects with it and jwtxp_blocklist_url_masked shows it. */
+static int parse_redis_url(const char *url, jwtxp_redis_target *t, jwtx_error *err)
+{
+    memset(t, 0, sizeof *t);
+    int rc;
+    if (strncmp(url, "redis://", 8) == 0) {
+        rc = parse_redis_tcp(url + 8, t, err);
+    } else if (strncmp(url, "unix:", 5) == 0) {
+        rc = parse_unix(url + 5, t, err);
+    } else if (strncmp(url, "redis+unix://", 13) == 0) {
+        const char *s = url + 13;
+        rc = 0;
+        if (s[0] != '/') {
+            /* USERINFO@/path: the credentials end where the absolute path starts. */
+            const char *at = strstr(s, "@/");
+            if (at == NULL)
+                rc = cfg_error(err, "expected redis+unix://[[USER]:PASSWORD@]/path");
+            else
+                rc = parse_userinfo(s, (size_t)(at - s), t, err);
+            if (rc == 0)
+                s = at + 1;
+        }
+        if (rc == 0)
+            rc = parse_unix(s, t, err);
+    } else {
+        rc = cfg_error(err, "unknown store; use sqlite:PATH, redis://HOST:PORT/DB or "
+                            "unix:/path/to/redis.sock");
+    }
+    if (rc != 0)
+        jwtxp_redis_target_clear(t);
+    return rc;
+}
+
+/* Appends s with every byte but RFC 3986's unreserved ones percent-encoded,
+ * so a user name shows as ASCII that reads back to the same name. */
+static void append_pct(jwtx_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            jwtx_buf_append(b, p, 1);
+        else
+            jwtx_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+char *jwtxp_blocklist_url_masked(const char *url)
+{
+    if (url == NULL)
+        return NULL;
+    if (url[0] == '\0' || strncmp(url, "sqlite:", 7) == 0)
+        return strdup(url);
+    jwtxp_redis_target t;
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    if (strlen(url) > JWTX_BLOCKLIST_URL_MAX || parse_redis_url(url, &t, &err) != 0)
+        return NULL;
+    /* Rebuilt from what the store would use, never copied from the text:
+     * whatever the parser took as the password cannot show. */
+    jwtx_buf b;
+    jwtx_buf_init(&b);
+    if (t.socket != NULL) {
+        jwtx_buf_puts(&b, "unix:");
+        jwtx_buf_puts(&b, t.socket);
+        jwtx_buf_printf(&b, "?db=%lld", t.db);
+        if (t.user != NULL) {
+            jwtx_buf_puts(&b, "&user=");
+            append_pct(&b, t.user);
+        }
+        if (t.password != NULL)
+            jwtx_buf_puts(&b, "&password=********");
+    } else {
+        jwtx_buf_puts(&b, "redis://");
+        if (t.user != NULL || t.password != NULL) {
+            if (t.user != NULL)
+                append_pct(&b, t.user);
+            jwtx_buf_puts(&b, t.password != NULL ? ":********@" : ":@");
+        }
+        jwtx_buf_printf(&b, strchr(t.host, ':') ? "[%s]:%d/%lld" : "%s:%d/%lld", t.host, t.port,
+                        t.db);
+    }
+    jwtxp_redis_target_clear(&t);
+    return jwtx_buf_take(&b, NULL);
+}
+
 int jwtx_blocklist_open_url(const char *url, const char *prefix, long long timeout_ms,
                             long long leeway, jwtx_blocklist **out, jwtx_error *err)
 {
@@ -252,33 +339,7 @@ int jwtx_blocklist_open_url(const char *url, const char *prefix, long long timeo
         bl->be = jwtxp_bl_sqlite_new(path, timeout_ms);
     } else {
         jwtxp_redis_target t;
-        memset(&t, 0, sizeof t);
-        int rc;
-        if (strncmp(url, "redis://", 8) == 0)
-            rc = parse_redis_tcp(url + 8, &t, err);
-        else if (strncmp(url, "unix:", 5) == 0)
-            rc = parse_unix(url + 5, &t, err);
-        else if (strncmp(url, "redis+unix://", 13) == 0) {
-            const char *s = url + 13;
-            rc = 0;
-            if (s[0] != '/') {
-                /* USERINFO@/path: the credentials end where the absolute path starts. */
-                const char *at = strstr(s, "@/");
-                if (at == NULL)
-                    rc = cfg_error(err, "expected redis+unix://[[USER]:PASSWORD@]/path");
-                else
-                    rc = parse_userinfo(s, (size_t)(at - s), &t, err);
-                if (rc == 0)
-                    s = at + 1;
-            }
-            if (rc == 0)
-                rc = parse_unix(s, &t, err);
-        } else {
-            rc = cfg_error(err, "unknown store; use sqlite:PATH, redis://HOST:PORT/DB or "
-                                "unix:/path/to/redis.sock");
-        }
-        if (rc != 0) {
-            jwtxp_redis_target_clear(&t);
+        if (parse_redis_url(url, &t, err) != 0) {
             free(bl);
             return -1;
         }

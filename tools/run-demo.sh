@@ -14,6 +14,13 @@ case $conf in /*) ;; *) conf=$root/$conf ;; esac
 mkdir -p "$run"
 run=$(cd "$run" && pwd)
 
+# The demo conf holds its secret inline (a public, demo-only one); every
+# program warns at start-up about such a conf when all users can read it. The
+# demo's lighttpd runs as you, so other users need no read access: drop it
+# (git does not track that bit). Other conf files are left as they are.
+if [ "$conf" = "$root/conf/jwtx.conf" ] && [ -O "$conf" ]; then
+    chmod o-r "$conf"
+fi
 if ! "$root/tools/jwtx" config check "$conf" >/dev/null; then
     echo "run: $conf is not valid (see above)" >&2
     exit 1

@@ -720,8 +720,31 @@ static void test_refresh(void)
     json_decref(c);
     json_decref(b);
     jwtx_response_clear(&resp);
+    /* a broken claims file: no token without the user's claims (fail
+     * closed, as login does), until the file is fixed */
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), "{\"alice\": {\"role\": \"auditor\"},\n"), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    run(jwtx_route_refresh, &gw, &(rq){.method = "POST", .token = s.refresh}, &resp);
+    expect_error(&resp, 500, "{\"msg\":\"Internal server error\"}\n", NULL,
+                 "refresh, broken claims file");
+    jwtx_response_clear(&resp);
+    run(jwtx_route_login, &gw,
+        &(rq){.method = "POST",
+              .ctype = JSON_CT,
+              .body = "{\"username\":\"alice\",\"password\":\"wonderland\"}"},
+        &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
     CU_ASSERT_EQUAL(write_file(tpath("claims.new"), CLAIMS_JSON), 0);
     CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    run(jwtx_route_refresh, &gw, &(rq){.method = "POST", .token = s.refresh}, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    b = jwtx_json_parse(resp.body.data, resp.body.len, NULL, 0);
+    c = claims_of(&gw, cstr(b, "access_token"));
+    JWTX_ASSERT_STR(cstr(c, "role"), "admin");
+    json_decref(c);
+    json_decref(b);
+    jwtx_response_clear(&resp);
 
     /* failures */
     const char *const opt[] = {"JWTX_OPTIONAL", "1", "JWTX_REFRESH", "0", NULL};
@@ -1095,6 +1118,76 @@ static void test_protected(void)
 
 /* JWTX_IMPLICIT_REFRESH: a cookie access token with less than the given
  * seconds left is re-issued (non-fresh, user claims) in new cookies. */
+/* A token whose identity claim is `sub` set to json (via additional claims,
+ * which override the identity in place). */
+static char *token_with_sub(jwtx_gateway *gw, const char *json)
+{
+    json_t *sub = jwtx_json_parse(json, strlen(json), NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
+    json_t *extra = json_object();
+    CU_ASSERT_EQUAL_FATAL(json_object_set_new(extra, "sub", sub), 0);
+    jwtx_token_spec spec = {.claims = extra};
+    jwtx_buf out;
+    jwtx_buf_init(&out);
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(jwtx_token_create(&gw->cfg, "ignored", &spec, &out, NULL, &err), 0);
+    json_decref(extra);
+    return jwtx_buf_take(&out, NULL);
+}
+
+/* With JWT_VERIFY_SUB = False the identity may be any JSON value: the
+ * protected example answers that value (as FJE's jsonify does: keys sorted,
+ * compact, ASCII), not its text; a string identity is answered as before.
+ * The authorizer hands the value's compact JSON text (token key order) to
+ * the backend in REMOTE_USER / JWT_IDENTITY. */
+static void test_protected_json_identity(void)
+{
+    jwtx_gateway gw;
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "anysub", BASE "JWT_VERIFY_SUB = False\n"), 0);
+    static const struct {
+        const char *sub;    /* the claim in the token */
+        const char *body;   /* /protected */
+        const char *remote; /* the authorizer's REMOTE_USER */
+    } rows[] = {
+        {"42", "{\"logged_in_as\":42}\n", "42"},
+        {"{\"id\": 1, \"n\": \"x\"}", "{\"logged_in_as\":{\"id\":1,\"n\":\"x\"}}\n",
+         "{\"id\":1,\"n\":\"x\"}"},
+        {"{\"n\": \"\\u00e9\", \"id\": [1, 2.5, null, true]}",
+         "{\"logged_in_as\":{\"id\":[1,2.5,null,true],\"n\":\"\\u00e9\"}}\n",
+         "{\"n\":\"\\u00e9\",\"id\":[1,2.5,null,true]}"},
+        {"-1.5", "{\"logged_in_as\":-1.5}\n", "-1.5"},
+        {"false", "{\"logged_in_as\":false}\n", "false"},
+        {"null", "{\"logged_in_as\":null}\n", "null"},
+        {"[]", "{\"logged_in_as\":[]}\n", "[]"},
+        {"\"42\"", "{\"logged_in_as\":\"42\"}\n", "42"},
+        {"\"alice\"", ALICE, "alice"},
+        {"\"r\\u00e9n\\u00e9 \\\"q\\\"\"", "{\"logged_in_as\":\"r\\u00e9n\\u00e9 \\\"q\\\"\"}\n",
+         "r\xc3\xa9n\xc3\xa9 \"q\""},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *tok = token_with_sub(&gw, rows[i].sub);
+        jwtx_response resp;
+        run(jwtx_route_protected, &gw, &(rq){.token = tok}, &resp);
+        CU_ASSERT_EQUAL(resp.status, 200);
+        expect_body(&resp, rows[i].body, rows[i].sub);
+        jwtx_response_clear(&resp);
+        for (int az = 0; az < 2; az++) {
+            run(jwtx_route_authorizer, &gw, &(rq){.token = tok, .authorizer = az}, &resp);
+            CU_ASSERT_EQUAL(resp.status, 200);
+            JWTX_ASSERT_STR(
+                jwtx_response_header(&resp, az ? "Variable-REMOTE_USER" : "X-Remote-User"),
+                rows[i].remote);
+            JWTX_ASSERT_STR(
+                jwtx_response_header(&resp, az ? "Variable-JWT_IDENTITY" : "X-JWT-Identity"),
+                rows[i].remote);
+            jwtx_response_clear(&resp);
+        }
+        free(tok);
+    }
+    jwtx_gateway_close(&gw);
+}
+
 static void test_implicit_refresh(void)
 {
     jwtx_gateway gw, off;
@@ -1170,6 +1263,22 @@ static void test_implicit_refresh(void)
         }
         jwtx_response_clear(&resp);
     }
+    /* a broken claims file: the page is served, no token is re-issued
+     * without the user's claims */
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), "{\"alice\": 1}\n"), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    fixed_now = NOW + 400;
+    jwtx_response resp;
+    run(jwtx_route_protected, &gw, &(rq){.cookie = cookie}, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    expect_body(&resp, ALICE, "implicit refresh, broken claims file");
+    CU_ASSERT_EQUAL(hdr_count(&resp, "Set-Cookie"), 0);
+    jwtx_response_clear(&resp);
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), CLAIMS_JSON), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    run(jwtx_route_protected, &gw, &(rq){.cookie = cookie}, &resp);
+    CU_ASSERT_EQUAL(hdr_count(&resp, "Set-Cookie"), 2);
+    jwtx_response_clear(&resp);
     fixed_now = NOW;
     session_clear(&s);
     jwtx_gateway_close(&gw);
@@ -1289,9 +1398,9 @@ static void test_authorizer_grant(void)
         CU_ASSERT_EQUAL(resp.status, 401);
         jwtx_response_clear(&resp);
         /* ... unless the server allows real CORS preflights anonymously */
-        const char *const pre[] = {"JWTX_PREFLIGHT_ANONYMOUS", "1", "HTTP_ORIGIN",
-                                   "https://app.example",       "HTTP_ACCESS_CONTROL_REQUEST_METHOD",
-                                   "POST",                      NULL};
+        const char *const pre[] = {
+            "JWTX_PREFLIGHT_ANONYMOUS",           "1",    "HTTP_ORIGIN", "https://app.example",
+            "HTTP_ACCESS_CONTROL_REQUEST_METHOD", "POST", NULL};
         run(jwtx_route_authorizer, &gw, &(rq){.method = "OPTIONS", .params = pre, .authorizer = az},
             &resp);
         CU_ASSERT_EQUAL(resp.status, 200);
@@ -1759,6 +1868,7 @@ static const jwtx_cu_test tests[] = {
     {"refresh", test_refresh},
     {"logout", test_logout},
     {"protected", test_protected},
+    {"protected: a non-string identity answered as its JSON value", test_protected_json_identity},
     {"protected: JWTX_IMPLICIT_REFRESH", test_implicit_refresh},
     {"authorizer: grant in both roles", test_authorizer_grant},
     {"authorizer: denials and JWTX_AUTH_REQUEST", test_authorizer_denial},
