@@ -803,12 +803,14 @@ def check_conf(block, session):
     d = tempfile.mkdtemp(prefix="conf-", dir=WORK)
     text = session.fill(block.text, block.where()) if session else block.text
     path = H.write_text(os.path.join(d, "jwtx.conf"), text)
+    os.chmod(path, 0o600)  # as a deployed conf with a secret is
     # A conf names its files relative to itself: give it the demo's users.
     shutil.copy(H.USERS, os.path.join(d, "users.htpasswd"))
     os.mkdir(os.path.join(d, "run"))
     cwd = session.fx.cwd if session else d
     p = subprocess.run([H.JWTX, "config", "check", path], capture_output=True, text=True, cwd=cwd)
-    R.check(p.returncode == 0 and "Warning" not in p.stderr, "%s: jwtx config check" % block.where(),
+    R.check(p.returncode == 0 and "warning" not in p.stderr.lower(),
+            "%s: jwtx config check, no error, no warning" % block.where(),
             "\n    exit %d: %s" % (p.returncode, p.stderr.strip()))
 
 
