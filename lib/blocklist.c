@@ -4,12 +4,22 @@
  * every argument before a back end sees it. Rules common to both stores live
  * here: the leeway added to a token's exp, "an expired token needs no entry",
  * key length caps, and failing closed (no handle answers CLEAR on error).
+ *
+ * It also keeps the store's state as this process sees it: available or
+ * unavailable, with the cause. A change of state is logged once (the cause
+ * as the back end words it, never a password), not every request. After a
+ * failure the circuit opens for retry_ms: calls fail at once without asking
+ * the store, so a hung store (Redis stopped, a SQLite file locked) costs one
+ * timeout per period and process instead of one per request. The first call
+ * after the period asks the store again; its success closes the circuit.
  */
 #include <ctype.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -17,11 +27,18 @@
 #include "jwtx/json.h"
 #include "blocklist_internal.h"
 
+enum { STATE_UNKNOWN, STATE_UP, STATE_DOWN };
+
 struct jwtx_blocklist {
     const jwtxp_bl_ops *ops;
     void *be;
     long long leeway;
-    char err[256]; /* front-end failures (bad arguments) */
+    long long retry_ms; /* open-circuit period, 0 = off */
+    long long retry_at; /* CLOCK_MONOTONIC ms when the store may be asked again */
+    int state;          /* STATE_* */
+    jwtx_blocklist_log_fn log;
+    void *log_ctx;
+    char err[600]; /* front-end failures (bad arguments, open circuit) */
 };
 
 #define DEFAULT_PREFIX "jwtx:"
@@ -328,6 +345,7 @@ int jwtx_blocklist_open_url(const char *url, const char *prefix, long long timeo
     if (bl == NULL)
         return jwtx_error_set(err, JWTX_ERR_INTERNAL, "out of memory");
     bl->leeway = leeway;
+    bl->state = STATE_UNKNOWN;
 
     if (strncmp(url, "sqlite:", 7) == 0) {
         const char *path = url + 7;
@@ -359,8 +377,82 @@ int jwtx_blocklist_open(const jwtx_config *cfg, jwtx_blocklist **out, jwtx_error
 {
     if (cfg == NULL)
         return jwtx_error_set(err, JWTX_ERR_INTERNAL, "jwtx_blocklist_open: cfg is NULL");
-    return jwtx_blocklist_open_url(cfg->blocklist, cfg->blocklist_prefix, cfg->blocklist_timeout_ms,
-                                   cfg->decode_leeway, out, err);
+    int rc = jwtx_blocklist_open_url(cfg->blocklist, cfg->blocklist_prefix,
+                                     cfg->blocklist_timeout_ms, cfg->decode_leeway, out, err);
+    if (rc == 0)
+        jwtx_blocklist_set_retry_ms(*out, cfg->blocklist_retry_ms);
+    return rc;
+}
+
+void jwtx_blocklist_set_retry_ms(jwtx_blocklist *bl, long long ms)
+{
+    if (bl != NULL)
+        bl->retry_ms = ms < 0 ? 0 : ms > 3600000 ? 3600000 : ms;
+}
+
+void jwtx_blocklist_set_log(jwtx_blocklist *bl, jwtx_blocklist_log_fn fn, void *ctx)
+{
+    if (bl == NULL)
+        return;
+    bl->log = fn;
+    bl->log_ctx = ctx;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(jwtx_blocklist *bl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(jwtx_blocklist *bl, const char *fmt, ...)
+{
+    if (bl->log == NULL)
+        return;
+    char line[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    bl->log(line, bl->log_ctx);
+}
+
+/* May the store be asked now? No while the circuit is open: then bl->err
+ * says why (the cause of the failure that opened it). */
+static bool gate(jwtx_blocklist *bl)
+{
+    bl->err[0] = '\0';
+    if (bl->state != STATE_DOWN || bl->retry_ms == 0 || mono_ms() >= bl->retry_at)
+        return true;
+    const char *cause = bl->ops->last_error(bl->be);
+    snprintf(bl->err, sizeof bl->err, "%s", cause && cause[0] ? cause : "unavailable");
+    return false;
+}
+
+/* Records the outcome of asking the store: logs a change of state, opens
+ * the circuit after a failure. */
+static void outcome(jwtx_blocklist *bl, bool ok)
+{
+    if (ok) {
+        if (bl->state == STATE_DOWN)
+            say(bl, "revocation store available again (%s)", bl->ops->kind);
+        bl->state = STATE_UP;
+        return;
+    }
+    if (bl->state != STATE_DOWN) {
+        const char *cause = bl->ops->last_error(bl->be);
+        if (bl->retry_ms > 0)
+            say(bl, "revocation store unavailable: %s (answering 503; asked again every %lld ms)",
+                cause && cause[0] ? cause : "no reason given", bl->retry_ms);
+        else
+            say(bl, "revocation store unavailable: %s (answering 503)",
+                cause && cause[0] ? cause : "no reason given");
+    }
+    bl->state = STATE_DOWN;
+    if (bl->retry_ms > 0)
+        bl->retry_at = mono_ms() + bl->retry_ms;
 }
 
 void jwtx_blocklist_free(jwtx_blocklist *bl)
@@ -391,7 +483,22 @@ int jwtx_blocklist_ping(jwtx_blocklist *bl)
     if (bl == NULL)
         return 0;
     bl->err[0] = '\0';
-    return bl->ops->ping(bl->be) == 0 ? 0 : -1;
+    int rc = bl->ops->ping(bl->be) == 0 ? 0 : -1;
+    outcome(bl, rc == 0);
+    return rc;
+}
+
+int jwtx_blocklist_init(jwtx_blocklist *bl, int *made)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    int m = JWTX_BL_INIT_EXISTS;
+    int rc = bl->ops->init(bl->be, &m) == 0 ? 0 : -1;
+    outcome(bl, rc == 0);
+    if (rc == 0 && made != NULL)
+        *made = m;
+    return rc;
 }
 
 /* Length of a key, or (size_t)-1 when NULL, empty or too long. */
@@ -429,9 +536,12 @@ int jwtx_blocklist_check(jwtx_blocklist *bl, const char *jti, const char *user, 
         return JWTX_BL_UNAVAILABLE;
     if (user != NULL && (ulen = key_len(bl, user, "user")) == (size_t)-1)
         return JWTX_BL_UNAVAILABLE;
+    if (!gate(bl))
+        return JWTX_BL_UNAVAILABLE;
     int rc = bl->ops->check(bl->be, jti, jlen, user, ulen, iat, now);
     if (rc != JWTX_BL_CLEAR && rc != JWTX_BL_REVOKED)
-        return JWTX_BL_UNAVAILABLE;
+        rc = JWTX_BL_UNAVAILABLE;
+    outcome(bl, rc != JWTX_BL_UNAVAILABLE);
     return rc;
 }
 
@@ -452,7 +562,11 @@ int jwtx_blocklist_revoke(jwtx_blocklist *bl, const char *jti, bool has_exp, lon
         if (until <= now)
             return 0;
     }
-    return bl->ops->revoke(bl->be, jti, len, until, now) == 0 ? 0 : -1;
+    if (!gate(bl))
+        return -1;
+    int rc = bl->ops->revoke(bl->be, jti, len, until, now) == 0 ? 0 : -1;
+    outcome(bl, rc == 0);
+    return rc;
 }
 
 int jwtx_blocklist_revoke_user(jwtx_blocklist *bl, const char *user, long long cutoff)
@@ -463,16 +577,23 @@ int jwtx_blocklist_revoke_user(jwtx_blocklist *bl, const char *user, long long c
     size_t len = key_len(bl, user, "user");
     if (len == (size_t)-1)
         return -1;
-    return bl->ops->revoke_user(bl->be, user, len, cutoff) == 0 ? 0 : -1;
+    if (!gate(bl))
+        return -1;
+    int rc = bl->ops->revoke_user(bl->be, user, len, cutoff) == 0 ? 0 : -1;
+    outcome(bl, rc == 0);
+    return rc;
 }
 
 int jwtx_blocklist_count(jwtx_blocklist *bl, long long now, long long *n)
 {
     if (bl == NULL || n == NULL)
         return -1;
-    bl->err[0] = '\0';
+    if (!gate(bl))
+        return -1;
     long long v = 0;
-    if (bl->ops->count(bl->be, now, &v) != 0)
+    int rc = bl->ops->count(bl->be, now, &v);
+    outcome(bl, rc == 0);
+    if (rc != 0)
         return -1;
     *n = v;
     return 0;
@@ -484,8 +605,10 @@ int jwtx_blocklist_list(jwtx_blocklist *bl, long long now,
 {
     if (bl == NULL || cb == NULL)
         return -1;
-    bl->err[0] = '\0';
+    if (!gate(bl))
+        return -1;
     int rc = bl->ops->list(bl->be, now, cb, ctx);
+    outcome(bl, rc >= 0);
     return rc < 0 ? -1 : rc;
 }
 
@@ -493,9 +616,12 @@ int jwtx_blocklist_purge(jwtx_blocklist *bl, long long now, long long *removed)
 {
     if (bl == NULL)
         return -1;
-    bl->err[0] = '\0';
+    if (!gate(bl))
+        return -1;
     long long v = 0;
-    if (bl->ops->purge(bl->be, now, &v) != 0)
+    int rc = bl->ops->purge(bl->be, now, &v);
+    outcome(bl, rc == 0);
+    if (rc != 0)
         return -1;
     if (removed)
         *removed = v;

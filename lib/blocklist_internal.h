@@ -15,6 +15,9 @@ typedef int (*jwtxp_bl_list_cb)(const char *kind, const char *key, long long unt
 
 typedef struct jwtxp_bl_ops {
     const char *kind;
+    /* Makes the store on purpose (install time): 0 ok, -1 failed; *made one
+     * of JWTX_BL_INIT_*. Stores that need nothing made only check it answers. */
+    int (*init)(void *be, int *made);
     /* 0 ok, -1 unavailable */
     int (*ping)(void *be);
     /* JWTX_BL_CLEAR / REVOKED / UNAVAILABLE; jti or user may be NULL but not both */

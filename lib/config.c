@@ -443,6 +443,7 @@ static const opt options[] = {
     SPEC("JWTX_BLOCKLIST", OFF(blocklist), "", h_blocklist, j_blocklist),
     STR("JWTX_BLOCKLIST_PREFIX", blocklist_prefix, "jwtx:", 0),
     INTO("JWTX_BLOCKLIST_TIMEOUT_MS", blocklist_timeout_ms, 250, 1, 60000, 0),
+    INTO("JWTX_BLOCKLIST_RETRY_MS", blocklist_retry_ms, 1000, 0, 60000, 0),
     INTO("JWTX_MAX_BODY", max_body, 65536, 1024, 16 * 1024 * 1024, 0),
     INTO("JWTX_IMPLICIT_REFRESH", implicit_refresh, 0, 0, DURATION_MAX, F_FALSE_ZERO),
     INTO("JWTX_BCRYPT_COST", bcrypt_cost, 10, JWTX_USERS_COST_MIN, JWTX_USERS_COST_MAX, 0),

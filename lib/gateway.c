@@ -30,6 +30,12 @@ static void log_users(const char *msg, void *ctx)
     fprintf(stderr, "%s: users: %s\n", (const char *)ctx, msg);
 }
 
+/* The store's changes of state (with the cause), once each. */
+static void log_store(const char *msg, void *ctx)
+{
+    fprintf(stderr, "%s: %s\n", (const char *)ctx, msg);
+}
+
 int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_path, char *errbuf,
                       size_t errsize)
 {
@@ -47,6 +53,7 @@ int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_pa
         jwtx_gateway_close(gw);
         return -1;
     }
+    jwtx_blocklist_set_log(gw->blocklist, log_store, (void *)program);
     if (gw->cfg.users_file != NULL) {
         if (jwtx_users_open(gw->cfg.users_file, gw->cfg.user_claims_file, log_users,
                             (void *)program, &gw->users, &err) != 0) {
@@ -353,8 +360,7 @@ static int authenticate(jwtx_gateway *gw, const jwtx_request *req, route_kind ki
     int st = jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, &opts, v, err);
     jwtx_route_opts_clear(&opts);
     if (st != 0) {
-        if (err->code == JWTX_ERR_STORE_UNAVAILABLE)
-            fprintf(stderr, "%s: revocation store unavailable\n", gw->program);
+        /* A store failure is logged by the store, once per change of state. */
         *rc = answer_error(gw, resp, err);
         return -1;
     }
@@ -479,7 +485,6 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
                                                        : "Access token revoked";
         }
         if (st != 0) {
-            fprintf(stderr, "%s: cannot record revocation: store unavailable\n", gw->program);
             rc = answer_code(gw, resp, JWTX_ERR_STORE_UNAVAILABLE);
             goto out;
         }

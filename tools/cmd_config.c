@@ -32,6 +32,10 @@ static int config_usage(void)
 
 int cmd_config(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        config_usage();
+        return 0;
+    }
     if (argc != 3 || strcmp(argv[1], "check") != 0)
         return config_usage();
     const char *path = argv[2];

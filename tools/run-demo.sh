@@ -21,9 +21,19 @@ run=$(cd "$run" && pwd)
 if [ "$conf" = "$root/conf/jwtx.conf" ] && [ -O "$conf" ]; then
     chmod o-r "$conf"
 fi
-if ! "$root/tools/jwtx" config check "$conf" >/dev/null; then
+if ! checked=$("$root/tools/jwtx" config check "$conf"); then
     echo "run: $conf is not valid (see above)" >&2
     exit 1
+fi
+# The programs never create the revocation store: make it here, as an
+# installer would (a no-op when it exists; nothing to do without a store).
+store=$(printf '%s\n' "$checked" | sed -n 's/^  "JWTX_BLOCKLIST": "\(.*\)",$/\1/p')
+if [ -n "$store" ]; then
+    case $store in sqlite:/*) mkdir -p "$(dirname "${store#sqlite:}")" ;; esac
+    "$root/tools/jwtx" blocklist --conf "$conf" init >/dev/null || {
+        echo "run: cannot make the revocation store (see above)" >&2
+        exit 1
+    }
 fi
 sed -e "s|@ROOT@|$root|g" -e "s|@RUN@|$run|g" -e "s|@PORT@|$port|g" -e "s|@CONF@|$conf|g" \
     "$root/conf/lighttpd/demo.conf.in" > "$run/lighttpd.conf"

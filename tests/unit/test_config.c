@@ -190,6 +190,7 @@ static void test_to_json_defaults(void)
            "\"JWTX_KEY_ID\":null,\"JWTX_DECODE_KEYS\":[],\"JWTX_USERS_FILE\":null,"
            "\"JWTX_USER_CLAIMS_FILE\":null,\"JWTX_USER_LOOKUP\":false,\"JWTX_BLOCKLIST\":\"\","
            "\"JWTX_BLOCKLIST_PREFIX\":\"jwtx:\",\"JWTX_BLOCKLIST_TIMEOUT_MS\":250,"
+           "\"JWTX_BLOCKLIST_RETRY_MS\":1000,"
            "\"JWTX_MAX_BODY\":65536,\"JWTX_IMPLICIT_REFRESH\":0,\"JWTX_BCRYPT_COST\":10,"
            "\"JWTX_LOGIN_REDIRECT\":null}");
     free(s);
@@ -286,6 +287,8 @@ static const value_case value_cases[] = {
     {"JWTX_BLOCKLIST = None", "JWTX_BLOCKLIST", "\"\""},
     {"JWTX_BLOCKLIST_PREFIX = 'app1:'", "JWTX_BLOCKLIST_PREFIX", "\"app1:\""},
     {"JWTX_BLOCKLIST_TIMEOUT_MS = 60000", "JWTX_BLOCKLIST_TIMEOUT_MS", "60000"},
+    {"JWTX_BLOCKLIST_RETRY_MS = 0", "JWTX_BLOCKLIST_RETRY_MS", "0"},
+    {"JWTX_BLOCKLIST_RETRY_MS = 60_000", "JWTX_BLOCKLIST_RETRY_MS", "60000"},
     {"JWTX_MAX_BODY = 1024", "JWTX_MAX_BODY", "1024"},
     {"JWTX_IMPLICIT_REFRESH = 300", "JWTX_IMPLICIT_REFRESH", "300"},
     {"JWTX_IMPLICIT_REFRESH = False", "JWTX_IMPLICIT_REFRESH", "0"},
@@ -555,6 +558,14 @@ static const error_case error_cases[] = {
      "t.conf:2: JWTX_BLOCKLIST_TIMEOUT_MS: must be an integer from 1 to 60000"},
     {S "JWTX_BLOCKLIST_TIMEOUT_MS = 60001",
      "t.conf:2: JWTX_BLOCKLIST_TIMEOUT_MS: must be an integer from 1 to 60000"},
+    {S "JWTX_BLOCKLIST_RETRY_MS = -1",
+     "t.conf:2: JWTX_BLOCKLIST_RETRY_MS: must be an integer from 0 to 60000"},
+    {S "JWTX_BLOCKLIST_RETRY_MS = 60001",
+     "t.conf:2: JWTX_BLOCKLIST_RETRY_MS: must be an integer from 0 to 60000"},
+    {S "JWTX_BLOCKLIST_RETRY_MS = 1.5",
+     "t.conf:2: JWTX_BLOCKLIST_RETRY_MS: expected an integer, got float"},
+    {S "JWTX_BLOCKLIST_RETRY_MS = '1000'",
+     "t.conf:2: JWTX_BLOCKLIST_RETRY_MS: expected an integer, got str"},
     {S "JWTX_IMPLICIT_REFRESH = -1",
      "t.conf:2: JWTX_IMPLICIT_REFRESH: must be an integer from 0 to 3153600000"},
     {S "JWTX_IMPLICIT_REFRESH = True",

@@ -137,6 +137,14 @@ static int gw_open(jwtx_gateway *gw, const char *name, const char *text)
     int rc = jwtx_gateway_open(gw, "test_gateway", path, errbuf, sizeof errbuf);
     if (rc != 0)
         fprintf(stderr, "\n  gateway %s: %s\n", name, errbuf);
+    /* A SQLite store is made by the installer (`jwtx blocklist init`), never
+     * by the programs. */
+    if (rc == 0 && strcmp(jwtx_blocklist_kind(gw->blocklist), "sqlite") == 0 &&
+        jwtx_blocklist_init(gw->blocklist, NULL) != 0) {
+        fprintf(stderr, "\n  gateway %s: %s\n", name, jwtx_blocklist_last_error(gw->blocklist));
+        jwtx_gateway_close(gw);
+        rc = -1;
+    }
     return rc;
 }
 
