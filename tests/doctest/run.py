@@ -506,6 +506,15 @@ class Demo(Fixture):
         self.log.close()
 
 
+def private(path):
+    """A conf with a secret, as deployed: readable by root and the group
+    www-data (the programs' user) only."""
+    os.chmod(path, 0o640)
+    if AS_ROOT:
+        shutil.chown(path, "root", "www-data")
+    return path
+
+
 class Tools(Fixture):
     """The jwtx tool on a conf of its own: /etc/jwtx/ and /var/lib/jwtx/ are
     folders in a temp dir, /etc/jwtx/jwtx.conf a valid conf (HS256 secret, the
@@ -522,7 +531,8 @@ class Tools(Fixture):
         self.conf = H.write_text(os.path.join(etc, "jwtx.conf"), (
             'JWT_SECRET_KEY = "doctest-secret-%s"\n'
             'JWTX_USERS_FILE = "users.htpasswd"\n'
-            'JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"\n') % (os.urandom(8).hex(), lib))
+            'JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"\n') % (os.urandom(24).hex(), lib))
+        private(self.conf)
         self.subs = [("/etc/jwtx/", etc + "/"), ("/etc/jwtx ", etc + " "),
                      ("/var/lib/jwtx/", lib + "/"), ("/home/me/jwtx/", ROOT + "/"),
                      ("sudo -u www-data ", "runuser -u www-data -- " if AS_ROOT else ""),
@@ -549,10 +559,9 @@ class ApacheTry(Fixture):
     def __init__(self):
         super().__init__()
         self.server_root = os.path.join(self.dir, "jwtx-apache")
-        conf = H.write_text(os.path.join(self.dir, "jwtx.conf"), (
+        conf = private(H.write_text(os.path.join(self.dir, "jwtx.conf"), (
             'JWT_SECRET_KEY = "doctest-secret-%s"\nJWTX_USERS_FILE = "%s"\n') %
-            (os.urandom(8).hex(), H.USERS))
-        os.chmod(conf, 0o644)
+            (os.urandom(24).hex(), H.USERS)))
         self.port = H.free_port()
         self.subs = [("/tmp/jwtx-apache", self.server_root), ("/path/to/jwtx.conf", conf),
                      ("/path/to/", ROOT + "/"), ("JWTX_PORT 8080", "JWTX_PORT %d" % self.port),
@@ -825,7 +834,7 @@ def lighttpd_basics(run, port):
 def check_lighttpd(block):
     d = tempfile.mkdtemp(prefix="lighttpd-", dir=WORK)
     conf = H.write_text(os.path.join(d, "jwtx.conf"), 'JWT_SECRET_KEY = "doctest-%s"\n' %
-                        os.urandom(8).hex())
+                        os.urandom(24).hex())
     subs = [("/usr/local/lib/jwtx", os.path.join(ROOT, "cgi-bin")),
             ("/etc/jwtx/jwtx.conf", conf), ("/run/jwtx", d),
             ("/etc/lighttpd/", os.path.join(ROOT, "conf", "lighttpd") + "/"),
@@ -850,7 +859,7 @@ def check_apache_fragment(block):
     for sub in ("run", "fcgid"):
         os.mkdir(os.path.join(d, sub))
     conf = H.write_text(os.path.join(d, "jwtx.conf"), 'JWT_SECRET_KEY = "doctest-%s"\n' %
-                        os.urandom(8).hex())
+                        os.urandom(24).hex())
     a = os.path.join(ROOT, "conf", "apache")
     defines = [("JWTX_SERVER_ROOT", d), ("JWTX_PORT", str(H.free_port())),
                ("JWTX_USER", "www-data" if AS_ROOT else os.environ.get("USER", "nobody")),
