@@ -6,7 +6,8 @@ Two rounds of two concurrent wrong passwords put work on both processes
 by both: four failures, counted once across the processes. The same steps
 against a gateway with JWTX_BLOCKLIST = "" (counts in each process's
 memory) let the right password in: the control that shows the test can
-fail. `jwtx login-bans` lists the ban and lifts it. A store made by an older
+fail. Plain CGI (a process per request) counts through the store as well.
+`jwtx login-bans` lists the ban and lifts it. A store made by an older
 jwtx (schema version 1): login answers 503 "Login attempt store unavailable"
 with one log line naming `jwtx blocklist init`, token checks go on; init
 upgrades it and login works without a restart.
@@ -136,6 +137,20 @@ R.eq(attempt(sq, X, PASSWORD).status, 200, "sqlite: after clear the right passwo
 codes = [attempt(sq, X, "wrong").status for _ in range(3)]
 R.eq(codes + [attempt(sq, X, PASSWORD).status], [401, 401, 401, 429],
      "sqlite: clear forgot the counts too: a full allowance of 3 again")
+
+# Plain CGI (a new process per request) counts through the store too.
+C = "198.51.100.20"
+
+
+def cgi_attempt(password):
+    return sq.request("POST", "/cgi/login.fcgi", headers={"X-Forwarded-For": C},
+                      body={"username": USER, "password": password}).status
+
+
+codes = [cgi_attempt("wrong") for _ in range(3)]
+R.eq(codes + [cgi_attempt(PASSWORD)], [401, 401, 401, 429],
+     "sqlite: plain CGI, a process per request: 3 wrong, then the right password 429")
+R.eq(attempt(sq, C, PASSWORD).status, 429, "sqlite: the CGI-made ban holds at the FastCGI route")
 
 # An older store (schema version 1): login fails closed, token checks go on.
 orun = harness.tmpdir("ls-old-")
