@@ -30,6 +30,7 @@
 
 #include <openssl/crypto.h>
 
+#include "jwtx/client.h"
 #include "jwtx/config.h"
 #include "jwtx/json.h"
 #include "jwtx/jws.h"
@@ -45,6 +46,8 @@
 #define KEY_FILE_MAX (1024 * 1024)  /* a secret or PEM file */
 #define LEEWAY_MAX (10LL * 365 * 86400)
 #define DURATION_MAX (100LL * 365 * 86400)
+#define LOGIN_TIME_MAX (30LL * 86400) /* JWTX_LOGIN_FIND_TIME, JWTX_LOGIN_BAN_TIME */
+#define LOGIN_LIMIT_MAX 1000          /* JWTX_LOGIN_MAX_FAILURES* */
 
 /* ------------------------------------------------------------------------ */
 /* Parsed values                                                             */
@@ -329,6 +332,8 @@ static int h_decode_keys(loadctx *, jwtx_config *, const opt *, const pval *, in
 static int h_key_id(loadctx *, jwtx_config *, const opt *, const pval *, int);
 static int h_login_redirect(loadctx *, jwtx_config *, const opt *, const pval *, int);
 static int h_aux(loadctx *, jwtx_config *, const opt *, const pval *, int);
+static int h_audit_log(loadctx *, jwtx_config *, const opt *, const pval *, int);
+static int h_trusted_proxies(loadctx *, jwtx_config *, const opt *, const pval *, int);
 
 static json_t *j_algorithm_list(const jwtx_config *, const opt *);
 static json_t *j_masked(const jwtx_config *, const opt *);
@@ -338,6 +343,7 @@ static json_t *j_encode_audience(const jwtx_config *, const opt *);
 static json_t *j_token_location(const jwtx_config *, const opt *);
 static json_t *j_samesite(const jwtx_config *, const opt *);
 static json_t *j_blocklist(const jwtx_config *, const opt *);
+static json_t *j_trusted_proxies(const jwtx_config *, const opt *);
 
 #define STR(n, f, d, fl)                                                                           \
     {                                                                                              \
@@ -448,6 +454,18 @@ static const opt options[] = {
     INTO("JWTX_IMPLICIT_REFRESH", implicit_refresh, 0, 0, DURATION_MAX, F_FALSE_ZERO),
     INTO("JWTX_BCRYPT_COST", bcrypt_cost, 10, JWTX_USERS_COST_MIN, JWTX_USERS_COST_MAX, 0),
     SPEC("JWTX_LOGIN_REDIRECT", OFF(login_redirect), NULL, h_login_redirect, NULL),
+
+    /* login protection */
+    SPEC("JWTX_AUDIT_LOG", OFF(audit_log), "server", h_audit_log, NULL),
+    SPEC("JWTX_TRUSTED_PROXIES", OFF(trusted_proxies), NULL, h_trusted_proxies, j_trusted_proxies),
+    BOOLO("JWTX_LOGIN_REGULATION", login_regulation, 1),
+    INTO("JWTX_LOGIN_FIND_TIME", login_find_time, 600, 1, LOGIN_TIME_MAX, 0),
+    INTO("JWTX_LOGIN_BAN_TIME", login_ban_time, 900, 1, LOGIN_TIME_MAX, 0),
+    INTO("JWTX_LOGIN_MAX_FAILURES", login_max_failures, 5, 0, LOGIN_LIMIT_MAX, F_FALSE_ZERO),
+    INTO("JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS", login_max_failures_per_address, 20, 0,
+         LOGIN_LIMIT_MAX, F_FALSE_ZERO),
+    INTO("JWTX_LOGIN_MAX_FAILURES_PER_USER", login_max_failures_per_user, 100, 0, LOGIN_LIMIT_MAX,
+         F_FALSE_ZERO),
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -504,6 +522,8 @@ void jwtx_config_clear(jwtx_config *cfg)
     strlist_clear(&cfg->decode_keys);
     free(cfg->blocklist);
     free(cfg->login_redirect);
+    free(cfg->audit_log);
+    free(cfg->trusted_proxies);
     OPENSSL_cleanse(cfg, sizeof *cfg);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -546,6 +566,7 @@ int jwtx_config_init(jwtx_config *cfg)
     cfg->cookie_samesite = JWTX_SAMESITE_UNSET;
     ok = ok && strlist_from_array(&cfg->csrf_methods, default_csrf_methods) == 0;
     ok = ok && (cfg->blocklist = jwtxp_memdup("", 0)) != NULL;
+    ok = ok && (cfg->audit_log = jwtxp_memdup("server", 6)) != NULL;
     if (!ok) {
         jwtx_config_clear(cfg);
         return -1;
@@ -1717,6 +1738,69 @@ static int h_login_redirect(loadctx *lc, jwtx_config *cfg, const opt *o, const p
     return 0;
 }
 
+/* "server", "syslog", "" (or None: off) or a file path (relative to the
+ * conf's directory; write "./server" for a file called server). */
+static int h_audit_log(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int line)
+{
+    char *s = NULL;
+    if (v->t == V_NONE || (v->t == V_STR && v->len == 0)) {
+        s = jwtxp_memdup("", 0);
+    } else if (v->t != V_STR) {
+        return bad_type(lc, o, line, "\"server\", \"syslog\", a file path or \"\" (off)", v);
+    } else if (has_nul(v)) {
+        return fail(lc, line, o->name, "must not contain NUL characters");
+    } else if (strcmp(v->s, "server") == 0 || strcmp(v->s, "syslog") == 0) {
+        s = jwtxp_memdup(v->s, v->len);
+    } else {
+        for (const unsigned char *c = (const unsigned char *)v->s; *c; c++)
+            if (*c < 0x20 || *c == 0x7f)
+                return fail(lc, line, o->name,
+                            "must be \"server\", \"syslog\", a file path or \"\" (off); "
+                            "a path without control characters");
+        s = resolve_path(lc, v->s);
+    }
+    if (s == NULL)
+        return fail(lc, line, o->name, "out of memory");
+    free(cfg->audit_log);
+    cfg->audit_log = s;
+    return 0;
+}
+
+/* A list of addresses and CIDR blocks (client.h), each checked here. */
+static int h_trusted_proxies(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int line)
+{
+    static const char *const expected = "a list of IP addresses and CIDR blocks";
+    if (v->t == V_NONE) {
+        free(cfg->trusted_proxies);
+        cfg->trusted_proxies = NULL;
+        cfg->n_trusted_proxies = 0;
+        return 0;
+    }
+    if (!is_seq(v))
+        return bad_type(lc, o, line, expected, v);
+    jwtx_netblock *t = calloc(v->n ? v->n : 1, sizeof *t);
+    if (t == NULL)
+        return fail(lc, line, o->name, "out of memory");
+    for (size_t k = 0; k < v->n; k++) {
+        const pval *it = &v->items[k];
+        char why[256];
+        if (it->t != V_STR) {
+            free(t);
+            return fail(lc, line, o->name, "expected %s, but item %zu is %s", expected, k + 1,
+                        pval_type(it));
+        }
+        if (has_nul(it) || jwtx_client_netblock_parse(it->s, &t[k], why, sizeof why) != 0) {
+            free(t);
+            return fail(lc, line, o->name, "item %zu: %s", k + 1,
+                        has_nul(it) ? "must not contain NUL characters" : why);
+        }
+    }
+    free(cfg->trusted_proxies);
+    cfg->trusted_proxies = t;
+    cfg->n_trusted_proxies = v->n;
+    return 0;
+}
+
 /* SECRET_KEY and the JWTX_*_KEY_FILE options: kept for resolve(). */
 static int h_aux(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int line)
 {
@@ -2247,6 +2331,21 @@ static json_t *j_blocklist(const jwtx_config *cfg, const opt *o)
     json_t *j = json_string(m != NULL ? m : "********");
     free(m);
     return j;
+}
+
+static json_t *j_trusted_proxies(const jwtx_config *cfg, const opt *o)
+{
+    (void)o;
+    json_t *a = json_array();
+    for (size_t k = 0; a != NULL && k < cfg->n_trusted_proxies; k++) {
+        char t[80];
+        jwtx_client_netblock_format(&cfg->trusted_proxies[k], t, sizeof t);
+        if (json_array_append_new(a, json_string(t)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
 }
 
 json_t *jwtx_config_to_json(const jwtx_config *cfg)

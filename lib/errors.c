@@ -91,6 +91,9 @@ static const struct outcome table[JWTX_ERR__COUNT] = {
     O(JWTX_ERR_BAD_REQUEST, 400, JWTX_FAMILY_GATEWAY, "Bad request"),
     O(JWTX_ERR_IDENTITY_NUL, 422, JWTX_FAMILY_INVALID,
       "Identity claim must not contain a NUL character"),
+    O(JWTX_ERR_TOO_MANY_ATTEMPTS, 429, JWTX_FAMILY_GATEWAY, "Too many failed login attempts"),
+    O(JWTX_ERR_LOGIN_STORE_UNAVAILABLE, 503, JWTX_FAMILY_GATEWAY,
+      "Login attempt store unavailable"),
 };
 
 static const struct outcome *lookup(jwtx_err code)
@@ -138,6 +141,7 @@ const char *jwtx_http_reason(int status)
     case 405: return "METHOD NOT ALLOWED";
     case 413: return "REQUEST ENTITY TOO LARGE";
     case 422: return "UNPROCESSABLE ENTITY";
+    case 429: return "TOO MANY REQUESTS";
     case 500: return "INTERNAL SERVER ERROR";
     case 503: return "SERVICE UNAVAILABLE";
     default: return "UNKNOWN";

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jwtx/client.h"
 #include "jwtx/json.h"
 #include "jwtx/keys.h"
 #include "jwtx/locate.h"
@@ -30,10 +31,24 @@ static void log_users(const char *msg, void *ctx)
     fprintf(stderr, "%s: users: %s\n", (const char *)ctx, msg);
 }
 
-/* The store's changes of state (with the cause), once each. */
+/* The store's changes of state (with the cause), once each: on stderr as
+ * before, and in the audit log as store_unavailable (reason: the cause,
+ * which never holds a password) or store_available. */
 static void log_store(const char *msg, void *ctx)
 {
-    fprintf(stderr, "%s: %s\n", (const char *)ctx, msg);
+    jwtx_gateway *gw = ctx;
+    fprintf(stderr, "%s: %s\n", gw->program, msg);
+    static const char down[] = "revocation store unavailable: ";
+    jwtx_audit_event ev;
+    memset(&ev, 0, sizeof ev);
+    if (strncmp(msg, down, sizeof down - 1) == 0) {
+        ev.event = "store_unavailable";
+        ev.reason = msg + sizeof down - 1;
+    } else {
+        ev.event = strstr(msg, "available again") != NULL ? "store_available" : "store_state";
+        ev.reason = strstr(msg, "available again") != NULL ? NULL : msg;
+    }
+    jwtx_audit_log(gw->audit, &ev);
 }
 
 int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_path, char *errbuf,
@@ -53,7 +68,8 @@ int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_pa
         jwtx_gateway_close(gw);
         return -1;
     }
-    jwtx_blocklist_set_log(gw->blocklist, log_store, (void *)program);
+    /* gw is the caller's: its address stays valid until jwtx_gateway_close. */
+    jwtx_blocklist_set_log(gw->blocklist, log_store, gw);
     if (gw->cfg.users_file != NULL) {
         if (jwtx_users_open(gw->cfg.users_file, gw->cfg.user_claims_file, log_users,
                             (void *)program, &gw->users, &err) != 0) {
@@ -61,6 +77,17 @@ int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_pa
             jwtx_gateway_close(gw);
             return -1;
         }
+    }
+    char why[512];
+    if (jwtx_audit_open(gw->cfg.audit_log, program, &gw->audit, why, sizeof why) != 0) {
+        snprintf(errbuf, errsize, "%s: %s", conf_path, why);
+        jwtx_gateway_close(gw);
+        return -1;
+    }
+    if (jwtx_regulate_open(&gw->cfg, &gw->regulator) != 0) {
+        snprintf(errbuf, errsize, "%s: JWTX_LOGIN_REGULATION: out of memory", conf_path);
+        jwtx_gateway_close(gw);
+        return -1;
     }
     return 0;
 }
@@ -71,9 +98,13 @@ void jwtx_gateway_close(jwtx_gateway *gw)
         return;
     jwtx_blocklist_free(gw->blocklist);
     jwtx_users_free(gw->users);
+    jwtx_audit_free(gw->audit);
+    jwtx_regulate_free(gw->regulator);
     jwtx_config_clear(&gw->cfg);
     gw->blocklist = NULL;
     gw->users = NULL;
+    gw->audit = NULL;
+    gw->regulator = NULL;
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -123,6 +154,30 @@ static int method_not_allowed(jwtx_gateway *gw, jwtx_response *resp, const char 
     if (answer_code(gw, resp, JWTX_ERR_METHOD_NOT_ALLOWED) != 0)
         return -1;
     return jwtx_response_add_header(resp, "Allow", allow);
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+/* The client address key of the request (client.h). */
+static const char *client_of(const jwtx_gateway *gw, const jwtx_request *req,
+                             char out[JWTX_CLIENT_ADDR_MAX])
+{
+    return jwtx_client_address(req, gw->cfg.trusted_proxies, gw->cfg.n_trusted_proxies, out);
+}
+
+/* One audit line about this request (a no-op when the audit log is off). */
+static void audit(jwtx_gateway *gw, const jwtx_request *req, const char *addr, const char *event,
+                  const char *user, const char *jti, const char *reason)
+{
+    jwtx_audit_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.event = event;
+    ev.addr = addr;
+    ev.user = user;
+    ev.jti = jti;
+    ev.route = req->path;
+    ev.reason = reason;
+    jwtx_audit_log(gw->audit, &ev);
 }
 
 /* A form's `next` is followed only when it is a same-site relative path:
@@ -235,6 +290,71 @@ static int read_credentials(const jwtx_request *req, credentials *c)
     return 0;
 }
 
+static int login_store_unavailable(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp,
+                                   const char *addr)
+{
+    fprintf(stderr, "%s: login attempt store unavailable\n", gw->program);
+    audit(gw, req, addr, "login_error", NULL, NULL, "store_unavailable");
+    return answer_code(gw, resp, JWTX_ERR_LOGIN_STORE_UNAVAILABLE);
+}
+
+/* 1 when the attempt may go on to the password check; else the answer is
+ * built (429 while banned, 503 when the counts cannot be read) and its build
+ * status returned (0, or -1 out of memory). */
+static int login_regulated(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp,
+                           const credentials *c, const char *addr)
+{
+    if (gw->regulator == NULL)
+        return 1;
+    jwtx_regulate_verdict v;
+    if (jwtx_regulate_check(gw->regulator, c->username, addr, &v) != 0)
+        return login_store_unavailable(gw, req, resp, addr);
+    if (!v.banned)
+        return 1;
+    jwtx_audit_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.event = "login_banned";
+    ev.addr = addr;
+    ev.user = c->username;
+    ev.route = req->path;
+    ev.ban = jwtx_regulate_kind_name(v.kind);
+    ev.until = v.until;
+    jwtx_audit_log(gw->audit, &ev);
+    char secs[24];
+    snprintf(secs, sizeof secs, "%lld", v.retry_after);
+    if (answer_code(gw, resp, JWTX_ERR_TOO_MANY_ATTEMPTS) != 0 ||
+        jwtx_response_set_header(resp, "Retry-After", secs) != 0)
+        return -1;
+    return 0;
+}
+
+/* A wrong password or an unknown user: counted (bans started are audited),
+ * audited, answered 401. */
+static int login_failed(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp,
+                        const credentials *c, const char *addr, const char *reason)
+{
+    if (gw->regulator != NULL) {
+        jwtx_regulate_verdict v;
+        if (jwtx_regulate_failure(gw->regulator, c->username, addr, &v) != 0)
+            return login_store_unavailable(gw, req, resp, addr);
+        for (int k = 0; k < JWTX_REG_NKINDS; k++) {
+            if (!(v.started & (1u << k)))
+                continue;
+            jwtx_audit_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.event = "ban_start";
+            ev.addr = k == JWTX_REG_USER ? NULL : addr;
+            ev.user = k == JWTX_REG_ADDRESS ? NULL : c->username;
+            ev.route = req->path;
+            ev.ban = jwtx_regulate_kind_name((jwtx_regulate_kind)k);
+            ev.until = v.started_until;
+            jwtx_audit_log(gw->audit, &ev);
+        }
+    }
+    audit(gw, req, addr, "login_failure", c->username, NULL, reason);
+    return answer_code(gw, resp, JWTX_ERR_BAD_CREDENTIALS);
+}
+
 int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
 {
     if (method_is(req, "OPTIONS"))
@@ -242,15 +362,34 @@ int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *r
     if (!method_is(req, "POST"))
         return method_not_allowed(gw, resp, "OPTIONS, POST");
 
+    char addr[JWTX_CLIENT_ADDR_MAX];
+    client_of(gw, req, addr);
     credentials c;
     if (read_credentials(req, &c) != 0) {
+        audit(gw, req, addr, "login_failure", c.username, NULL, "missing_fields");
         credentials_clear(&c);
         return answer_code(gw, resp, JWTX_ERR_MISSING_CREDENTIALS);
     }
-    if (gw->users == NULL || jwtx_users_check(gw->users, c.username, c.password) != 0) {
+    /* Regulation comes before the password hash: a banned attempt costs no
+     * hash, and says nothing about the password. */
+    int st = login_regulated(gw, req, resp, &c, addr);
+    if (st != 1) {
         credentials_clear(&c);
-        return answer_code(gw, resp, JWTX_ERR_BAD_CREDENTIALS);
+        return st;
     }
+    if (gw->users == NULL || jwtx_users_check(gw->users, c.username, c.password) != 0) {
+        const char *reason = gw->users != NULL && jwtx_users_exists(gw->users, c.username)
+                                 ? "wrong_password"
+                                 : "unknown_user";
+        st = login_failed(gw, req, resp, &c, addr, reason);
+        credentials_clear(&c);
+        return st;
+    }
+    if (gw->regulator != NULL && jwtx_regulate_success(gw->regulator, c.username, addr) != 0) {
+        credentials_clear(&c);
+        return login_store_unavailable(gw, req, resp, addr);
+    }
+    audit(gw, req, addr, "login_success", c.username, NULL, NULL);
 
     jwtx_buf access, refresh;
     jwtx_buf_init(&access);
@@ -360,7 +499,13 @@ static int authenticate(jwtx_gateway *gw, const jwtx_request *req, route_kind ki
     int st = jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, &opts, v, err);
     jwtx_route_opts_clear(&opts);
     if (st != 0) {
-        /* A store failure is logged by the store, once per change of state. */
+        /* A store failure is logged by the store, once per change of state.
+         * A revoked token is an audit event (the token was cleared with the
+         * failure: the line names the client and the route). */
+        if (err->code == JWTX_ERR_REVOKED) {
+            char addr[JWTX_CLIENT_ADDR_MAX];
+            audit(gw, req, client_of(gw, req, addr), "revoked_token", NULL, NULL, NULL);
+        }
         *rc = answer_error(gw, resp, err);
         return -1;
     }
@@ -397,6 +542,8 @@ int jwtx_route_refresh(jwtx_gateway *gw, const jwtx_request *req, jwtx_response 
         rc = -1;
         goto out;
     }
+    char addr[JWTX_CLIENT_ADDR_MAX];
+    audit(gw, req, client_of(gw, req, addr), "refresh", identity, jwtx_token_jti(&v.token), NULL);
     if (cookies_only(cfg)) {
         rc = jwtx_response_msg(resp, 200, "msg", "refresh successful");
     } else {
@@ -489,6 +636,10 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
             goto out;
         }
     }
+    char addr[JWTX_CLIENT_ADDR_MAX];
+    audit(gw, req, client_of(gw, req, addr),
+          strcmp(msg, "All tokens revoked") == 0 ? "logout_everywhere" : "logout",
+          jwtx_verified_identity(&v), jti, NULL);
     if (jwtx_response_unset_jwt_cookies(resp, &gw->cfg, NULL) != 0 ||
         jwtx_response_msg(resp, 200, "msg", msg) != 0)
         rc = -1;

@@ -45,6 +45,15 @@ static long read_fcgx(void *ctx, void *buf, size_t n)
     return FCGX_GetStr(buf, (int)n, (FCGX_Stream *)ctx);
 }
 
+/* "server" audit lines of a FastCGI request go to its error stream, which
+ * the web server writes to its error log (a FastCGI program's own stderr
+ * does not reach lighttpd's log). */
+static void write_fcgx_err(void *ctx, const char *line, size_t len)
+{
+    FCGX_PutStr(line, (int)len, (FCGX_Stream *)ctx);
+    FCGX_FFlush((FCGX_Stream *)ctx);
+}
+
 static long read_stdin(void *ctx, void *buf, size_t n)
 {
     (void)ctx;
@@ -130,7 +139,9 @@ int jwtx_serve(const char *program, jwtx_route_fn route)
             if (out.data != NULL)
                 OPENSSL_cleanse(out.data, out.len);
             out.len = 0;
+            jwtx_audit_set_server_writer(gw.audit, write_fcgx_err, r.err);
             handle(&gw, route, r.envp, read_fcgx, r.in, &out);
+            jwtx_audit_set_server_writer(gw.audit, NULL, NULL);
             FCGX_PutStr(out.data, (int)out.len, r.out);
             FCGX_Finish_r(&r);
         }

@@ -49,6 +49,7 @@ typedef enum jwtx_samesite {
 } jwtx_samesite;
 
 struct jwtx_keyset; /* keys.h */
+struct jwtx_netblock; /* client.h */
 
 typedef struct jwtx_config {
     char *path; /* the file it was read from ("" when built in memory) */
@@ -124,6 +125,17 @@ typedef struct jwtx_config {
     long long implicit_refresh; /* JWTX_IMPLICIT_REFRESH: seconds, 0 = off */
     long long bcrypt_cost;   /* JWTX_BCRYPT_COST, 10 (jwtx passwd) */
     char *login_redirect;    /* JWTX_LOGIN_REDIRECT: default `next` for form logins, NULL */
+
+    /* Login protection (docs/login-protection.md) */
+    char *audit_log; /* JWTX_AUDIT_LOG: "server" (default), "syslog", a file path, "" = off */
+    struct jwtx_netblock *trusted_proxies; /* JWTX_TRUSTED_PROXIES, parsed (client.h) */
+    size_t n_trusted_proxies;
+    bool login_regulation;                    /* JWTX_LOGIN_REGULATION, True */
+    long long login_find_time;                /* JWTX_LOGIN_FIND_TIME, 600 (seconds) */
+    long long login_ban_time;                 /* JWTX_LOGIN_BAN_TIME, 900 (seconds) */
+    long long login_max_failures;             /* JWTX_LOGIN_MAX_FAILURES, 5 (user+address) */
+    long long login_max_failures_per_address; /* ..._PER_ADDRESS, 20 */
+    long long login_max_failures_per_user;    /* ..._PER_USER, 100; 0 = a limit off */
 
     /* Keys, parsed once from the options above (keys.h). Owned. */
     struct jwtx_keyset *keys;

@@ -93,6 +93,10 @@ typedef enum jwtx_err {
      * param can carry; cut short it would name another user. */
     JWTX_ERR_IDENTITY_NUL = 61,
 
+    /* login protection (docs/login-protection.md) */
+    JWTX_ERR_TOO_MANY_ATTEMPTS = 62,      /* 429: a key of the login is banned */
+    JWTX_ERR_LOGIN_STORE_UNAVAILABLE = 63, /* 503: the attempt counts cannot be read */
+
     JWTX_ERR__COUNT
 } jwtx_err;
 

@@ -9,8 +9,10 @@
 #ifndef JWTX_GATEWAY_H
 #define JWTX_GATEWAY_H
 
+#include "jwtx/audit.h"
 #include "jwtx/blocklist.h"
 #include "jwtx/config.h"
+#include "jwtx/regulate.h"
 #include "jwtx/request.h"
 #include "jwtx/response.h"
 #include "jwtx/users.h"
@@ -19,6 +21,8 @@ typedef struct jwtx_gateway {
     jwtx_config cfg;
     jwtx_blocklist *blocklist; /* NULL: no revocation store */
     jwtx_users *users;         /* NULL: no users file (every login fails) */
+    jwtx_audit *audit;         /* NULL: JWTX_AUDIT_LOG = "" (no audit lines) */
+    jwtx_regulator *regulator; /* NULL: login regulation off */
     const char *program;       /* name used in log lines */
 } jwtx_gateway;
 
@@ -35,7 +39,12 @@ typedef int (*jwtx_route_fn)(jwtx_gateway *gw, const jwtx_request *req, jwtx_res
 
 /* POST /login: username + password (JSON or urlencoded form; a form may
  * carry `next`, a same-site relative path, answered with 303). Issues a
- * fresh access token and a refresh token, per-user claims merged in. */
+ * fresh access token and a refresh token, per-user claims merged in.
+ * Regulated (regulate.h): while a key of the attempt (user + client address,
+ * address, user) is banned, answers 429 "Too many failed login attempts"
+ * with Retry-After before any password is hashed, the right password
+ * included; 503 "Login attempt store unavailable" when the counts cannot be
+ * read or written. Every outcome writes an audit line (audit.h). */
 int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
 
 /* POST /refresh: needs a refresh token; issues a new, non-fresh access token. */

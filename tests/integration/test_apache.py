@@ -249,6 +249,14 @@ def check_recipe(name, srv, bad_token_status=422, bad_token_ctype="application/j
     access, refresh = body.get("access_token", ""), body.get("refresh_token", "")
     r = harness.login(srv.port, password="nope")
     R.eq((r.status, r.body), (401, msg("Bad username or password")), t("login: wrong password 401"))
+    # the audit line of that failure (JWTX_AUDIT_LOG = "server"): Apache writes
+    # the program's FastCGI error stream (CGI: stderr) to its error log
+    time.sleep(0.3)
+    audit = [ln for ln in tail(srv.errlog, 10 ** 7).splitlines()
+             if "event=login_failure" in ln and "reason=wrong_password" in ln]
+    print("# %s: audit line in Apache's error log: %s" % (name, audit[-1:]))
+    R.check(len(audit) == 1 and ' user="testuser" route="/login"' in audit[0],
+            t("audit: the login_failure line is in Apache's error log"), repr(audit[-2:]))
 
     # responders
     r = H("GET", "/protected", headers=bearer(access))

@@ -388,6 +388,18 @@ r = H("GET", "/login.html")
 R.check(r.status == 200 and (r.header("Content-Type") or "").startswith("text/html"),
         "the site's pages keep their types")
 
+# ---- the audit log (JWTX_AUDIT_LOG = "server") ----------------------------------
+# login.fcgi writes its audit lines to the request's FastCGI error stream;
+# nginx logs each as 'FastCGI sent in stderr: "..."' in its error log.
+harness.login(port, user="audit\nprobe", password="nope")
+time.sleep(0.3)
+audit = [ln for ln in harness.tail(os.path.join(run, "error.log"), 10 ** 7).splitlines()
+         if 'event=login_failure' in ln and 'user="audit\\nprobe"' in ln]
+print("# nginx error log line: %s" % (audit[:1],))
+R.check(len(audit) == 1 and 'FastCGI sent in stderr: "time=' in audit[0]
+        and " addr=127.0.0.1 " in audit[0] and "reason=unknown_user" in audit[0],
+        "audit: the login_failure line is in nginx's error log, escaped, as FastCGI stderr")
+
 # ---- a crashed process: the route's other process answers -------------------
 # spawn-fcgi -F 2: two processes accept on one socket; SIGKILL one of each
 # route under load, and the other answers everything after it (no 503, no 502

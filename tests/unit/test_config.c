@@ -126,6 +126,15 @@ static void check_defaults(const jwtx_config *c)
     CU_ASSERT_EQUAL(c->implicit_refresh, 0);
     CU_ASSERT_EQUAL(c->bcrypt_cost, 10);
     CU_ASSERT_PTR_NULL(c->login_redirect);
+    /* login protection */
+    JWTX_ASSERT_STR(c->audit_log, "server");
+    CU_ASSERT_EQUAL(c->n_trusted_proxies, 0);
+    CU_ASSERT_TRUE(c->login_regulation);
+    CU_ASSERT_EQUAL(c->login_find_time, 600);
+    CU_ASSERT_EQUAL(c->login_ban_time, 900);
+    CU_ASSERT_EQUAL(c->login_max_failures, 5);
+    CU_ASSERT_EQUAL(c->login_max_failures_per_address, 20);
+    CU_ASSERT_EQUAL(c->login_max_failures_per_user, 100);
 }
 
 static void test_init_defaults(void)
@@ -192,7 +201,11 @@ static void test_to_json_defaults(void)
            "\"JWTX_BLOCKLIST_PREFIX\":\"jwtx:\",\"JWTX_BLOCKLIST_TIMEOUT_MS\":250,"
            "\"JWTX_BLOCKLIST_RETRY_MS\":1000,"
            "\"JWTX_MAX_BODY\":65536,\"JWTX_IMPLICIT_REFRESH\":0,\"JWTX_BCRYPT_COST\":10,"
-           "\"JWTX_LOGIN_REDIRECT\":null}");
+           "\"JWTX_LOGIN_REDIRECT\":null,\"JWTX_AUDIT_LOG\":\"server\","
+           "\"JWTX_TRUSTED_PROXIES\":[],\"JWTX_LOGIN_REGULATION\":true,"
+           "\"JWTX_LOGIN_FIND_TIME\":600,\"JWTX_LOGIN_BAN_TIME\":900,"
+           "\"JWTX_LOGIN_MAX_FAILURES\":5,\"JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS\":20,"
+           "\"JWTX_LOGIN_MAX_FAILURES_PER_USER\":100}");
     free(s);
     /* 43 JWT_* options minus JWT_SECRET_KEY's fallback name: all 43 are shown */
     json_t *j = jwtx_config_to_json(&c);
@@ -295,6 +308,23 @@ static const value_case value_cases[] = {
     {"JWTX_BCRYPT_COST = 12", "JWTX_BCRYPT_COST", "12"},
     {"JWTX_KEY_ID = 'k1'", "JWTX_KEY_ID", "\"k1\""},
     {"JWTX_LOGIN_REDIRECT = '/app/home?x=1'", "JWTX_LOGIN_REDIRECT", "\"/app/home?x=1\""},
+    {"JWTX_AUDIT_LOG = 'syslog'", "JWTX_AUDIT_LOG", "\"syslog\""},
+    {"JWTX_AUDIT_LOG = 'server'", "JWTX_AUDIT_LOG", "\"server\""},
+    {"JWTX_AUDIT_LOG = ''", "JWTX_AUDIT_LOG", "\"\""},
+    {"JWTX_AUDIT_LOG = None", "JWTX_AUDIT_LOG", "\"\""},
+    {"JWTX_AUDIT_LOG = '/var/log/jwtx/audit.log'", "JWTX_AUDIT_LOG", "\"/var/log/jwtx/audit.log\""},
+    {"JWTX_TRUSTED_PROXIES = ['127.0.0.1', '10.0.0.0/8', '::1', '2001:DB8::/32']",
+     "JWTX_TRUSTED_PROXIES", "[\"127.0.0.1\",\"10.0.0.0/8\",\"::1\",\"2001:db8::/32\"]"},
+    {"JWTX_TRUSTED_PROXIES = ('::ffff:10.0.0.0/104',)", "JWTX_TRUSTED_PROXIES", "[\"10.0.0.0/8\"]"},
+    {"JWTX_TRUSTED_PROXIES = []", "JWTX_TRUSTED_PROXIES", "[]"},
+    {"JWTX_TRUSTED_PROXIES = None", "JWTX_TRUSTED_PROXIES", "[]"},
+    {"JWTX_LOGIN_REGULATION = False", "JWTX_LOGIN_REGULATION", "false"},
+    {"JWTX_LOGIN_FIND_TIME = 60", "JWTX_LOGIN_FIND_TIME", "60"},
+    {"JWTX_LOGIN_BAN_TIME = 2_592_000", "JWTX_LOGIN_BAN_TIME", "2592000"},
+    {"JWTX_LOGIN_MAX_FAILURES = 0", "JWTX_LOGIN_MAX_FAILURES", "0"},
+    {"JWTX_LOGIN_MAX_FAILURES = False", "JWTX_LOGIN_MAX_FAILURES", "0"},
+    {"JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS = 1000", "JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000"},
+    {"JWTX_LOGIN_MAX_FAILURES_PER_USER = 0", "JWTX_LOGIN_MAX_FAILURES_PER_USER", "0"},
     {"JWTX_USERS_FILE = '/etc/jwtx/users'", "JWTX_USERS_FILE", "\"/etc/jwtx/users\""},
     {"JWTX_USERS_FILE = None", "JWTX_USERS_FILE", "null"},
     {"JWTX_USER_LOOKUP = True\nJWTX_USERS_FILE = '/u'", "JWTX_USER_LOOKUP", "true"},
@@ -600,6 +630,42 @@ static const error_case error_cases[] = {
     {S "JWTX_LOGIN_REDIRECT = '/\\\\evil.example'",
      "t.conf:2: JWTX_LOGIN_REDIRECT: must be a local path starting with a single '/' (no "
      "spaces, no backslashes)"},
+    /* login protection */
+    {S "JWTX_AUDIT_LOG = True",
+     "t.conf:2: JWTX_AUDIT_LOG: expected \"server\", \"syslog\", a file path or \"\" (off), "
+     "got bool"},
+    {S "JWTX_AUDIT_LOG = 'a\\nb'",
+     "t.conf:2: JWTX_AUDIT_LOG: must be \"server\", \"syslog\", a file path or \"\" (off); a "
+     "path without control characters"},
+    {S "JWTX_TRUSTED_PROXIES = '127.0.0.1'",
+     "t.conf:2: JWTX_TRUSTED_PROXIES: expected a list of IP addresses and CIDR blocks, got str"},
+    {S "JWTX_TRUSTED_PROXIES = ['127.0.0.1', 5]",
+     "t.conf:2: JWTX_TRUSTED_PROXIES: expected a list of IP addresses and CIDR blocks, but item "
+     "2 is int"},
+    {S "JWTX_TRUSTED_PROXIES = ['127.0.0.1', 'proxy.example']",
+     "t.conf:2: JWTX_TRUSTED_PROXIES: item 2: \"proxy.example\" is not an IP address or CIDR "
+     "block"},
+    {S "JWTX_TRUSTED_PROXIES = [\n  '10.0.0.1/8',\n]",
+     "t.conf:2: JWTX_TRUSTED_PROXIES: item 1: \"10.0.0.1/8\" has bits set after the prefix (did "
+     "you mean 10.0.0.0/8?)"},
+    {S "JWTX_TRUSTED_PROXIES = ['::/129']",
+     "t.conf:2: JWTX_TRUSTED_PROXIES: item 1: \"::/129\": the prefix length must be 0 to 128"},
+    {S "JWTX_LOGIN_REGULATION = 1",
+     "t.conf:2: JWTX_LOGIN_REGULATION: expected True or False, got int"},
+    {S "JWTX_LOGIN_FIND_TIME = 0",
+     "t.conf:2: JWTX_LOGIN_FIND_TIME: must be an integer from 1 to 2592000"},
+    {S "JWTX_LOGIN_BAN_TIME = 2592001",
+     "t.conf:2: JWTX_LOGIN_BAN_TIME: must be an integer from 1 to 2592000"},
+    {S "JWTX_LOGIN_BAN_TIME = False",
+     "t.conf:2: JWTX_LOGIN_BAN_TIME: expected an integer, got bool"},
+    {S "JWTX_LOGIN_MAX_FAILURES = -1",
+     "t.conf:2: JWTX_LOGIN_MAX_FAILURES: must be an integer from 0 to 1000"},
+    {S "JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS = 1001",
+     "t.conf:2: JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS: must be an integer from 0 to 1000"},
+    {S "JWTX_LOGIN_MAX_FAILURES_PER_USER = '100'",
+     "t.conf:2: JWTX_LOGIN_MAX_FAILURES_PER_USER: expected an integer, got str"},
+    {S "JWTX_LOGIN_MAX_FAILURE = 3",
+     "t.conf:2: JWTX_LOGIN_MAX_FAILURE: unknown option (did you mean JWTX_LOGIN_MAX_FAILURES?)"},
     /* names */
     {S "JWT_FOO = 1", "t.conf:2: JWT_FOO: unknown option"},
     {S "JWTX_USER_FILE = 'u'", "t.conf:2: JWTX_USER_FILE: unknown option (did you mean "

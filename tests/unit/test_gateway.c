@@ -1791,6 +1791,350 @@ static void test_jwks(void)
 
 /* ------------------------------------------------------------ open */
 
+/* ------------------------------------------------------------ login protection */
+
+static long long reg_now;
+
+static long long reg_clock(void *ctx)
+{
+    (void)ctx;
+    return reg_now;
+}
+
+/* Audit lines written through the "server" writer, as serve.c sets it. */
+typedef struct grabbed {
+    char text[32768];
+    size_t len;
+    int n;
+} grabbed;
+
+static void grab(void *ctx, const char *line, size_t len)
+{
+    grabbed *g = ctx;
+    if (g->len + len < sizeof g->text) {
+        memcpy(g->text + g->len, line, len);
+        g->len += len;
+        g->text[g->len] = '\0';
+    }
+    g->n++;
+}
+
+/* The n-th line (from 0) of g that contains what, or NULL. */
+static const char *grabbed_line(const grabbed *g, const char *what, char *out, size_t size)
+{
+    const char *p = g->text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        snprintf(out, size, "%.*s", (int)n, p);
+        if (strstr(out, what) != NULL)
+            return out;
+        p += n + (nl ? 1 : 0);
+    }
+    return NULL;
+}
+
+static void login_as(jwtx_gateway *gw, const char *addr, const char *user, const char *pw,
+                     bool form, jwtx_response *resp)
+{
+    char body[256];
+    if (form)
+        snprintf(body, sizeof body, "username=%s&password=%s", user, pw);
+    else
+        snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
+    const char *params[] = {"REMOTE_ADDR", addr, NULL};
+    rq q = {.method = "POST",
+            .uri = "/login",
+            .ctype = form ? FORM_CT : JSON_CT,
+            .body = body,
+            .params = params};
+    run(jwtx_route_login, gw, &q, resp);
+}
+
+static int login_status(jwtx_gateway *gw, const char *addr, const char *user, const char *pw)
+{
+    jwtx_response resp;
+    login_as(gw, addr, user, pw, false, &resp);
+    int st = resp.status;
+    jwtx_response_clear(&resp);
+    return st;
+}
+
+#define TOO_MANY "{\"msg\":\"Too many failed login attempts\"}\n"
+
+static void test_login_regulation(void)
+{
+    jwtx_gateway gw;
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "reg",
+                                  BASE BOTH "JWTX_LOGIN_MAX_FAILURES = 3\n"
+                                            "JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS = 5\n"
+                                            "JWTX_LOGIN_BAN_TIME = 60\n"),
+                          0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw.regulator);
+    jwtx_regulate_set_clock(gw.regulator, reg_clock, NULL);
+    reg_now = 2000000000;
+    grabbed *g = calloc(1, sizeof *g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    jwtx_audit_set_server_writer(gw.audit, grab, g);
+
+    /* three wrong passwords: 401 each, the third starts the pair's ban */
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.10", "alice", "nope"), 401);
+    /* banned: the right password is refused too, 429, no cookie, no token */
+    jwtx_response resp;
+    login_as(&gw, "192.0.2.10", "alice", "wonderland", false, &resp);
+    expect_error(&resp, 429, TOO_MANY, NULL, "banned JSON login");
+    JWTX_ASSERT_STR(jwtx_response_header(&resp, "Retry-After"), "60");
+    jwtx_response_clear(&resp);
+    /* the HTML form login answers the same */
+    reg_now += 20;
+    login_as(&gw, "192.0.2.10", "alice", "wonderland", true, &resp);
+    expect_error(&resp, 429, TOO_MANY, NULL, "banned form login");
+    JWTX_ASSERT_STR(jwtx_response_header(&resp, "Retry-After"), "40");
+    jwtx_response_clear(&resp);
+    /* the same user from elsewhere, and another user from there: fine */
+    CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.11", "alice", "wonderland"), 200);
+    CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.10", "bob", "builder"), 200);
+    /* after the ban: the right password works */
+    reg_now += 40;
+    CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.10", "alice", "wonderland"), 200);
+
+    /* spraying names from one address bans the address, unknown names alike */
+    static const char *const names[] = {"ghost1", "ghost2", "alice", "ghost3", "bob"};
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(login_status(&gw, "198.51.100.9", names[i], "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "198.51.100.9", "carol", "whatever"), 429);
+    CU_ASSERT_EQUAL(login_status(&gw, "198.51.100.10", "carol", "whatever"), 401);
+
+    /* a success clears the pair: 2 wrong, right, 2 wrong is no ban */
+    CU_ASSERT_EQUAL(login_status(&gw, "203.0.113.1", "bob", "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "203.0.113.1", "bob", "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "203.0.113.1", "bob", "builder"), 200);
+    CU_ASSERT_EQUAL(login_status(&gw, "203.0.113.1", "bob", "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "203.0.113.1", "bob", "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "203.0.113.1", "bob", "builder"), 200);
+
+    /* IPv6 counts per /64: three addresses of one /64 are one client */
+    CU_ASSERT_EQUAL(login_status(&gw, "2001:db8:1:2::a", "alice", "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "2001:db8:1:2::b", "alice", "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "2001:db8:1:2::c", "alice", "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "2001:db8:1:2:ffff::1", "alice", "wonderland"), 429);
+    CU_ASSERT_EQUAL(login_status(&gw, "2001:db8:1:3::1", "alice", "wonderland"), 200);
+
+    /* the audit lines of all that */
+    char line[2048];
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g,
+                                        "event=login_failure addr=192.0.2.10 user=\"alice\" "
+                                        "route=\"/login\" reason=wrong_password",
+                                        line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(
+        grabbed_line(g,
+                     "event=ban_start addr=192.0.2.10 user=\"alice\" route=\"/login\" ban=pair "
+                     "until=2033-05-18T03:34:20Z",
+                     line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(
+        grabbed_line(g,
+                     "event=login_banned addr=192.0.2.10 user=\"alice\" route=\"/login\" "
+                     "ban=pair until=2033-05-18T03:34:20Z",
+                     line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(
+        grabbed_line(g, "event=login_success addr=192.0.2.11 user=\"alice\" route=\"/login\"", line,
+                     sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g,
+                                        "event=login_failure addr=198.51.100.9 user=\"ghost1\" "
+                                        "route=\"/login\" reason=unknown_user",
+                                        line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g,
+                                        "event=ban_start addr=198.51.100.9 route=\"/login\" "
+                                        "ban=address",
+                                        line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g,
+                                        "event=login_failure addr=2001:db8:1:2::/64 "
+                                        "user=\"alice\"",
+                                        line, sizeof line));
+    /* never a password */
+    CU_ASSERT_PTR_NULL(strstr(g->text, "wonderland"));
+    CU_ASSERT_PTR_NULL(strstr(g->text, "builder"));
+    CU_ASSERT_PTR_NULL(strstr(g->text, "nope"));
+    jwtx_audit_set_server_writer(gw.audit, NULL, NULL);
+    free(g);
+    jwtx_gateway_close(&gw);
+}
+
+static void test_login_regulation_options(void)
+{
+    /* JWT_ERROR_MESSAGE_KEY holds the 429's message too */
+    jwtx_gateway gw;
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "reg-key",
+                                  BASE "JWT_ERROR_MESSAGE_KEY = 'error'\n"
+                                       "JWTX_LOGIN_MAX_FAILURES = 1\n"
+                                       "JWTX_AUDIT_LOG = ''\n"),
+                          0);
+    CU_ASSERT_PTR_NULL(gw.audit);
+    CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.1", "alice", "x"), 401);
+    jwtx_response resp;
+    login_as(&gw, "192.0.2.1", "alice", "wonderland", false, &resp);
+    expect_error(&resp, 429, "{\"error\":\"Too many failed login attempts\"}\n", NULL, "key");
+    jwtx_response_clear(&resp);
+    jwtx_gateway_close(&gw);
+
+    /* regulation off: no regulator, never 429 */
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "reg-off",
+                                  BASE "JWTX_LOGIN_REGULATION = False\n"
+                                       "JWTX_AUDIT_LOG = ''\n"),
+                          0);
+    CU_ASSERT_PTR_NULL(gw.regulator);
+    for (int i = 0; i < 30; i++)
+        CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.1", "alice", "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.1", "alice", "wonderland"), 200);
+    jwtx_gateway_close(&gw);
+
+    /* behind a trusted proxy the client is the X-Forwarded-For address */
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "reg-proxy",
+                                  BASE "JWTX_LOGIN_MAX_FAILURES = 2\n"
+                                       "JWTX_TRUSTED_PROXIES = ['127.0.0.1']\n"
+                                       "JWTX_AUDIT_LOG = 'audit.log'\n"),
+                          0);
+    for (int i = 0; i < 2; i++) {
+        const char *params[] = {"REMOTE_ADDR", "127.0.0.1", "HTTP_X_FORWARDED_FOR",
+                                i == 0 ? "6.6.6.6, 198.51.100.20" : "7.7.7.7, 198.51.100.20", NULL};
+        rq q = {.method = "POST",
+                .uri = "/login",
+                .ctype = JSON_CT,
+                .body = "{\"username\":\"bob\",\"password\":\"x\"}",
+                .params = params};
+        run(jwtx_route_login, &gw, &q, &resp);
+        CU_ASSERT_EQUAL(resp.status, 401);
+        jwtx_response_clear(&resp);
+    }
+    /* bob from 198.51.100.20 is banned; bob from another client of the
+     * same proxy is not */
+    {
+        const char *params[] = {"REMOTE_ADDR", "127.0.0.1", "HTTP_X_FORWARDED_FOR", "198.51.100.21",
+                                NULL};
+        rq q = {.method = "POST",
+                .uri = "/login",
+                .ctype = JSON_CT,
+                .body = "{\"username\":\"bob\",\"password\":\"builder\"}",
+                .params = params};
+        run(jwtx_route_login, &gw, &q, &resp);
+        CU_ASSERT_EQUAL(resp.status, 200);
+        jwtx_response_clear(&resp);
+        params[3] = "198.51.100.20";
+        run(jwtx_route_login, &gw, &q, &resp);
+        CU_ASSERT_EQUAL(resp.status, 429);
+        jwtx_response_clear(&resp);
+    }
+    jwtx_gateway_close(&gw);
+    /* the file audit log, relative to the conf's directory */
+    char *text = jwtx_cu_slurp(tpath("audit.log"), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, " event=login_failure addr=198.51.100.20 user=\"bob\" "
+                                        "route=\"/login\" reason=wrong_password\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, " event=login_success addr=198.51.100.21 user=\"bob\" route=\"/login\"\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, " event=login_banned addr=198.51.100.20 user=\"bob\""));
+    CU_ASSERT_PTR_NULL(strstr(text, "6.6.6.6"));
+    free(text);
+
+    /* an audit file that cannot be opened stops the gateway at start */
+    char want[512], errbuf[1024] = "";
+    const char *path = tpath("bad-audit.conf");
+    CU_ASSERT_EQUAL_FATAL(write_file(path, BASE "JWTX_AUDIT_LOG = '/nonexistent-dir/a.log'\n"), 0);
+    snprintf(want, sizeof want,
+             "%s: JWTX_AUDIT_LOG: cannot open /nonexistent-dir/a.log: No such file or directory",
+             path);
+    CU_ASSERT_EQUAL(jwtx_gateway_open(&gw, "test_gateway", path, errbuf, sizeof errbuf), -1);
+    JWTX_ASSERT_STR(errbuf, want);
+    jwtx_gateway_close(&gw);
+}
+
+/* Audit lines of the other outcomes: missing fields, refresh, logout, a
+ * revoked token presented, the store unavailable and back. */
+static void test_audit_events(void)
+{
+    jwtx_gateway gw;
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "audit-ev",
+                                  BASE "JWTX_BLOCKLIST = 'sqlite:audit.sqlite'\n"
+                                       "JWTX_BLOCKLIST_RETRY_MS = 0\n"),
+                          0);
+    grabbed *g = calloc(1, sizeof *g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    jwtx_audit_set_server_writer(gw.audit, grab, g);
+    jwtx_response resp;
+    const char *params[] = {"REMOTE_ADDR", "192.0.2.77", NULL};
+    rq q = {.method = "POST",
+            .uri = "/login",
+            .ctype = JSON_CT,
+            .body = "{\"username\":\"al\\nice\"}",
+            .params = params};
+    run(jwtx_route_login, &gw, &q, &resp);
+    CU_ASSERT_EQUAL(resp.status, 400);
+    jwtx_response_clear(&resp);
+    login_as(&gw, "192.0.2.77", "bob", "builder", false, &resp);
+    CU_ASSERT_EQUAL_FATAL(resp.status, 200);
+    json_t *body = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+    char *refresh = strdup(json_string_value(json_object_get(body, "refresh_token")));
+    json_decref(body);
+    jwtx_response_clear(&resp);
+    rq rr = {.method = "POST", .uri = "/refresh", .token = refresh, .params = params};
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    jwtx_response_clear(&resp);
+    rq lo = {.method = "POST", .uri = "/logout", .token = refresh, .params = params};
+    run(jwtx_route_logout, &gw, &lo, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    jwtx_response_clear(&resp);
+    /* the revoked refresh token presented again */
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
+    /* the store file removed: 503, one store_unavailable line; back: one
+     * store_available line */
+    static const char *const files[] = {"audit.sqlite", "audit.sqlite-wal", "audit.sqlite-shm"};
+    char away[3][64];
+    for (int i = 0; i < 3; i++) {
+        snprintf(away[i], sizeof away[i], "away-%s", files[i]);
+        rename(tpath(files[i]), tpath(away[i])); /* -wal, -shm: if there */
+    }
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 503);
+    jwtx_response_clear(&resp);
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 503);
+    jwtx_response_clear(&resp);
+    for (int i = 0; i < 3; i++)
+        rename(tpath(away[i]), tpath(files[i])); /* the store with its -wal and -shm */
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
+
+    char line[2048];
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g,
+                                        "event=login_failure addr=192.0.2.77 user=\"al\\nice\" "
+                                        "route=\"/login\" reason=missing_fields",
+                                        line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(
+        grabbed_line(g, "event=refresh addr=192.0.2.77 user=\"bob\" jti=\"", line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(
+        grabbed_line(g, "event=logout addr=192.0.2.77 user=\"bob\" jti=\"", line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=revoked_token addr=192.0.2.77 route=\"/refresh\"",
+                                        line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=store_unavailable reason=", line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=store_available", line, sizeof line));
+    /* missing, success, refresh, logout, 2 x revoked, unavailable, available */
+    CU_ASSERT_EQUAL(g->n, 8);
+    if (g->n != 8)
+        fprintf(stderr, "\n  audit lines:\n%s", g->text);
+    /* no token in any line */
+    CU_ASSERT_PTR_NULL(strstr(g->text, refresh));
+    CU_ASSERT_PTR_NULL(strstr(g->text, "eyJ"));
+    free(refresh);
+    jwtx_audit_set_server_writer(gw.audit, NULL, NULL);
+    free(g);
+    jwtx_gateway_close(&gw);
+}
+
 static void test_gateway_open_errors(void)
 {
     const struct {
@@ -1883,6 +2227,10 @@ static const jwtx_cu_test tests[] = {
     {"authorizer: JWTX_RENDER_ERROR", test_authorizer_render_error},
     {"jwks", test_jwks},
     {"jwtx_gateway_open errors", test_gateway_open_errors},
+    {"login protection: bans, 429, the three keys, IPv6 /64, audit", test_login_regulation},
+    {"login protection: message key, off, trusted proxy, audit file",
+     test_login_regulation_options},
+    {"audit: missing fields, refresh, logout", test_audit_events},
     {NULL, NULL},
 };
 
