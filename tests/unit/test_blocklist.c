@@ -777,6 +777,82 @@ static void test_sqlite_renamed_over(void)
     jwtx_blocklist_free(run);
 }
 
+/* The store's directory (or a directory above it) renamed away and a new
+ * store made at the path: nothing happens to the files a running handle has
+ * open, so their inotify watch says nothing, yet the path now names another
+ * store, the one `jwtx revoke` writes to. The running handle must read that
+ * one (or fail closed), never go on answering from the moved file. */
+static void test_sqlite_directory_renamed(void)
+{
+    char d[600], old[600], top[600], topold[600];
+    snprintf(d, sizeof d, "%s/dir1", tmpdir);
+    snprintf(old, sizeof old, "%s/dir1-old", tmpdir);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    jwtx_blocklist *run = open_sqlite("dir1/s.db", 0);
+    jwtx_blocklist_set_retry_ms(run, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t1", NULL, 0, 1), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(rename(d, old), 0);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    jwtx_blocklist *cli = open_sqlite("dir1/s.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(cli, "t1", false, 0, 1), 0);
+    jwtx_blocklist_free(cli);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t1", NULL, 0, 1), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(run);
+
+    /* Two levels up. */
+    snprintf(top, sizeof top, "%s/top", tmpdir);
+    snprintf(topold, sizeof topold, "%s/top-old", tmpdir);
+    snprintf(d, sizeof d, "%s/top/sub", tmpdir);
+    CU_ASSERT_EQUAL(mkdir(top, 0700), 0);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    run = open_sqlite("top/sub/s.db", 0);
+    jwtx_blocklist_set_retry_ms(run, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t2", NULL, 0, 1), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(rename(top, topold), 0);
+    CU_ASSERT_EQUAL(mkdir(top, 0700), 0);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    cli = open_sqlite("top/sub/s.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(cli, "t2", false, 0, 1), 0);
+    jwtx_blocklist_free(cli);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t2", NULL, 0, 1), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(run);
+
+    /* A symbolic link in the path is never followed (SQLite's
+     * SQLITE_OPEN_NOFOLLOW), so repointing one cannot switch stores. */
+    char a[600], link[600];
+    snprintf(a, sizeof a, "%s/lnk-a", tmpdir);
+    snprintf(link, sizeof link, "%s/lnk", tmpdir);
+    CU_ASSERT_EQUAL(mkdir(a, 0700), 0);
+    cli = open_sqlite("lnk-a/s.db", 0);
+    jwtx_blocklist_free(cli);
+    CU_ASSERT_EQUAL(symlink("lnk-a", link), 0);
+    run = open_sqlite_bare("lnk/s.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t3", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    jwtx_blocklist_free(run);
+}
+
+/* A FIFO (or another file that is not a regular file) at the store's path:
+ * unavailable at once, never a read that waits forever (a FIFO opened for
+ * reading and writing has no writer to wait for). */
+static void test_sqlite_not_regular(void)
+{
+    CU_ASSERT_EQUAL(mkfifo(tmp_path("fifo.db"), 0600), 0);
+    jwtx_blocklist *bl = open_sqlite_bare("fifo.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "not a regular file"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "not a regular file"));
+    jwtx_blocklist_free(bl);
+    /* A directory at the path. */
+    char d[600];
+    snprintf(d, sizeof d, "%s/dir.db", tmpdir);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    bl = open_sqlite_bare("dir.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
+    jwtx_blocklist_free(bl);
+}
+
 /* JWTX_BLOCKLIST_RETRY_MS: after a failure the store is not asked until the
  * period ends; then at once again. Counted on a store that fails fast (a
  * missing SQLite file), by the log and by what the handle reports. */
@@ -1336,6 +1412,8 @@ static const jwtx_cu_test tests[] = {
     {"sqlite: unusable path is UNAVAILABLE, then recovers", test_sqlite_unavailable},
     {"sqlite: removed under a handle, then restored", test_sqlite_removed_and_restored},
     {"sqlite: another store renamed over the path", test_sqlite_renamed_over},
+    {"sqlite: its directory renamed, a new store at the path", test_sqlite_directory_renamed},
+    {"sqlite: a FIFO or directory at the path", test_sqlite_not_regular},
     {"retry period: store not asked, then asked again", test_retry_period},
     {"retry period: a locked SQLite store waits once, not per check", test_retry_sqlite_locked},
     {"redis: start redis-server on a free port", test_redis_start},
