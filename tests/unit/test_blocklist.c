@@ -954,6 +954,7 @@ typedef struct redis_srv {
 } redis_srv;
 
 static redis_srv srv_main, srv_auth;
+static const char *redis_extra[4]; /* more redis-server arguments, NULL-ended */
 
 static double mono(void)
 {
@@ -1088,6 +1089,8 @@ static int start_redis(redis_srv *s, const char *password, int with_socket)
             argv[n++] = "--requirepass";
             argv[n++] = password;
         }
+        for (int i = 0; redis_extra[i] != NULL && n < 28; i++)
+            argv[n++] = redis_extra[i];
         if (with_socket) {
             argv[n++] = "--unixsocket";
             argv[n++] = s->sock;
@@ -1295,6 +1298,30 @@ static void test_redis_auth_and_db(void)
     CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "authed", NULL, 0, now), JWTX_BL_UNAVAILABLE);
     CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "NOAUTH"));
     jwtx_blocklist_free(bl);
+    /* a server that quotes the refused command back: AUTH renamed away,
+     * Redis answers "ERR unknown command 'AUTH', with args beginning with:
+     * '<password>'". The cause (logged, printed) must not hold it. */
+    stop_redis(&srv_auth);
+    redis_extra[0] = "--rename-command";
+    redis_extra[1] = "AUTH";
+    redis_extra[2] = "";
+    int started = start_redis(&srv_auth, NULL, 0);
+    redis_extra[0] = NULL;
+    CU_ASSERT_EQUAL_FATAL(started, 0);
+    snprintf(url, sizeof url, "redis://:Pw-echoed-9@127.0.0.1:%d/3", srv_auth.port);
+    bl = open_url(url, NULL, 0);
+    logbuf lg;
+    memset(&lg, 0, sizeof lg);
+    jwtx_blocklist_set_log(bl, log_cb, &lg);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "authed", NULL, 0, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "unknown command"));
+    CU_ASSERT_PTR_NULL(strstr(jwtx_blocklist_last_error(bl), "Pw-echoed-9"));
+    CU_ASSERT_EQUAL(lg.n, 1);
+    CU_ASSERT_PTR_NULL(strstr(lg.s, "Pw-echoed-9"));
+    jwtx_blocklist_free(bl);
+    stop_redis(&srv_auth);
+    srv_auth.port = 0;
+    CU_ASSERT_EQUAL_FATAL(start_redis(&srv_auth, "s3cr et@x", 0), 0);
     /* a database the server does not have */
     snprintf(url, sizeof url, "redis://:s3cr%%20et%%40x@127.0.0.1:%d/999", srv_auth.port);
     bl = open_url(url, NULL, 0);
