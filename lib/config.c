@@ -560,7 +560,8 @@ typedef struct parser {
     loadctx *lc;
     const char *p, *end;
     int line;
-    int depth; /* open brackets: newlines and comments are whitespace inside */
+    int depth;   /* open brackets: newlines and comments are whitespace inside */
+    bool secret; /* the statement's value may be a secret: never quoted in a message */
 } parser;
 
 static int perr(parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -958,6 +959,11 @@ static int parse_value(parser *ps, pval *out, bool in_list)
             out->i = 0;
         } else if (n == 4 && memcmp(s, "None", 4) == 0) {
             out->t = V_NONE;
+        } else if (ps->secret) {
+            /* JWT_SECRET_KEY = s3cret (the quotes forgotten): the word is
+             * the secret itself, and this message reaches server logs. */
+            return perr(ps, "the value is not a literal (a bare word, not shown: this setting "
+                            "holds a secret): write a string in quotes, NAME = \"...\"");
         } else {
             return perr(ps,
                         "'%.*s' is not a literal: only strings, integers, True, False, None "
@@ -1099,6 +1105,10 @@ static int parse_statement(parser *ps, assigned *as)
     if (ps->p >= ps->end || *ps->p != '=' || (ps->p + 1 < ps->end && ps->p[1] == '='))
         return perr(ps, "invalid syntax: expected NAME = value");
     ps->p++;
+    /* Settings whose value is or holds a secret (a key, a password in a
+     * store URL), and names that look like one (a typo of them). */
+    ps->secret = strcasestr(name, "SECRET") != NULL || strcasestr(name, "PRIVATE") != NULL ||
+                 strcasestr(name, "PASSWORD") != NULL || strcasestr(name, "BLOCKLIST") != NULL;
     pval *v = calloc(1, sizeof *v);
     if (v == NULL)
         return perr(ps, "out of memory");
@@ -1152,7 +1162,7 @@ static int parse_text(loadctx *lc, const char *text, size_t len, assigned *as)
 {
     if (precheck(lc, text, len) != 0)
         return -1;
-    parser ps = {lc, text, text + len, 1, 0};
+    parser ps = {lc, text, text + len, 1, 0, false};
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         ps.p += 3; /* a UTF-8 BOM, which Python allows */
     while (ps.p < ps.end) {

@@ -653,6 +653,22 @@ static const error_case error_cases[] = {
                          "None and lists of them are supported"},
     {S "X = true", "t.conf:2: 'true' is not a literal: only strings, integers, True, False, "
                    "None and lists of them are supported"},
+    /* the quotes forgotten around a secret: the word is the secret, never shown */
+    {S "JWT_SECRET_KEY = Sup3rSecret", "t.conf:2: the value is not a literal (a bare word, not "
+                                       "shown: this setting holds a secret): write a string in "
+                                       "quotes, NAME = \"...\""},
+    {S "SECRET_KEY = [Sup3rSecret]", "t.conf:2: the value is not a literal (a bare word, not "
+                                     "shown: this setting holds a secret): write a string in "
+                                     "quotes, NAME = \"...\""},
+    {S "JWT_PRIVATE_KEY = Sup3rSecret", "t.conf:2: the value is not a literal (a bare word, not "
+                                        "shown: this setting holds a secret): write a string in "
+                                        "quotes, NAME = \"...\""},
+    {S "JWTX_BLOCKLIST = redis", "t.conf:2: the value is not a literal (a bare word, not "
+                                 "shown: this setting holds a secret): write a string in "
+                                 "quotes, NAME = \"...\""},
+    {S "jwt_secret_kye = Sup3rSecret", "t.conf:2: the value is not a literal (a bare word, not "
+                                       "shown: this setting holds a secret): write a string in "
+                                       "quotes, NAME = \"...\""},
     {S "X = [\n 'a',\n 'b'\n", "t.conf:2: '[' was never closed"},
     {S "X = (\n", "t.conf:2: '(' was never closed"},
     {S "X = [\n 'a'\n 'b' 'c'\n 5]", "t.conf:5: invalid syntax: expected ',' or ']' in list"},
