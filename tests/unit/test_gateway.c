@@ -1168,6 +1168,18 @@ static void test_protected_json_identity(void)
         {"false", "{\"logged_in_as\":false}\n", "false"},
         {"null", "{\"logged_in_as\":null}\n", "null"},
         {"[]", "{\"logged_in_as\":[]}\n", "[]"},
+        /* where the answer differs from Flask's (docs/programs.md): an
+         * integer beyond 64 bits is the nearest double (Flask: the exact
+         * integer); a number beyond the doubles is null (Flask: Infinity,
+         * which is not JSON); -0 is 0 and -0.0 stays -0.0, as in Python */
+        {"12345678901234567890123", "{\"logged_in_as\":1.2345678901234568e+22}\n",
+         "1.2345678901234568e+22"},
+        {"1e400", "{\"logged_in_as\":null}\n", "null"},
+        {"-0", "{\"logged_in_as\":0}\n", "0"},
+        {"-0.0", "{\"logged_in_as\":-0.0}\n", "-0.0"},
+        {"{\"a\\u0000c\": 1, \"a\\u0000b\": 2}",
+         "{\"logged_in_as\":{\"a\\u0000b\":2,\"a\\u0000c\":1}}\n",
+         "{\"a\\u0000c\":1,\"a\\u0000b\":2}"},
         {"\"42\"", "{\"logged_in_as\":\"42\"}\n", "42"},
         {"\"alice\"", ALICE, "alice"},
         {"\"r\\u00e9n\\u00e9 \\\"q\\\"\"", "{\"logged_in_as\":\"r\\u00e9n\\u00e9 \\\"q\\\"\"}\n",
