@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -831,6 +833,64 @@ static void test_sqlite_directory_renamed(void)
     jwtx_blocklist_free(run);
 }
 
+/* No inotify instance to be had (fs.inotify.max_user_instances used up by
+ * other programs, or no file descriptor left): the handle stats the files
+ * on every check instead, and a store replaced under it is still noticed.
+ * Made real in a child: its descriptors are used up, all but the three
+ * SQLite needs (the file, -wal, -shm), so inotify_init1 fails (EMFILE). */
+static void test_sqlite_no_inotify(void)
+{
+    jwtx_blocklist *maker = open_sqlite("noino.db", 0);
+    jwtx_blocklist_free(maker);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        int code = 0;
+        struct rlimit rl = {64, 64};
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            _exit(10);
+        int fds[64], n = 0, fd;
+        while (n < 64 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+            fds[n++] = fd;
+        if (n < 3)
+            _exit(11);
+        for (int k = 0; k < 3; k++)
+            close(fds[--n]);
+        jwtx_blocklist *run = open_sqlite_bare("noino.db", 0);
+        jwtx_blocklist_set_retry_ms(run, 0);
+        if (jwtx_blocklist_check(run, "t", NULL, 0, 1) != JWTX_BL_CLEAR)
+            code = 12; /* could not even open the store */
+        /* Is inotify really out of reach here? */
+        int probe = inotify_init1(IN_CLOEXEC);
+        if (probe >= 0)
+            code = 13;
+        while (n > 0)
+            close(fds[--n]);
+        /* Another store renamed over the path, holding a revocation. */
+        unlink_store("noino-new.db");
+        jwtx_blocklist *aside = open_sqlite("noino-new.db", 0);
+        if (jwtx_blocklist_revoke(aside, "t", false, 0, 1) != 0)
+            code = 14;
+        jwtx_blocklist_free(aside);
+        char p[600];
+        snprintf(p, sizeof p, "%s-wal", tmp_path("noino.db"));
+        unlink(p);
+        snprintf(p, sizeof p, "%s-shm", tmp_path("noino.db"));
+        unlink(p);
+        if (rename(tmp_path("noino-new.db"), tmp_path("noino.db")) != 0)
+            code = 15;
+        if (code == 0 && jwtx_blocklist_check(run, "t", NULL, 0, 1) != JWTX_BL_REVOKED)
+            code = 16; /* went on reading the replaced file */
+        _exit(code);
+    }
+    int status = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0)
+        fprintf(stderr, "\n  child exited %d\n", WEXITSTATUS(status));
+    CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+}
+
 /* A FIFO (or another file that is not a regular file) at the store's path:
  * unavailable at once, never a read that waits forever (a FIFO opened for
  * reading and writing has no writer to wait for). */
@@ -1441,6 +1501,7 @@ static const jwtx_cu_test tests[] = {
     {"sqlite: another store renamed over the path", test_sqlite_renamed_over},
     {"sqlite: its directory renamed, a new store at the path", test_sqlite_directory_renamed},
     {"sqlite: a FIFO or directory at the path", test_sqlite_not_regular},
+    {"sqlite: no inotify instance: stat notices a replaced store", test_sqlite_no_inotify},
     {"retry period: store not asked, then asked again", test_retry_period},
     {"retry period: a locked SQLite store waits once, not per check", test_retry_sqlite_locked},
     {"redis: start redis-server on a free port", test_redis_start},
