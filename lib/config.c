@@ -1963,6 +1963,18 @@ static int resolve(loadctx *lc, jwtx_config *cfg, const assigned *as)
     if (private_inline)
         warn_world_readable(lc, line_of(as, "JWT_PRIVATE_KEY"), "JWT_PRIVATE_KEY", lc->name, lc->st,
                             inline_hint);
+    if (cfg->blocklist != NULL &&
+        (strncmp(cfg->blocklist, "redis://", 8) == 0 || strncmp(cfg->blocklist, "unix:", 5) == 0)) {
+        /* A Redis password in the URL is a secret inline too (there is no
+         * _FILE form of it). One that does not parse may hold one. */
+        char *m = jwtxp_blocklist_url_masked(cfg->blocklist);
+        if (m == NULL || strstr(m, "********") != NULL)
+            warn_world_readable(lc, line_of(as, "JWTX_BLOCKLIST"), "JWTX_BLOCKLIST", lc->name,
+                                lc->st,
+                                " and holds the revocation store's password; make it readable "
+                                "by the gateway only (chmod o-r)");
+        free(m);
+    }
     if (resolve_pem(lc, &cfg->public_key, as, O_PUBLIC_KEY_FILE, "JWT_PUBLIC_KEY",
                     line_of(as, "JWT_PUBLIC_KEY"), false) != 0)
         return -1;
