@@ -51,7 +51,7 @@ int cmd_config(int argc, char **argv)
         jwtx_error err;
         jwtx_error_clear(&err);
         if (jwtx_blocklist_open(&cfg, &bl, &err) != 0) {
-            fprintf(stderr, "jwtx: %s: JWTX_BLOCKLIST: %s\n", path, jwtx_error_message(&err));
+            fprintf(stderr, "jwtx: %s: %s\n", path, jwtx_error_message(&err));
             jwtx_config_clear(&cfg);
             return 1;
         }

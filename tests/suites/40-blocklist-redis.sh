@@ -190,7 +190,8 @@ for u in 'redis://:Pw-cc-1@127.0.0.1:6379/abc' 'redis://:Pw-cc-1@127.0.0.1:0/0' 
     chmod 600 "$work/bad-url.conf"
     out=$("$JWTX" config check "$work/bad-url.conf" 2>&1); rc=$?
     check "config check: unusable store URL is an error (exit 1)" 1 $rc
-    case "$out" in *"bad-url.conf: JWTX_BLOCKLIST: "*) ok "config check: ... names JWTX_BLOCKLIST" ;;
+    case "$out" in *"JWTX_BLOCKLIST: JWTX_BLOCKLIST"*) ko "config check: ... names JWTX_BLOCKLIST twice: [$out]" ;;
+        *"bad-url.conf: JWTX_BLOCKLIST: "*) ok "config check: ... names JWTX_BLOCKLIST once" ;;
         *) ko "config check: ... names JWTX_BLOCKLIST: [$out]" ;; esac
     case "$out" in *Pw-cc-1*) ko "config check: ... shows the password: [$out]" ;;
         *) ok "config check: ... password not shown" ;; esac

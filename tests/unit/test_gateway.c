@@ -1840,6 +1840,18 @@ static void test_gateway_open_errors(void)
     CU_ASSERT_EQUAL(strncmp(errbuf, missing, strlen(missing)), 0);
     jwtx_gateway_close(&gw);
 
+    /* a store URL the store's parser refuses: named once, password not shown */
+    const char *badport = tpath("bad-port.conf");
+    CU_ASSERT_EQUAL(write_file(badport, "JWT_SECRET_KEY = '" SECRET "'\n"
+                                        "JWTX_BLOCKLIST = 'redis://:Pw-gw-1@127.0.0.1:99999/0'\n"),
+                    0);
+    CU_ASSERT_EQUAL(jwtx_gateway_open(&gw, "test_gateway", badport, errbuf, sizeof errbuf), -1);
+    char want_port[1024];
+    snprintf(want_port, sizeof want_port,
+             "%s: JWTX_BLOCKLIST: the port must be a number from 1 to 65535", badport);
+    JWTX_ASSERT_STR(errbuf, want_port);
+    jwtx_gateway_close(&gw);
+
     /* a bad store URL and a missing users file fail at open */
     const char *store = tpath("bad-store.conf");
     CU_ASSERT_EQUAL(write_file(store, "JWT_SECRET_KEY = '" SECRET "'\n"
