@@ -452,6 +452,16 @@ def policy_table(results, port, label, path, headers, policy):
         r = request(port, "HEAD", sp, headers)
         if r.status != policy[0] and r.status not in SAFE_REFUSALS:
             escaped.append("HEAD %s -> %d" % (sp, r.status))
+    # Other methods on the route itself: the policy, or the server refusing
+    # the method; OPTIONS may also be a responder's own bodiless Allow answer
+    # (docs/programs.md).
+    for m in ("POST", "PUT", "DELETE", "PATCH", "PROPFIND", "TRACE", "OPTIONS", "get", "FOO"):
+        r = request(port, m, path, headers, body="" if m in ("POST", "PUT", "PATCH") else None)
+        if ((r.status, r.body) == policy or (m == "HEAD" and r.status == policy[0]) or
+                r.status in SAFE_REFUSALS + (411, 413, 501) or
+                (m == "OPTIONS" and r.status == 200 and r.body == b"")):
+            continue
+        escaped.append("%s %s -> %d %r" % (m, path, r.status, r.body[:48]))
     print("# %s: %s: %d spellings: %d answered with the policy, %d refused by the server, "
           "%d escaped" % (label, path, len(spellings), at_policy, refused, len(escaped)))
     results.check(not escaped and at_policy >= 1,
