@@ -8,7 +8,7 @@ set -eu
 PKGS="gcc make pkg-config libssl-dev libjansson-dev libfcgi-dev libfcgi-bin libcunit1-dev
 libsqlite3-dev libhiredis-dev libcrypt-dev lighttpd redis-server spawn-fcgi apache2
 apache2-utils libapache2-mod-fcgid nginx-light python3 python3-jwt python3-cryptography
-curl valgrind sqlite3 fcgiwrap clang libclang-rt-14-dev procps"
+curl valgrind sqlite3 fcgiwrap clang libclang-rt-14-dev procps fail2ban"
 if [ "${1:-}" = browser ]; then
     PKGS="chromium chromium-driver"
 fi
