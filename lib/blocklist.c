@@ -4,23 +4,41 @@
  * every argument before a back end sees it. Rules common to both stores live
  * here: the leeway added to a token's exp, "an expired token needs no entry",
  * key length caps, and failing closed (no handle answers CLEAR on error).
+ *
+ * It also keeps the store's state as this process sees it: available or
+ * unavailable, with the cause. A change of state is logged once (the cause
+ * as the back end words it, never a password), not every request. After a
+ * failure the circuit opens for retry_ms: calls fail at once without asking
+ * the store, so a hung store (Redis stopped, a SQLite file locked) costs one
+ * timeout per period and process instead of one per request. The first call
+ * after the period asks the store again; its success closes the circuit.
  */
 #include <ctype.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
 #include "jwtx/blocklist.h"
+#include "jwtx/json.h"
 #include "blocklist_internal.h"
+
+enum { STATE_UNKNOWN, STATE_UP, STATE_DOWN };
 
 struct jwtx_blocklist {
     const jwtxp_bl_ops *ops;
     void *be;
     long long leeway;
-    char err[256]; /* front-end failures (bad arguments) */
+    long long retry_ms; /* open-circuit period, 0 = off */
+    long long retry_at; /* CLOCK_MONOTONIC ms when the store may be asked again */
+    int state;          /* STATE_* */
+    jwtx_blocklist_log_fn log;
+    void *log_ctx;
+    char err[600]; /* front-end failures (bad arguments, open circuit) */
 };
 
 #define DEFAULT_PREFIX "jwtx:"
@@ -215,6 +233,92 @@ static int parse_redis_tcp(const char *s, jwtxp_redis_target *t, jwtx_error *err
     return 0;
 }
 
+/* Any store URL but sqlite: into *t (zeroed first). On failure *t is
+ * cleared again and err says why. The one reading of a Redis URL: the store
+ * connects with it and jwtxp_blocklist_url_masked shows it. */
+static int parse_redis_url(const char *url, jwtxp_redis_target *t, jwtx_error *err)
+{
+    memset(t, 0, sizeof *t);
+    int rc;
+    if (strncmp(url, "redis://", 8) == 0) {
+        rc = parse_redis_tcp(url + 8, t, err);
+    } else if (strncmp(url, "unix:", 5) == 0) {
+        rc = parse_unix(url + 5, t, err);
+    } else if (strncmp(url, "redis+unix://", 13) == 0) {
+        const char *s = url + 13;
+        rc = 0;
+        if (s[0] != '/') {
+            /* USERINFO@/path: the credentials end where the absolute path starts. */
+            const char *at = strstr(s, "@/");
+            if (at == NULL)
+                rc = cfg_error(err, "expected redis+unix://[[USER]:PASSWORD@]/path");
+            else
+                rc = parse_userinfo(s, (size_t)(at - s), t, err);
+            if (rc == 0)
+                s = at + 1;
+        }
+        if (rc == 0)
+            rc = parse_unix(s, t, err);
+    } else {
+        rc = cfg_error(err, "unknown store; use sqlite:PATH, redis://HOST:PORT/DB or "
+                            "unix:/path/to/redis.sock");
+    }
+    if (rc != 0)
+        jwtxp_redis_target_clear(t);
+    return rc;
+}
+
+/* Appends s with every byte but RFC 3986's unreserved ones percent-encoded,
+ * so a user name shows as ASCII that reads back to the same name. */
+static void append_pct(jwtx_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            jwtx_buf_append(b, p, 1);
+        else
+            jwtx_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+char *jwtxp_blocklist_url_masked(const char *url)
+{
+    if (url == NULL)
+        return NULL;
+    if (url[0] == '\0' || strncmp(url, "sqlite:", 7) == 0)
+        return strdup(url);
+    jwtxp_redis_target t;
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    if (strlen(url) > JWTX_BLOCKLIST_URL_MAX || parse_redis_url(url, &t, &err) != 0)
+        return NULL;
+    /* Rebuilt from what the store would use, never copied from the text:
+     * whatever the parser took as the password cannot show. */
+    jwtx_buf b;
+    jwtx_buf_init(&b);
+    if (t.socket != NULL) {
+        jwtx_buf_puts(&b, "unix:");
+        jwtx_buf_puts(&b, t.socket);
+        jwtx_buf_printf(&b, "?db=%lld", t.db);
+        if (t.user != NULL) {
+            jwtx_buf_puts(&b, "&user=");
+            append_pct(&b, t.user);
+        }
+        if (t.password != NULL)
+            jwtx_buf_puts(&b, "&password=********");
+    } else {
+        jwtx_buf_puts(&b, "redis://");
+        if (t.user != NULL || t.password != NULL) {
+            if (t.user != NULL)
+                append_pct(&b, t.user);
+            jwtx_buf_puts(&b, t.password != NULL ? ":********@" : ":@");
+        }
+        jwtx_buf_printf(&b, strchr(t.host, ':') ? "[%s]:%d/%lld" : "%s:%d/%lld", t.host, t.port,
+                        t.db);
+    }
+    jwtxp_redis_target_clear(&t);
+    return jwtx_buf_take(&b, NULL);
+}
+
 int jwtx_blocklist_open_url(const char *url, const char *prefix, long long timeout_ms,
                             long long leeway, jwtx_blocklist **out, jwtx_error *err)
 {
@@ -241,6 +345,7 @@ int jwtx_blocklist_open_url(const char *url, const char *prefix, long long timeo
     if (bl == NULL)
         return jwtx_error_set(err, JWTX_ERR_INTERNAL, "out of memory");
     bl->leeway = leeway;
+    bl->state = STATE_UNKNOWN;
 
     if (strncmp(url, "sqlite:", 7) == 0) {
         const char *path = url + 7;
@@ -252,33 +357,7 @@ int jwtx_blocklist_open_url(const char *url, const char *prefix, long long timeo
         bl->be = jwtxp_bl_sqlite_new(path, timeout_ms);
     } else {
         jwtxp_redis_target t;
-        memset(&t, 0, sizeof t);
-        int rc;
-        if (strncmp(url, "redis://", 8) == 0)
-            rc = parse_redis_tcp(url + 8, &t, err);
-        else if (strncmp(url, "unix:", 5) == 0)
-            rc = parse_unix(url + 5, &t, err);
-        else if (strncmp(url, "redis+unix://", 13) == 0) {
-            const char *s = url + 13;
-            rc = 0;
-            if (s[0] != '/') {
-                /* USERINFO@/path: the credentials end where the absolute path starts. */
-                const char *at = strstr(s, "@/");
-                if (at == NULL)
-                    rc = cfg_error(err, "expected redis+unix://[[USER]:PASSWORD@]/path");
-                else
-                    rc = parse_userinfo(s, (size_t)(at - s), &t, err);
-                if (rc == 0)
-                    s = at + 1;
-            }
-            if (rc == 0)
-                rc = parse_unix(s, &t, err);
-        } else {
-            rc = cfg_error(err, "unknown store; use sqlite:PATH, redis://HOST:PORT/DB or "
-                                "unix:/path/to/redis.sock");
-        }
-        if (rc != 0) {
-            jwtxp_redis_target_clear(&t);
+        if (parse_redis_url(url, &t, err) != 0) {
             free(bl);
             return -1;
         }
@@ -298,8 +377,82 @@ int jwtx_blocklist_open(const jwtx_config *cfg, jwtx_blocklist **out, jwtx_error
 {
     if (cfg == NULL)
         return jwtx_error_set(err, JWTX_ERR_INTERNAL, "jwtx_blocklist_open: cfg is NULL");
-    return jwtx_blocklist_open_url(cfg->blocklist, cfg->blocklist_prefix, cfg->blocklist_timeout_ms,
-                                   cfg->decode_leeway, out, err);
+    int rc = jwtx_blocklist_open_url(cfg->blocklist, cfg->blocklist_prefix,
+                                     cfg->blocklist_timeout_ms, cfg->decode_leeway, out, err);
+    if (rc == 0)
+        jwtx_blocklist_set_retry_ms(*out, cfg->blocklist_retry_ms);
+    return rc;
+}
+
+void jwtx_blocklist_set_retry_ms(jwtx_blocklist *bl, long long ms)
+{
+    if (bl != NULL)
+        bl->retry_ms = ms < 0 ? 0 : ms > 3600000 ? 3600000 : ms;
+}
+
+void jwtx_blocklist_set_log(jwtx_blocklist *bl, jwtx_blocklist_log_fn fn, void *ctx)
+{
+    if (bl == NULL)
+        return;
+    bl->log = fn;
+    bl->log_ctx = ctx;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(jwtx_blocklist *bl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(jwtx_blocklist *bl, const char *fmt, ...)
+{
+    if (bl->log == NULL)
+        return;
+    char line[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    bl->log(line, bl->log_ctx);
+}
+
+/* May the store be asked now? No while the circuit is open: then bl->err
+ * says why (the cause of the failure that opened it). */
+static bool gate(jwtx_blocklist *bl)
+{
+    bl->err[0] = '\0';
+    if (bl->state != STATE_DOWN || bl->retry_ms == 0 || mono_ms() >= bl->retry_at)
+        return true;
+    const char *cause = bl->ops->last_error(bl->be);
+    snprintf(bl->err, sizeof bl->err, "%s", cause && cause[0] ? cause : "unavailable");
+    return false;
+}
+
+/* Records the outcome of asking the store: logs a change of state, opens
+ * the circuit after a failure. */
+static void outcome(jwtx_blocklist *bl, bool ok)
+{
+    if (ok) {
+        if (bl->state == STATE_DOWN)
+            say(bl, "revocation store available again (%s)", bl->ops->kind);
+        bl->state = STATE_UP;
+        return;
+    }
+    if (bl->state != STATE_DOWN) {
+        const char *cause = bl->ops->last_error(bl->be);
+        if (bl->retry_ms > 0)
+            say(bl, "revocation store unavailable: %s (answering 503; asked again every %lld ms)",
+                cause && cause[0] ? cause : "no reason given", bl->retry_ms);
+        else
+            say(bl, "revocation store unavailable: %s (answering 503)",
+                cause && cause[0] ? cause : "no reason given");
+    }
+    bl->state = STATE_DOWN;
+    if (bl->retry_ms > 0)
+        bl->retry_at = mono_ms() + bl->retry_ms;
 }
 
 void jwtx_blocklist_free(jwtx_blocklist *bl)
@@ -330,7 +483,22 @@ int jwtx_blocklist_ping(jwtx_blocklist *bl)
     if (bl == NULL)
         return 0;
     bl->err[0] = '\0';
-    return bl->ops->ping(bl->be) == 0 ? 0 : -1;
+    int rc = bl->ops->ping(bl->be) == 0 ? 0 : -1;
+    outcome(bl, rc == 0);
+    return rc;
+}
+
+int jwtx_blocklist_init(jwtx_blocklist *bl, int *made)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    int m = JWTX_BL_INIT_EXISTS;
+    int rc = bl->ops->init(bl->be, &m) == 0 ? 0 : -1;
+    outcome(bl, rc == 0);
+    if (rc == 0 && made != NULL)
+        *made = m;
+    return rc;
 }
 
 /* Length of a key, or (size_t)-1 when NULL, empty or too long. */
@@ -368,9 +536,12 @@ int jwtx_blocklist_check(jwtx_blocklist *bl, const char *jti, const char *user, 
         return JWTX_BL_UNAVAILABLE;
     if (user != NULL && (ulen = key_len(bl, user, "user")) == (size_t)-1)
         return JWTX_BL_UNAVAILABLE;
+    if (!gate(bl))
+        return JWTX_BL_UNAVAILABLE;
     int rc = bl->ops->check(bl->be, jti, jlen, user, ulen, iat, now);
     if (rc != JWTX_BL_CLEAR && rc != JWTX_BL_REVOKED)
-        return JWTX_BL_UNAVAILABLE;
+        rc = JWTX_BL_UNAVAILABLE;
+    outcome(bl, rc != JWTX_BL_UNAVAILABLE);
     return rc;
 }
 
@@ -391,7 +562,11 @@ int jwtx_blocklist_revoke(jwtx_blocklist *bl, const char *jti, bool has_exp, lon
         if (until <= now)
             return 0;
     }
-    return bl->ops->revoke(bl->be, jti, len, until, now) == 0 ? 0 : -1;
+    if (!gate(bl))
+        return -1;
+    int rc = bl->ops->revoke(bl->be, jti, len, until, now) == 0 ? 0 : -1;
+    outcome(bl, rc == 0);
+    return rc;
 }
 
 int jwtx_blocklist_revoke_user(jwtx_blocklist *bl, const char *user, long long cutoff)
@@ -402,16 +577,23 @@ int jwtx_blocklist_revoke_user(jwtx_blocklist *bl, const char *user, long long c
     size_t len = key_len(bl, user, "user");
     if (len == (size_t)-1)
         return -1;
-    return bl->ops->revoke_user(bl->be, user, len, cutoff) == 0 ? 0 : -1;
+    if (!gate(bl))
+        return -1;
+    int rc = bl->ops->revoke_user(bl->be, user, len, cutoff) == 0 ? 0 : -1;
+    outcome(bl, rc == 0);
+    return rc;
 }
 
 int jwtx_blocklist_count(jwtx_blocklist *bl, long long now, long long *n)
 {
     if (bl == NULL || n == NULL)
         return -1;
-    bl->err[0] = '\0';
+    if (!gate(bl))
+        return -1;
     long long v = 0;
-    if (bl->ops->count(bl->be, now, &v) != 0)
+    int rc = bl->ops->count(bl->be, now, &v);
+    outcome(bl, rc == 0);
+    if (rc != 0)
         return -1;
     *n = v;
     return 0;
@@ -423,8 +605,10 @@ int jwtx_blocklist_list(jwtx_blocklist *bl, long long now,
 {
     if (bl == NULL || cb == NULL)
         return -1;
-    bl->err[0] = '\0';
+    if (!gate(bl))
+        return -1;
     int rc = bl->ops->list(bl->be, now, cb, ctx);
+    outcome(bl, rc >= 0);
     return rc < 0 ? -1 : rc;
 }
 
@@ -432,9 +616,12 @@ int jwtx_blocklist_purge(jwtx_blocklist *bl, long long now, long long *removed)
 {
     if (bl == NULL)
         return -1;
-    bl->err[0] = '\0';
+    if (!gate(bl))
+        return -1;
     long long v = 0;
-    if (bl->ops->purge(bl->be, now, &v) != 0)
+    int rc = bl->ops->purge(bl->be, now, &v);
+    outcome(bl, rc == 0);
+    if (rc != 0)
         return -1;
     if (removed)
         *removed = v;

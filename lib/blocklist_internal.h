@@ -15,6 +15,9 @@ typedef int (*jwtxp_bl_list_cb)(const char *kind, const char *key, long long unt
 
 typedef struct jwtxp_bl_ops {
     const char *kind;
+    /* Makes the store on purpose (install time): 0 ok, -1 failed; *made one
+     * of JWTX_BL_INIT_*. Stores that need nothing made only check it answers. */
+    int (*init)(void *be, int *made);
     /* 0 ok, -1 unavailable */
     int (*ping)(void *be);
     /* JWTX_BL_CLEAR / REVOKED / UNAVAILABLE; jti or user may be NULL but not both */
@@ -50,5 +53,13 @@ void *jwtxp_bl_redis_new(jwtxp_redis_target *t, const char *prefix, long long ti
 
 /* Frees a target's strings, wiping the password. */
 void jwtxp_redis_target_clear(jwtxp_redis_target *t);
+
+/* JWTX_BLOCKLIST as `jwtx config check` shows it, read by the parser the
+ * store connects with: "" and sqlite:PATH as they are; a Redis URL rebuilt
+ * from the parsed target (redis://[USER:********@]HOST:PORT/DB or
+ * unix:PATH?db=N[&user=U][&password=********]), so no form of password
+ * the store accepts is ever shown. Returns a new string (free it), or NULL
+ * when the URL does not parse (show nothing of it) or out of memory. */
+char *jwtxp_blocklist_url_masked(const char *url);
 
 #endif

@@ -233,6 +233,13 @@ static int rd_ping(void *be)
     return run_op(be, op_ping, NULL);
 }
 
+/* Nothing to make in Redis: keys appear as revocations come in. */
+static int rd_init(void *be, int *made)
+{
+    *made = JWTX_BL_INIT_EXISTS;
+    return run_op(be, op_ping, NULL);
+}
+
 /* ---- check */
 
 typedef struct check_arg {
@@ -541,6 +548,7 @@ void *jwtxp_bl_redis_new(jwtxp_redis_target *t, const char *prefix, long long ti
 
 const jwtxp_bl_ops jwtxp_bl_redis_ops = {
     .kind = "redis",
+    .init = rd_init,
     .ping = rd_ping,
     .check = rd_check,
     .revoke = rd_revoke,

@@ -2,10 +2,13 @@
  * blocklist_sqlite.c — the embedded revocation store: one SQLite file shared
  * by every FastCGI process of a gateway.
  *
- * The file is created on first use with mode 0600 whatever the umask, runs in
- * WAL mode (readers never wait for the one writer) with synchronous=NORMAL
- * and a busy timeout, and carries its schema version in PRAGMA user_version
- * (a newer version than this code knows is refused). Tables:
+ * The file is made on purpose only, by jwtxp_bl_ops.init (`jwtx blocklist
+ * init`), with mode 0600 whatever the umask; a program never creates it at
+ * request time: a missing file, or a SQLite file without our schema, is an
+ * unavailable store (fail closed), not a new empty one. It runs in WAL mode
+ * (readers never wait for the one writer) with synchronous=NORMAL and a busy
+ * timeout, and carries its schema version in PRAGMA user_version (a newer
+ * version than this code knows is refused). Tables:
  *   revoked(jti TEXT PRIMARY KEY, until INTEGER)   until NULL = forever
  *   revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER)
  * Statements are prepared once per handle. Nothing is cached: every check
@@ -15,6 +18,19 @@
  * after a failure other than a busy database, closed and re-opened on the
  * next call; a handle inherited across fork() is abandoned, never closed, in
  * the child (SQLite forbids using or closing it there) and a new one opened.
+ *
+ * A removed or replaced file: an open connection keeps reading the file it
+ * opened even after `rm` or a rename over its path, while other processes
+ * would open whatever is at the path now. So before each use the file at
+ * the path, and its -wal and -shm, are compared (stat: device and inode) with
+ * the ones this connection has open. Any difference fails closed and drops
+ * the connection without a checkpoint (a checkpoint-on-close could delete
+ * the -wal now at the path, which belongs to another file); the next call
+ * opens whatever valid store is at the path then. Three stat() calls per
+ * check would cost more than the check itself, so an inotify watch on the
+ * three files (a change of their link count, a rename) says when to look:
+ * one non-blocking read per check. Without inotify (no instance left, a file
+ * system without it) every check stats the files.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,8 +79,23 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER NOT NULL);"
     "PRAGMA user_version = 1;";
 
+/* Which file a connection has open, to notice it being removed or replaced. */
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+    bool known;
+} file_id;
+
+enum { F_MAIN, F_WAL, F_SHM, F__N };
+
 typedef struct sqlite_be {
     char *path;
+    char *side[F__N]; /* path, path-wal, path-shm */
+    file_id id[F__N];
+    bool memory;        /* ":memory:": private to the handle, no file */
+    bool creating;      /* in init: the schema may be written */
+    int watch;          /* inotify instance on the files of db, -1 = none (stat each time) */
+    file_id left[F__N]; /* -wal/-shm of a store replaced under us, still at their paths */
     int busy_ms;
     sqlite3 *db;
     sqlite3 *abandoned; /* the parent's connection, left alone after fork() */
@@ -73,14 +105,83 @@ typedef struct sqlite_be {
     char err[512];
 } sqlite_be;
 
+/* The file at the path (or its -wal, -shm) is not the one this connection
+ * has open: removed, or something else renamed over it. Sets *what. */
+static bool moved(sqlite_be *b, const char **what)
+{
+    for (int f = 0; f < F__N; f++) {
+        if (!b->id[f].known)
+            continue;
+        struct stat st;
+        if (stat(b->side[f], &st) != 0) {
+            *what = f == F_MAIN  ? "the store file was removed"
+                    : f == F_WAL ? "the store's -wal file was removed"
+                                 : "the store's -shm file was removed";
+            return true;
+        }
+        if (st.st_dev != b->id[f].dev || st.st_ino != b->id[f].ino) {
+            *what = f == F_MAIN  ? "the store file was replaced (another file is at its path)"
+                    : f == F_WAL ? "the store's -wal file was replaced"
+                                 : "the store's -shm file was replaced";
+            return true;
+        }
+    }
+    return false;
+}
+
 static void close_db(sqlite_be *b)
 {
     for (int i = 0; i < ST__N; i++) {
         sqlite3_finalize(b->st[i]);
         b->st[i] = NULL;
     }
+    const char *what;
+    if (b->db != NULL && !b->memory && moved(b, &what)) {
+        /* The last connection to a WAL database checkpoints on close and
+         * then deletes "<path>-wal" and "<path>-shm" by name: files that may
+         * now belong to the store that replaced ours. */
+        sqlite3_db_config(b->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+    }
     sqlite3_close_v2(b->db);
     b->db = NULL;
+    for (int f = 0; f < F__N; f++)
+        b->id[f].known = false;
+    if (b->watch >= 0)
+        close(b->watch);
+    b->watch = -1;
+}
+
+/* Watches the files just noted (note_file), then checks they are still the
+ * ones at their paths, so no change falls between the two. */
+static void watch_files(sqlite_be *b)
+{
+    if (b->watch >= 0)
+        close(b->watch);
+    b->watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    for (int f = 0; f < F__N && b->watch >= 0; f++) {
+        if (b->id[f].known &&
+            inotify_add_watch(b->watch, b->side[f],
+                              IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF | IN_DONT_FOLLOW) < 0) {
+            close(b->watch);
+            b->watch = -1;
+        }
+    }
+}
+
+/* moved(), asked only when the watch reports something (or there is none). */
+static bool moved_now(sqlite_be *b, const char **what)
+{
+    if (b->watch < 0)
+        return moved(b, what);
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n = read(b->watch, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return false; /* nothing happened to the files */
+    /* Events (a chmod, a link, an unlink, a rename...) or a broken watch:
+     * look. Drain what else is queued; stat answers for all of it. */
+    while (n > 0)
+        n = read(b->watch, buf, sizeof buf);
+    return moved(b, what);
 }
 
 static int fail(sqlite_be *b, const char *what)
@@ -99,9 +200,11 @@ static void after_error(sqlite_be *b, int rc)
         close_db(b);
 }
 
-/* Creates the file with mode 0600 when missing, whatever the umask. */
-static int create_file(sqlite_be *b)
+/* Creates the file with mode 0600, whatever the umask (init only). *created
+ * tells whether it was missing. */
+static int create_file(sqlite_be *b, bool *created)
 {
+    *created = false;
     int fd = open(b->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         if (errno == EEXIST)
@@ -116,6 +219,7 @@ static int create_file(sqlite_be *b)
         snprintf(b->err, sizeof b->err, "sqlite %s: chmod: %s", b->path, strerror(e));
         return -1;
     }
+    *created = true;
     return 0;
 }
 
@@ -137,18 +241,23 @@ static int pragma_int(sqlite_be *b, const char *sql, long long *v)
     return rc == SQLITE_ROW ? 0 : fail(b, sql);
 }
 
-static int setup_schema(sqlite_be *b)
+/* Checks the schema version; b->creating (init) may write the schema into a
+ * database that has none yet, never at request time. *wrote tells whether
+ * it did. */
+static int setup_schema(sqlite_be *b, bool *wrote)
 {
-    long long ver = 0;
+    long long ver = 0, tables = 0;
+    *wrote = false;
     if (pragma_int(b, "PRAGMA user_version", &ver) != 0)
         return -1;
-    if (ver == 0) {
-        /* Several processes may start at once: create under the write lock,
-         * then look again. */
+    if (ver == 0 && (b->creating || b->memory)) { /* :memory: is private: made here */
+        /* Several inits may run at once: create under the write lock, then
+         * look again. Only a database with no tables at all is ours to fill. */
         if (exec(b, "BEGIN IMMEDIATE") != 0)
             return -1;
         if (pragma_int(b, "PRAGMA user_version", &ver) != 0 ||
-            (ver == 0 && exec(b, schema_sql) != 0)) {
+            pragma_int(b, "SELECT count(*) FROM sqlite_master", &tables) != 0 ||
+            (ver == 0 && tables == 0 && exec(b, schema_sql) != 0)) {
             sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
@@ -156,8 +265,18 @@ static int setup_schema(sqlite_be *b)
             sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
-        if (ver == 0)
+        if (ver == 0 && tables == 0) {
             ver = SCHEMA_VERSION;
+            *wrote = true;
+        }
+    }
+    if (ver == 0) {
+        snprintf(b->err, sizeof b->err,
+                 b->creating ? "sqlite %s: a SQLite database that is not a jwtx revocation store"
+                             : "sqlite %s: not a jwtx revocation store (no schema); `jwtx "
+                               "blocklist init` makes one",
+                 b->path);
+        return -1;
     }
     if (ver != SCHEMA_VERSION) {
         snprintf(b->err, sizeof b->err,
@@ -168,8 +287,23 @@ static int setup_schema(sqlite_be *b)
     return 0;
 }
 
-static int ensure_open(sqlite_be *b)
+/* Remembers which file f (main, -wal, -shm) is at its path now. */
+static void note_file(sqlite_be *b, int f)
 {
+    struct stat st;
+    b->id[f].known = stat(b->side[f], &st) == 0;
+    if (b->id[f].known) {
+        b->id[f].dev = st.st_dev;
+        b->id[f].ino = st.st_ino;
+    }
+}
+
+/* Opens the connection if needed (never creating a file outside init), or
+ * checks that the open one still reads the file at the path. *wrote: the
+ * schema was written (init). */
+static int open_db(sqlite_be *b, bool *wrote)
+{
+    *wrote = false;
     if (b->db != NULL && b->pid != getpid()) {
         /* Inherited across fork(): abandon the parent's connection (kept
          * reachable, never used or closed here). */
@@ -177,16 +311,62 @@ static int ensure_open(sqlite_be *b)
         b->db = NULL;
         for (int i = 0; i < ST__N; i++)
             b->st[i] = NULL;
+        for (int f = 0; f < F__N; f++)
+            b->id[f].known = false;
+        if (b->watch >= 0)
+            close(b->watch); /* our copy only: the parent's instance stays */
+        b->watch = -1;
     }
-    if (b->db != NULL)
-        return 0;
-    /* ":memory:" is a private store of this handle (tests, single process). */
-    bool memory = strcmp(b->path, ":memory:") == 0;
-    if (!memory && create_file(b) != 0)
-        return -1;
+    const char *what, *gone = NULL;
+    if (b->db != NULL) {
+        if (b->memory || !moved_now(b, &gone))
+            return 0;
+        /* Whatever is at the path now is the store: opened below if it is a
+         * valid one (a restore, a rename over), unavailable otherwise. A -wal
+         * or -shm still at its path belongs to the file we had open, not to
+         * the new one: remember it, so that the new file is not read through
+         * it. */
+        struct stat st;
+        bool main_gone = stat(b->side[F_MAIN], &st) != 0 || st.st_dev != b->id[F_MAIN].dev ||
+                         st.st_ino != b->id[F_MAIN].ino;
+        for (int f = F_WAL; f < F__N; f++) {
+            b->left[f] = b->id[f];
+            b->left[f].known = main_gone && b->id[f].known && stat(b->side[f], &st) == 0 &&
+                               st.st_dev == b->id[f].dev && st.st_ino == b->id[f].ino;
+        }
+        close_db(b);
+    }
+    if (!b->memory) {
+        struct stat st;
+        if (stat(b->path, &st) != 0) {
+            if (errno == ENOENT && gone != NULL)
+                snprintf(b->err, sizeof b->err, "sqlite %s: %s", b->path, gone);
+            else if (errno == ENOENT)
+                snprintf(b->err, sizeof b->err,
+                         "sqlite %s: no store file (`jwtx blocklist init` creates it)", b->path);
+            else
+                snprintf(b->err, sizeof b->err, "sqlite %s: %s", b->path, strerror(errno));
+            return -1;
+        }
+    }
+    for (int f = F_WAL; f < F__N && !b->memory; f++) {
+        struct stat st;
+        if (!b->left[f].known)
+            continue;
+        if (stat(b->side[f], &st) == 0 && st.st_dev == b->left[f].dev &&
+            st.st_ino == b->left[f].ino) {
+            snprintf(b->err, sizeof b->err,
+                     "sqlite %s: the store file was replaced, but the -wal and -shm beside it "
+                     "belong to the old one (SQLite would read the new file through them): "
+                     "remove them",
+                     b->path);
+            return -1;
+        }
+        b->left[f].known = false;
+    }
     int rc = sqlite3_open_v2(b->path, &b->db,
-                             memory ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+                             b->memory ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
                              NULL);
     if (rc != SQLITE_OK) {
         fail(b, "open");
@@ -196,14 +376,32 @@ static int ensure_open(sqlite_be *b)
     b->pid = getpid();
     sqlite3_busy_timeout(b->db, b->busy_ms);
     sqlite3_extended_result_codes(b->db, 1);
+    if (!b->memory) {
+        /* The file opened is the one at the path (not replaced in between). */
+        int has_moved = 1;
+        note_file(b, F_MAIN);
+        if (!b->id[F_MAIN].known ||
+            sqlite3_file_control(b->db, "main", SQLITE_FCNTL_HAS_MOVED, &has_moved) != SQLITE_OK ||
+            has_moved) {
+            snprintf(b->err, sizeof b->err, "sqlite %s: the store file moved while opening it",
+                     b->path);
+            close_db(b);
+            return -1;
+        }
+    }
 
+    /* The schema first: a file that is no store of ours is not written to. */
+    if (setup_schema(b, wrote) != 0) {
+        close_db(b);
+        return -1;
+    }
     char *mode = NULL;
     sqlite3_stmt *st = NULL;
     rc = sqlite3_prepare_v2(b->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
         mode = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    int wal = mode != NULL && sqlite3_stricmp(mode, memory ? "memory" : "wal") == 0;
+    int wal = mode != NULL && sqlite3_stricmp(mode, b->memory ? "memory" : "wal") == 0;
     sqlite3_free(mode);
     if (!wal) {
         fail(b, "cannot switch to WAL mode");
@@ -214,7 +412,7 @@ static int ensure_open(sqlite_be *b)
      * cache; reading the file through a shared mapping keeps a check near
      * its small-store cost (make bench: ~15 us -> ~10 us at 10^6 entries). */
     if (exec(b, "PRAGMA synchronous = NORMAL") != 0 ||
-        exec(b, "PRAGMA mmap_size = 268435456") != 0 || setup_schema(b) != 0) {
+        exec(b, "PRAGMA mmap_size = 268435456") != 0) {
         close_db(b);
         return -1;
     }
@@ -226,8 +424,31 @@ static int ensure_open(sqlite_be *b)
             return -1;
         }
     }
+    long long v;
+    if (!b->memory && pragma_int(b, "PRAGMA schema_version", &v) != 0) {
+        close_db(b);
+        return -1;
+    }
+    if (!b->memory) {
+        /* That read has opened the -wal and -shm; while this connection
+         * lives no other one deletes them, so they must stay the same files. */
+        note_file(b, F_WAL);
+        note_file(b, F_SHM);
+        watch_files(b);
+        if (moved(b, &what)) {
+            snprintf(b->err, sizeof b->err, "sqlite %s: %s", b->path, what);
+            close_db(b);
+            return -1;
+        }
+    }
     b->err[0] = '\0';
     return 0;
+}
+
+static int ensure_open(sqlite_be *b)
+{
+    bool wrote;
+    return open_db(b, &wrote);
 }
 
 /* Steps a statement to its end (writes). 0 or -1. */
@@ -394,6 +615,44 @@ static int sq_purge(void *be, long long now, long long *removed)
     return 0;
 }
 
+static int sq_init(void *be, int *made)
+{
+    sqlite_be *b = be;
+    bool created = false, wrote = false;
+    *made = JWTX_BL_INIT_EXISTS;
+    if (b->db != NULL && b->pid == getpid())
+        close_db(b); /* start from the file as it is now */
+    struct stat st;
+    if (!b->memory && lstat(b->path, &st) != 0) {
+        /* A -wal left from a removed store would be read as the new file's
+         * own (SQLite cannot tell they do not belong together). */
+        for (int f = F_WAL; f < F__N; f++) {
+            if (lstat(b->side[f], &st) == 0) {
+                snprintf(b->err, sizeof b->err,
+                         "sqlite %s: %s is left from a removed store; remove it (and the "
+                         "other of -wal/-shm) first",
+                         b->path, b->side[f]);
+                return -1;
+            }
+        }
+    }
+    if (!b->memory && create_file(b, &created) != 0)
+        return -1;
+    b->creating = true;
+    int rc = open_db(b, &wrote);
+    b->creating = false;
+    if (rc != 0) {
+        if (created)
+            (void)unlink(b->path); /* do not leave a half-made store behind */
+        return -1;
+    }
+    if (created)
+        *made = JWTX_BL_INIT_CREATED;
+    else if (wrote)
+        *made = JWTX_BL_INIT_SCHEMA;
+    return 0;
+}
+
 static const char *sq_last_error(const void *be)
 {
     return ((const sqlite_be *)be)->err;
@@ -406,7 +665,11 @@ static void sq_destroy(void *be)
         return;
     if (b->db != NULL && b->pid == getpid())
         close_db(b);
+    if (b->watch >= 0)
+        close(b->watch); /* a child's copy after fork: closing it leaves the parent's */
     free(b->path);
+    for (int f = 0; f < F__N; f++)
+        free(b->side[f]);
     free(b);
 }
 
@@ -415,17 +678,27 @@ void *jwtxp_bl_sqlite_new(const char *path, long long timeout_ms)
     sqlite_be *b = calloc(1, sizeof *b);
     if (b == NULL)
         return NULL;
+    b->memory = strcmp(path, ":memory:") == 0;
+    b->watch = -1;
     b->path = strdup(path);
-    if (b->path == NULL) {
-        free(b);
+    size_t n = strlen(path) + 5;
+    for (int f = 0; f < F__N; f++)
+        b->side[f] = malloc(n);
+    if (b->path == NULL || b->side[F_MAIN] == NULL || b->side[F_WAL] == NULL ||
+        b->side[F_SHM] == NULL) {
+        sq_destroy(b);
         return NULL;
     }
+    snprintf(b->side[F_MAIN], n, "%s", path);
+    snprintf(b->side[F_WAL], n, "%s-wal", path);
+    snprintf(b->side[F_SHM], n, "%s-shm", path);
     b->busy_ms = timeout_ms > BUSY_MIN_MS ? (int)timeout_ms : BUSY_MIN_MS;
     return b;
 }
 
 const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {
     .kind = "sqlite",
+    .init = sq_init,
     .ping = sq_ping,
     .check = sq_check,
     .revoke = sq_revoke,

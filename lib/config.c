@@ -35,6 +35,8 @@
 #include "jwtx/json.h"
 #include "jwtx/jws.h"
 #include "jwtx/keys.h"
+#include "jwtx/users.h"
+#include "blocklist_internal.h"
 #include "util.h"
 
 /* Limits on what comes from outside. */
@@ -140,6 +142,7 @@ typedef struct loadctx {
     bool failed;
     warn_fn warn;
     void *wctx;
+    const struct stat *st; /* the conf file's; NULL for a conf in memory */
 } loadctx;
 
 static void set_err(jwtx_config_error *e, const char *file, int line, const char *option,
@@ -446,9 +449,10 @@ static const opt options[] = {
     SPEC("JWTX_BLOCKLIST", OFF(blocklist), "", h_blocklist, j_blocklist),
     STR("JWTX_BLOCKLIST_PREFIX", blocklist_prefix, "jwtx:", 0),
     INTO("JWTX_BLOCKLIST_TIMEOUT_MS", blocklist_timeout_ms, 250, 1, 60000, 0),
+    INTO("JWTX_BLOCKLIST_RETRY_MS", blocklist_retry_ms, 1000, 0, 60000, 0),
     INTO("JWTX_MAX_BODY", max_body, 65536, 1024, 16 * 1024 * 1024, 0),
     INTO("JWTX_IMPLICIT_REFRESH", implicit_refresh, 0, 0, DURATION_MAX, F_FALSE_ZERO),
-    INTO("JWTX_BCRYPT_COST", bcrypt_cost, 10, 4, 31, 0),
+    INTO("JWTX_BCRYPT_COST", bcrypt_cost, 10, JWTX_USERS_COST_MIN, JWTX_USERS_COST_MAX, 0),
     SPEC("JWTX_LOGIN_REDIRECT", OFF(login_redirect), NULL, h_login_redirect, NULL),
 
     /* login protection */
@@ -1807,6 +1811,16 @@ static int h_aux(loadctx *lc, jwtx_config *cfg, const opt *o, const pval *v, int
 /* ------------------------------------------------------------------------ */
 /* Resolution: what depends on several options                               */
 
+/* One check for every place a secret is read from: a key or secret file,
+ * or the conf file itself when it holds a secret inline. Group read is left
+ * alone: it is how a web server's group is usually given the file. */
+static void warn_world_readable(loadctx *lc, int line, const char *option, const char *path,
+                                const struct stat *st, const char *hint)
+{
+    if (st != NULL && (st->st_mode & 0004))
+        warn(lc, line, "%s: %s is readable by every user of this machine%s", option, path, hint);
+}
+
 /* Reads a key file (capped), returning its contents or NULL with an error. */
 static char *read_key_file(loadctx *lc, const char *option, int line, const char *path, size_t *len,
                            bool secret)
@@ -1817,8 +1831,8 @@ static char *read_key_file(loadctx *lc, const char *option, int line, const char
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && secret && (st.st_mode & 0004))
-        warn(lc, line, "%s: %s is readable by every user of this machine", option, path);
+    if (fstat(fileno(f), &st) == 0 && secret)
+        warn_world_readable(lc, line, option, path, &st, "");
     char *buf = malloc(KEY_FILE_MAX + 1);
     size_t n = buf ? fread(buf, 1, KEY_FILE_MAX + 1, f) : 0;
     bool err = buf == NULL || ferror(f);
@@ -1846,8 +1860,13 @@ static int aux_path(loadctx *lc, const assigned *as, size_t idx, char **path, in
                    F_NULLABLE | F_EMPTY_NULL | F_PATH, path);
 }
 
-static int resolve_secret(loadctx *lc, jwtx_config *cfg, const assigned *as, int jwt_line)
+/* Resolves the HMAC secret; *src and *src_line name where it came from
+ * (NULL when there is none). */
+static int resolve_secret(loadctx *lc, jwtx_config *cfg, const assigned *as, int jwt_line,
+                          const char **src, int *src_line)
 {
+    *src = NULL;
+    *src_line = 0;
     const pval *flask = as->val[O_SECRET_KEY_FLASK];
     int flask_line = as->line[O_SECRET_KEY_FLASK];
     if (flask != NULL && flask->t != V_NONE && flask->t != V_STR)
@@ -1865,8 +1884,11 @@ static int resolve_secret(loadctx *lc, jwtx_config *cfg, const assigned *as, int
                     cfg->secret_key != NULL ? "JWT_SECRET_KEY" : "SECRET_KEY",
                     cfg->secret_key != NULL ? jwt_line : flask_line);
     }
-    if (cfg->secret_key != NULL)
+    if (cfg->secret_key != NULL) {
+        *src = "JWT_SECRET_KEY";
+        *src_line = jwt_line;
         return 0;
+    }
     if (flask_set) {
         /* Flask-JWT-Extended falls back to Flask's SECRET_KEY. */
         cfg->secret_key = malloc(flask->len + 1);
@@ -1874,6 +1896,8 @@ static int resolve_secret(loadctx *lc, jwtx_config *cfg, const assigned *as, int
             return fail(lc, flask_line, "SECRET_KEY", "out of memory");
         memcpy(cfg->secret_key, flask->s, flask->len + 1);
         cfg->secret_key_len = flask->len;
+        *src = "SECRET_KEY";
+        *src_line = flask_line;
         return 0;
     }
     if (path == NULL)
@@ -1899,7 +1923,36 @@ static int resolve_secret(loadctx *lc, jwtx_config *cfg, const assigned *as, int
     free(path);
     cfg->secret_key = s;
     cfg->secret_key_len = len;
+    *src = options[O_SECRET_KEY_FILE].name;
+    *src_line = pline;
     return 0;
+}
+
+/* RFC 7518 section 3.2: an HMAC key must be at least as long as the hash.
+ * PyJWT warns too (InsecureKeyLengthWarning); jwtx warns, since a short
+ * secret works, but anyone who guesses it can make tokens. The longest
+ * digest among the HS algorithms this conf signs or accepts counts. */
+static void check_hmac_secret(loadctx *lc, const jwtx_config *cfg, const char *src, int line)
+{
+    static const struct {
+        const char *alg;
+        size_t bytes;
+    } hs[] = {{"HS256", 32}, {"HS384", 48}, {"HS512", 64}};
+    const char *alg = NULL;
+    size_t need = 0;
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        if (strcmp(cfg->algorithm, hs[i].alg) == 0 ||
+            strlist_has(&cfg->decode_algorithms, hs[i].alg)) {
+            alg = hs[i].alg;
+            need = hs[i].bytes;
+        }
+    if (cfg->secret_key == NULL || alg == NULL || cfg->secret_key_len >= need)
+        return;
+    warn(lc, line,
+         "%s: the HMAC secret is %zu bytes, shorter than the %zu-byte digest of %s (RFC 7518 "
+         "section 3.2): it is easier to guess, and whoever guesses it can forge tokens; make a "
+         "strong one with: jwtx keygen %s --out DIR",
+         src, cfg->secret_key_len, need, alg, alg);
 }
 
 static int resolve_pem(loadctx *lc, char **slot, const assigned *as, size_t file_idx,
@@ -1967,11 +2020,23 @@ static int resolve(loadctx *lc, jwtx_config *cfg, const assigned *as)
     strlist_clear(&cfg->decode_algorithms);
     cfg->decode_algorithms = l;
 
-    if (resolve_secret(lc, cfg, as, line_of(as, "JWT_SECRET_KEY")) != 0)
+    const char *secret_src;
+    int secret_line;
+    if (resolve_secret(lc, cfg, as, line_of(as, "JWT_SECRET_KEY"), &secret_src, &secret_line) != 0)
         return -1;
+    check_hmac_secret(lc, cfg, secret_src, secret_line);
+    static const char inline_hint[] =
+        " and holds a secret inline; make it readable by the gateway only (chmod o-r) or move "
+        "the secret to a file";
+    if (secret_src != NULL && strcmp(secret_src, options[O_SECRET_KEY_FILE].name) != 0)
+        warn_world_readable(lc, secret_line, secret_src, lc->name, lc->st, inline_hint);
+    bool private_inline = cfg->private_key != NULL; /* before a _FILE could set it */
     if (resolve_pem(lc, &cfg->private_key, as, O_PRIVATE_KEY_FILE, "JWT_PRIVATE_KEY",
                     line_of(as, "JWT_PRIVATE_KEY"), true) != 0)
         return -1;
+    if (private_inline)
+        warn_world_readable(lc, line_of(as, "JWT_PRIVATE_KEY"), "JWT_PRIVATE_KEY", lc->name, lc->st,
+                            inline_hint);
     if (resolve_pem(lc, &cfg->public_key, as, O_PUBLIC_KEY_FILE, "JWT_PUBLIC_KEY",
                     line_of(as, "JWT_PUBLIC_KEY"), false) != 0)
         return -1;
@@ -2033,10 +2098,10 @@ static char *base_dir_of(const char *name)
 }
 
 static int load_text(const char *name, const char *text, size_t len, jwtx_config *cfg,
-                     jwtx_config_error *err, warn_fn warnf, void *ctx)
+                     jwtx_config_error *err, warn_fn warnf, void *ctx, const struct stat *st)
 {
     jwtx_config_error local;
-    loadctx lc = {name ? name : "", NULL, err ? err : &local, false, warnf, ctx};
+    loadctx lc = {name ? name : "", NULL, err ? err : &local, false, warnf, ctx, st};
     memset(lc.err, 0, sizeof *lc.err);
     jwtx_config tmp;
     assigned *as = calloc(1, sizeof *as);
@@ -2127,7 +2192,7 @@ int jwtx_config_load_string(const char *name, const char *text, size_t len, jwtx
 {
     if (cfg == NULL)
         return -1;
-    return load_text(name, text, len, cfg, err, warnf, ctx);
+    return load_text(name, text, len, cfg, err, warnf, ctx, NULL);
 }
 
 int jwtx_config_load(const char *path, jwtx_config *cfg, jwtx_config_error *err, warn_fn warnf,
@@ -2150,6 +2215,8 @@ int jwtx_config_load(const char *path, jwtx_config *cfg, jwtx_config_error *err,
         memset(cfg, 0, sizeof *cfg);
         return -1;
     }
+    struct stat st;
+    bool have_st = fstat(fileno(f), &st) == 0;
     char *buf = malloc(CONF_MAX_FILE + 1);
     size_t n = buf ? fread(buf, 1, CONF_MAX_FILE + 1, f) : 0;
     bool bad = buf == NULL || ferror(f);
@@ -2163,7 +2230,7 @@ int jwtx_config_load(const char *path, jwtx_config *cfg, jwtx_config_error *err,
         memset(cfg, 0, sizeof *cfg);
         return -1;
     }
-    int rc = load_text(path, buf, n, cfg, e, warnf, ctx);
+    int rc = load_text(path, buf, n, cfg, e, warnf, ctx, have_st ? &st : NULL);
     OPENSSL_cleanse(buf, n); /* it holds the secret */
     free(buf);
     return rc;
@@ -2253,22 +2320,15 @@ static json_t *j_samesite(const jwtx_config *cfg, const opt *o)
     return json_null();
 }
 
-/* A redis URL may carry a password: show it without. */
+/* A Redis URL may carry a password in several places (userinfo, a
+ * password= query, percent-escaped, with '@' or '/' in it): it is shown as
+ * the store's own parser reads it, password masked; one that does not parse
+ * is masked whole. */
 static json_t *j_blocklist(const jwtx_config *cfg, const opt *o)
 {
     (void)o;
-    const char *s = cfg->blocklist ? cfg->blocklist : "";
-    const char *at = strncmp(s, "redis://", 8) == 0 ? strchr(s + 8, '@') : NULL;
-    const char *slash = at ? strchr(s + 8, '/') : NULL;
-    if (at == NULL || (slash != NULL && slash < at))
-        return json_string(s);
-    size_t tail = strlen(at);
-    char *m = malloc(8 + 8 + tail + 1);
-    if (m == NULL)
-        return NULL;
-    memcpy(m, "redis://********", 16);
-    memcpy(m + 16, at, tail + 1);
-    json_t *j = json_string(m);
+    char *m = jwtxp_blocklist_url_masked(cfg->blocklist ? cfg->blocklist : "");
+    json_t *j = json_string(m != NULL ? m : "********");
     free(m);
     return j;
 }

@@ -7,6 +7,7 @@
  */
 #include "jwtx/gateway.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,6 @@
 #include "jwtx/verify.h"
 #include "util.h"
 
-
 static void log_warn(const char *file, int line, const char *msg, void *ctx)
 {
     fprintf(stderr, "%s: warning: %s:%d: %s\n", (const char *)ctx, file, line, msg);
@@ -29,6 +29,26 @@ static void log_warn(const char *file, int line, const char *msg, void *ctx)
 static void log_users(const char *msg, void *ctx)
 {
     fprintf(stderr, "%s: users: %s\n", (const char *)ctx, msg);
+}
+
+/* The store's changes of state (with the cause), once each: on stderr as
+ * before, and in the audit log as store_unavailable (reason: the cause,
+ * which never holds a password) or store_available. */
+static void log_store(const char *msg, void *ctx)
+{
+    jwtx_gateway *gw = ctx;
+    fprintf(stderr, "%s: %s\n", gw->program, msg);
+    static const char down[] = "revocation store unavailable: ";
+    jwtx_audit_event ev;
+    memset(&ev, 0, sizeof ev);
+    if (strncmp(msg, down, sizeof down - 1) == 0) {
+        ev.event = "store_unavailable";
+        ev.reason = msg + sizeof down - 1;
+    } else {
+        ev.event = strstr(msg, "available again") != NULL ? "store_available" : "store_state";
+        ev.reason = strstr(msg, "available again") != NULL ? NULL : msg;
+    }
+    jwtx_audit_log(gw->audit, &ev);
 }
 
 int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_path, char *errbuf,
@@ -48,6 +68,8 @@ int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_pa
         jwtx_gateway_close(gw);
         return -1;
     }
+    /* gw is the caller's: its address stays valid until jwtx_gateway_close. */
+    jwtx_blocklist_set_log(gw->blocklist, log_store, gw);
     if (gw->cfg.users_file != NULL) {
         if (jwtx_users_open(gw->cfg.users_file, gw->cfg.user_claims_file, log_users,
                             (void *)program, &gw->users, &err) != 0) {
@@ -187,15 +209,20 @@ static bool param_true(const jwtx_request *req, const char *name)
     return yes;
 }
 
-/* Issues one token for identity with the user's extra claims. */
-static int issue(jwtx_gateway *gw, const char *identity, bool refresh, bool fresh,
-                 jwtx_buf *out, jwtx_issued *issued, jwtx_error *err)
+/* Issues one token for identity with the user's extra claims. While the
+ * claims file is broken none is issued (fail closed, as login does): a token
+ * without them would drop a role or a scope, or keep one an edit removed. */
+static int issue(jwtx_gateway *gw, const char *identity, bool refresh, bool fresh, jwtx_buf *out,
+                 jwtx_issued *issued, jwtx_error *err)
 {
     jwtx_token_spec spec;
     memset(&spec, 0, sizeof spec);
     spec.refresh = refresh;
     spec.fresh = fresh ? JWTX_FRESH_TRUE : JWTX_FRESH_FALSE;
-    spec.claims = gw->users ? jwtx_users_claims(gw->users, identity) : NULL;
+    if (gw->users != NULL && jwtx_users_claims_for(gw->users, identity, &spec.claims) != 0)
+        return jwtx_error_set(err, JWTX_ERR_INTERNAL,
+                              "the user claims file is broken; no token is issued until it is "
+                              "fixed");
     return jwtx_token_create(&gw->cfg, identity, &spec, out, issued, err);
 }
 
@@ -210,8 +237,10 @@ typedef struct credentials {
 
 static void credentials_clear(credentials *c)
 {
+    /* OPENSSL_cleanse, not memset: a store right before free may be
+     * optimised away, and this one holds the password. */
     if (c->password)
-        memset(c->password, 0, strlen(c->password));
+        OPENSSL_cleanse(c->password, strlen(c->password));
     free(c->username);
     free(c->password);
     free(c->next);
@@ -233,6 +262,7 @@ static char *form_text(const jwtx_request *req, const char *name)
     size_t len = 0;
     char *v = jwtx_request_form_get(req, name, &len);
     if (v != NULL && strlen(v) != len) {
+        OPENSSL_cleanse(v, len); /* it may be the password */
         free(v);
         return NULL;
     }
@@ -379,12 +409,13 @@ int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *r
     long long now = (long long)jwtx_now();
     if (has_location(cfg, JWTX_LOC_COOKIES)) {
         if (jwtx_response_set_access_cookies(resp, cfg, access.data, ia.csrf, 0, NULL, now) != 0 ||
-            jwtx_response_set_refresh_cookies(resp, cfg, refresh.data, ir.csrf, 0, NULL, now) != 0) {
+            jwtx_response_set_refresh_cookies(resp, cfg, refresh.data, ir.csrf, 0, NULL, now) !=
+                0) {
             rc = -1;
             goto out;
         }
     }
-    const char *next = c.form && safe_next(c.next) ? c.next
+    const char *next = c.form && safe_next(c.next)                ? c.next
                        : c.form && safe_next(cfg->login_redirect) ? cfg->login_redirect
                                                                   : NULL;
     if (next != NULL) {
@@ -394,8 +425,8 @@ int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *r
     if (cookies_only(cfg)) {
         rc = jwtx_response_msg(resp, 200, "msg", "login successful");
     } else {
-        json_t *body = json_pack("{s:s, s:s}", "access_token", access.data, "refresh_token",
-                                 refresh.data);
+        json_t *body =
+            json_pack("{s:s, s:s}", "access_token", access.data, "refresh_token", refresh.data);
         rc = body ? jwtx_response_json(resp, 200, body) : -1;
         json_decref(body);
     }
@@ -468,8 +499,13 @@ static int authenticate(jwtx_gateway *gw, const jwtx_request *req, route_kind ki
     int st = jwtx_verify_request(&gw->cfg, gw->blocklist, gw->users, req, &opts, v, err);
     jwtx_route_opts_clear(&opts);
     if (st != 0) {
-        if (err->code == JWTX_ERR_STORE_UNAVAILABLE)
-            fprintf(stderr, "%s: revocation store unavailable\n", gw->program);
+        /* A store failure is logged by the store, once per change of state.
+         * A revoked token is an audit event (the token was cleared with the
+         * failure: the line names the client and the route). */
+        if (err->code == JWTX_ERR_REVOKED) {
+            char addr[JWTX_CLIENT_ADDR_MAX];
+            audit(gw, req, client_of(gw, req, addr), "revoked_token", NULL, NULL, NULL);
+        }
         *rc = answer_error(gw, resp, err);
         return -1;
     }
@@ -535,8 +571,8 @@ static int revoke_token(jwtx_gateway *gw, const jwtx_token *tok, long long now)
 
 /* The refresh cookie travels with a browser's logout: revoke it too, so the
  * session cannot be renewed. An invalid or expired cookie needs no entry. */
-static int revoke_refresh_cookie(jwtx_gateway *gw, const jwtx_request *req,
-                                 const jwtx_verified *v, long long now)
+static int revoke_refresh_cookie(jwtx_gateway *gw, const jwtx_request *req, const jwtx_verified *v,
+                                 long long now)
 {
     const char *val;
     size_t len;
@@ -596,7 +632,6 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
                                                        : "Access token revoked";
         }
         if (st != 0) {
-            fprintf(stderr, "%s: cannot record revocation: store unavailable\n", gw->program);
             rc = answer_code(gw, resp, JWTX_ERR_STORE_UNAVAILABLE);
             goto out;
         }
@@ -657,14 +692,23 @@ int jwtx_route_protected(jwtx_gateway *gw, const jwtx_request *req, jwtx_respons
     if (implicit_refresh(gw, &v, identity, resp) != 0) {
         rc = -1;
     } else {
-        /* The identity is what the token holds, which may be text jansson
-         * would refuse (a lone surrogate, kept as Python keeps it). */
+        /* The identity is what the token holds: a string may be text
+         * jansson would refuse (a lone surrogate, kept as Python keeps it);
+         * any other JSON value (JWT_VERIFY_SUB = False, or another
+         * JWT_IDENTITY_CLAIM) is answered as that value, as FJE's
+         * jsonify(logged_in_as=get_jwt_identity()) does, never as its text. */
         const char *who = v.anonymous ? "anonymous user" : identity;
+        const json_t *claim =
+            v.anonymous ? NULL : json_object_get(v.token.claims, gw->cfg.identity_claim);
+        json_t *value = claim != NULL && !json_is_string(claim)
+                            ? json_incref((json_t *)claim)
+                            : json_stringn_nocheck(who, strlen(who));
         json_t *body = json_object();
-        if (body == NULL ||
-            json_object_set_new(body, "logged_in_as", json_stringn_nocheck(who, strlen(who))) != 0)
+        if (body == NULL || json_object_set_new(body, "logged_in_as", value) != 0) {
+            if (body == NULL)
+                json_decref(value); /* set_new releases it itself on failure */
             rc = -1;
-        else
+        } else
             rc = jwtx_response_json(resp, 200, body);
         json_decref(body);
     }
@@ -703,19 +747,19 @@ static int grant(const jwtx_request *req, const jwtx_verified *v, jwtx_response 
         rc = -1;
     if (rc == 0)
         rc = add_var(resp, az, "REMOTE_USER", "X-Remote-User", identity) ||
-             add_var(resp, az, "JWT_IDENTITY", "X-JWT-Identity", identity) ||
-             add_var(resp, az, "JWT_JTI", "X-JWT-Jti", jti ? jti : "") ||
-             add_var(resp, az, "JWT_TYPE", "X-JWT-Type", type ? type : "access") ||
-             add_var(resp, az, "JWT_FRESH", "X-JWT-Fresh", fresh.data) ||
-             add_var(resp, az, "JWT_LOCATION", "X-JWT-Location", jwtx_location_name(v->where)) ||
-             add_var(resp, az, "JWT_CLAIMS", "X-JWT-Claims", claims.data)
+                     add_var(resp, az, "JWT_IDENTITY", "X-JWT-Identity", identity) ||
+                     add_var(resp, az, "JWT_JTI", "X-JWT-Jti", jti ? jti : "") ||
+                     add_var(resp, az, "JWT_TYPE", "X-JWT-Type", type ? type : "access") ||
+                     add_var(resp, az, "JWT_FRESH", "X-JWT-Fresh", fresh.data) ||
+                     add_var(resp, az, "JWT_LOCATION", "X-JWT-Location",
+                             jwtx_location_name(v->where)) ||
+                     add_var(resp, az, "JWT_CLAIMS", "X-JWT-Claims", claims.data)
                  ? -1
                  : 0;
     jwtx_buf_clear(&fresh);
     jwtx_buf_clear(&claims);
     return rc;
 }
-
 
 /* JWTX_RENDER_ERROR=1 (nginx `error_page 401 = /_jwtx_error`): nginx's
  * auth_request only understands 2xx/401/403 from its subrequest, so with

@@ -608,26 +608,26 @@ static json_t *parse_object(parser *p)
         if (parse_string_into(p, &key) != 0) {
             if (key.failed)
                 fail(p, NULL, p->pos);
-            jwtx_buf_clear(&key);
+            jwtx_buf_wipe(&key);
             break;
         }
         skip_ws(p);
         if (p->pos >= p->n || p->s[p->pos] != ':') {
             fail(p, "Expecting ':' delimiter", p->pos);
-            jwtx_buf_clear(&key);
+            jwtx_buf_wipe(&key);
             break;
         }
         p->pos++;
         skip_ws(p);
         json_t *val = parse_value(p);
         if (val == NULL) {
-            jwtx_buf_clear(&key);
+            jwtx_buf_wipe(&key);
             break;
         }
         /* Duplicate keys: the last value wins and keeps the first position,
          * as a Python dict does. */
         int rc = json_object_setn_new_nocheck(obj, key.data, key.len, val);
-        jwtx_buf_clear(&key);
+        jwtx_buf_wipe(&key);
         if (rc != 0) {
             fail(p, NULL, p->pos);
             break;
@@ -821,7 +821,8 @@ static json_t *parse_value(parser *p)
         } else if (b.failed) {
             fail(p, NULL, p->pos);
         }
-        jwtx_buf_clear(&b);
+        /* Strings are where a body's password and a token's claims sit. */
+        jwtx_buf_wipe(&b);
         return v;
     }
     case '{':

@@ -282,6 +282,14 @@ int jwtx_jws_verify(jwtx_alg alg, const jwtx_key *key, const unsigned char *in, 
     return ok ? 0 : -1;
 }
 
+/* Frees a buffer of n bytes that held part of a token, wiped first. */
+static void wipe_free(void *p, size_t n)
+{
+    if (p != NULL)
+        OPENSSL_cleanse(p, n);
+    free(p);
+}
+
 /* Appends the base64url form of n bytes to out. */
 static int append_b64(jwtx_buf *out, const void *data, size_t n)
 {
@@ -291,7 +299,7 @@ static int append_b64(jwtx_buf *out, const void *data, size_t n)
         return -1;
     jwtx_b64url_encode(data, n, tmp);
     int rc = jwtx_buf_append(out, tmp, elen);
-    free(tmp);
+    wipe_free(tmp, elen + 1);
     return rc;
 }
 
@@ -325,7 +333,9 @@ int jwtx_jws_compact_sign(const json_t *header, const char *payload, size_t payl
         jwtx_error_set(err, JWTX_ERR_KEY, "signing with \"%s\" failed", jwtx_alg_name(alg));
         goto done;
     }
-    if (jwtx_buf_append(out, ".", 1) != 0 || append_b64(out, sig, siglen) != 0 || out->failed) {
+    int app = jwtx_buf_append(out, ".", 1) != 0 || append_b64(out, sig, siglen) != 0;
+    OPENSSL_cleanse(sig, sizeof sig);
+    if (app != 0 || out->failed) {
         jwtx_error_set(err, JWTX_ERR_INTERNAL, "jws: out of memory");
         goto done;
     }
@@ -336,7 +346,7 @@ done:
         out->len = start;
         out->data[start] = '\0';
     }
-    jwtx_buf_clear(&hdr);
+    jwtx_buf_wipe(&hdr);
     return rc;
 }
 
@@ -345,7 +355,8 @@ void jwtx_jws_parts_clear(jwtx_jws_parts *p)
     if (p == NULL)
         return;
     json_decref(p->header);
-    free(p->payload);
+    if (p->payload != NULL)
+        wipe_free(p->payload, p->payload_len + 1);
     p->header = NULL;
     p->payload = NULL;
     p->payload_len = 0;
@@ -356,12 +367,13 @@ void jwtx_jws_parts_clear(jwtx_jws_parts *p)
  * -1 for non-canonical input, -2 when memory runs out. */
 static int decode_segment(const char *s, size_t n, unsigned char **out, size_t *outlen)
 {
-    unsigned char *buf = malloc(jwtx_b64url_decoded_max(n) + 1);
+    size_t cap = jwtx_b64url_decoded_max(n) + 1;
+    unsigned char *buf = malloc(cap);
     if (buf == NULL)
         return -2;
     size_t len = 0;
     if (jwtx_b64url_decode(s, n, buf, &len) != 0) {
-        free(buf);
+        wipe_free(buf, cap); /* a decoder may stop after writing some */
         return -1;
     }
     buf[len] = '\0';
@@ -507,9 +519,13 @@ int jwtx_jws_compact_verify(const struct jwtx_config *cfg, const char *token, si
     payload = NULL;
     rc = 0;
 done:
+    /* The decoded parts are a token's content: wiped on every path. */
     json_decref(hdr);
-    free(hbytes);
-    free(payload);
-    free(sig);
+    if (hbytes != NULL)
+        wipe_free(hbytes, hlen + 1);
+    if (payload != NULL)
+        wipe_free(payload, plen + 1);
+    if (sig != NULL)
+        wipe_free(sig, slen + 1);
     return rc;
 }

@@ -7,10 +7,10 @@
  * additional claims applied over them. Decoding is spec section 3 steps 3-11
  * with the differences of spec/README.md: jws.c splits, checks the header and
  * the signature before anything here looks at the payload; then PyJWT's
- * registered-claim checks (iat, nbf, exp, iss, aud, sub, jti, with Python's
- * int() semantics), FJE's identity and CSRF checks and its defaults. "Token
- * has expired" is reported only when every other check passed, as FJE's
- * re-decode with verify_exp off makes happen.
+ * registered-claim checks (iat, nbf, exp, iss, aud, sub, jti; dates are
+ * JSON numbers read with Python's int() semantics), FJE's identity and CSRF
+ * checks and its defaults. "Token has expired" is reported only when every
+ * other check passed, as FJE's re-decode with verify_exp off makes happen.
  *
  * The clock and the random source are replaceable so tests can pin layouts.
  */
@@ -19,7 +19,6 @@
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,103 +101,13 @@ static bool py_truthy(const json_t *v)
     return false;
 }
 
-/* The whitespace int() accepts around a number: str.isspace() less
- * U+001C..U+001F, which int() refuses (int("\x1c12") raises) although
- * str.strip() removes them. */
-static bool py_int_space(uint32_t c)
-{
-    return c == ' ' || (c >= 0x09 && c <= 0x0D) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-           c == 0x205F || c == 0x3000;
-}
-
-/* The zero of every run of ten Unicode decimal digits (category Nd,
- * Unicode 14 as in Python 3.11): every c with unicodedata.decimal(c, -1)
- * == 0; the digits 1-9 follow each zero. int() accepts them all. */
-static const uint32_t nd_zeros[] = {
-    0x30,    0x660,   0x6F0,   0x7C0,   0x966,   0x9E6,   0xA66,   0xAE6,   0xB66,   0xBE6,
-    0xC66,   0xCE6,   0xD66,   0xDE6,   0xE50,   0xED0,   0xF20,   0x1040,  0x1090,  0x17E0,
-    0x1810,  0x1946,  0x19D0,  0x1A80,  0x1A90,  0x1B50,  0x1BB0,  0x1C40,  0x1C50,  0xA620,
-    0xA8D0,  0xA900,  0xA9D0,  0xA9F0,  0xAA50,  0xABF0,  0xFF10,  0x104A0, 0x10D30, 0x11066,
-    0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0,
-    0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2,
-    0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
-};
-
-/* unicodedata.decimal(c, -1): the digit's value 0-9, or -1. */
-static int py_decimal(uint32_t c)
-{
-    size_t lo = 0, hi = sizeof nd_zeros / sizeof nd_zeros[0];
-    while (hi - lo > 1) { /* the last zero <= c */
-        size_t mid = lo + (hi - lo) / 2;
-        if (nd_zeros[mid] <= c)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return c >= nd_zeros[lo] && c - nd_zeros[lo] < 10 ? (int)(c - nd_zeros[lo]) : -1;
-}
-
-/* CPython's default sys.get_int_max_str_digits(): int() of a longer string
- * raises ValueError, which PyJWT reports as "... must be an integer." */
-#define PY_INT_MAX_STR_DIGITS 4300
-
-/* Python int(str) in base 10: int()'s whitespace around it, an ASCII sign,
- * then decimal digits of any script with single underscores between them,
- * at most 4300 digits. The value is returned as a double: exact up to 2^53,
- * and beyond 2^64 a stand-in (2^64 with the sign) that still orders right
- * against any clock, so a huge exp is the far future and a huge negative one
- * the past. */
-static int py_int_string(const char *str, size_t n, double *out)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    enum { LEAD, SIGN, DIGIT, UNDERSCORE, TRAIL } st = LEAD;
-    bool neg = false, saturated = false;
-    uint64_t acc = 0;
-    size_t ndigits = 0;
-    for (size_t i = 0; i < n;) {
-        size_t bad, k = jwtxp_utf8_valid(s + i, n - i, &bad);
-        if (k == 0)
-            return -1; /* lone surrogates (WTF-8) are no digit or space */
-        uint32_t c = s[i];
-        if (k > 1) {
-            static const unsigned char lead_bits[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
-            c = s[i] & lead_bits[k];
-            for (size_t j = 1; j < k; j++)
-                c = (c << 6) | (s[i + j] & 0x3F);
-        }
-        i += k;
-        int d = py_decimal(c);
-        if (d >= 0 && st != TRAIL) {
-            st = DIGIT;
-            if (++ndigits > PY_INT_MAX_STR_DIGITS)
-                return -1;
-            if (acc > (UINT64_MAX - 9) / 10)
-                saturated = true;
-            else
-                acc = acc * 10 + (uint64_t)d;
-        } else if (c == '_' && st == DIGIT) {
-            st = UNDERSCORE;
-        } else if ((c == '+' || c == '-') && st == LEAD) {
-            neg = c == '-';
-            st = SIGN;
-        } else if (py_int_space(c) && (st == LEAD || st == DIGIT || st == TRAIL)) {
-            st = st == LEAD ? LEAD : TRAIL;
-        } else {
-            return -1;
-        }
-    }
-    if (st != DIGIT && st != TRAIL)
-        return -1;
-    double v = saturated ? 18446744073709551616.0 : (double)acc;
-    *out = neg ? -v : v;
-    return 0;
-}
-
-/* Python int(v) for a decoded JSON claim: ints, finite floats truncated,
- * bools as 1/0, integer strings. Everything else (null, arrays, objects,
- * NaN, infinities, other strings) fails. */
-static int py_int(const json_t *v, double *out)
+/* A NumericDate claim (iat, nbf, exp) as Python's int(v) reads a JSON
+ * number: ints, finite floats truncated, bools as 1/0. Everything else fails
+ * with the claim's "must be an integer." message: null, arrays, objects,
+ * NaN, infinities and, unlike PyJWT, every string. PyJWT's int("9999999999")
+ * would accept a string date; RFC 7519 section 2 makes a NumericDate a JSON
+ * number, so jwtx refuses it (spec/README.md point 8). */
+static int numeric_date(const json_t *v, double *out)
 {
     switch (json_typeof(v)) {
     case JSON_INTEGER: *out = (double)json_integer_value(v); return 0;
@@ -211,7 +120,6 @@ static int py_int(const json_t *v, double *out)
     }
     case JSON_TRUE: *out = 1; return 0;
     case JSON_FALSE: *out = 0; return 0;
-    case JSON_STRING: return py_int_string(json_string_value(v), json_string_length(v), out);
     default: return -1;
     }
 }
@@ -406,9 +314,9 @@ int jwtx_token_create(const jwtx_config *cfg, const char *identity, const jwtx_t
         if (json_is_string(v) && json_string_length(v) < sizeof issued->csrf)
             memcpy(issued->csrf, json_string_value(v), json_string_length(v) + 1);
         double d;
-        if ((v = json_object_get(claims, "iat")) != NULL && py_int(v, &d) == 0 && fabs(d) < 9e18)
+        if ((v = json_object_get(claims, "iat")) != NULL && numeric_date(v, &d) == 0 && fabs(d) < 9e18)
             issued->iat = (long long)d;
-        if ((v = json_object_get(claims, "exp")) != NULL && py_int(v, &d) == 0 && fabs(d) < 9e18) {
+        if ((v = json_object_get(claims, "exp")) != NULL && numeric_date(v, &d) == 0 && fabs(d) < 9e18) {
             issued->has_exp = true;
             issued->exp = (long long)d;
         }
@@ -490,19 +398,19 @@ static int check_claims(const jwtx_config *cfg, const jwtx_decode_opts *opts, js
     json_t *c;
 
     if ((c = json_object_get(claims, "iat")) != NULL) {
-        if (py_int(c, &v) != 0)
+        if (numeric_date(c, &v) != 0)
             return jwtx_error_set(err, JWTX_ERR_IAT_NOT_INT, NULL);
         if (v > now + leeway)
             return jwtx_error_set(err, JWTX_ERR_IAT_FUTURE, NULL);
     }
     if ((c = json_object_get(claims, "nbf")) != NULL) {
-        if (py_int(c, &v) != 0)
+        if (numeric_date(c, &v) != 0)
             return jwtx_error_set(err, JWTX_ERR_NBF_NOT_INT, NULL);
         if (v > now + leeway)
             return jwtx_error_set(err, JWTX_ERR_NBF_FUTURE, NULL);
     }
     if ((c = json_object_get(claims, "exp")) != NULL) {
-        if (py_int(c, &v) != 0)
+        if (numeric_date(c, &v) != 0)
             return jwtx_error_set(err, JWTX_ERR_EXP_NOT_INT, NULL);
         /* Deferred: FJE re-runs everything with the exp check off first. */
         if (v <= now - leeway)
@@ -637,7 +545,7 @@ static bool claim_int(const jwtx_token *tok, const char *name, long long *out)
         return false;
     json_t *c = json_object_get(tok->claims, name);
     double d;
-    if (c == NULL || py_int(c, &d) != 0)
+    if (c == NULL || numeric_date(c, &d) != 0)
         return false;
     /* Clamp what no long long holds; such values are far past any now. */
     if (d >= 9.2e18)

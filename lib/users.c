@@ -89,8 +89,88 @@ static bool is_b64(char c)
            c == '/';
 }
 
+/* The itoa64 value of c, or -1. */
+static int a64(char c)
+{
+    const char *q = c != '\0' ? strchr(itoa64, c) : NULL;
+    return q != NULL ? (int)(q - itoa64) : -1;
+}
+
+/* One number of yescrypt's parameter string, in libxcrypt's variable-length
+ * itoa64 form (its decode64_uint32): the first character's range says how
+ * many follow. Returns the position after it, or NULL. */
+static const char *y_number(const char *p, uint32_t min, uint64_t *out)
+{
+    int c = a64(*p++);
+    if (c < 0)
+        return NULL;
+    uint64_t v = min;
+    uint32_t start = 0, end = 47, chars = 1, bits = 0;
+    while ((uint32_t)c > end) {
+        v += (uint64_t)(end + 1 - start) << bits;
+        start = end + 1;
+        end = start + (62 - end) / 2;
+        chars++;
+        bits += 6;
+    }
+    v += (uint64_t)((uint32_t)c - start) << bits;
+    while (--chars) {
+        if ((c = a64(*p++)) < 0)
+            return NULL;
+        bits -= 6;
+        v += (uint64_t)c << bits;
+    }
+    *out = v;
+    return p;
+}
+
+/* a * b, saturating. */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+/* The work of a memory-hard hash, N * r * p * (t + 1) (its memory is 128
+ * bytes times N * r * p), from "$y$PARAMS$..." or "$7$N r p SALT$...".
+ * UINT64_MAX when the parameters cannot be read. */
+static uint64_t memhard_work(const char *h)
+{
+    uint64_t flavor, nlog, r, have = 0, p = 1, t = 0, g;
+    const char *s = h + 3;
+    if (h[1] == '7') { /* scrypt: N as 2^c, then r and p as 30-bit little-endian */
+        int c = a64(s[0]);
+        r = p = 0;
+        for (int i = 0; i < 5; i++) {
+            int cr = a64(s[1 + i]), cp = a64(s[6 + i]);
+            if (cr < 0 || cp < 0)
+                return UINT64_MAX;
+            r |= (uint64_t)cr << (6 * i);
+            p |= (uint64_t)cp << (6 * i);
+        }
+        if (c < 0 || c > 62)
+            return UINT64_MAX;
+        return mul_sat(mul_sat((uint64_t)1 << c, r), p);
+    }
+    if ((s = y_number(s, 0, &flavor)) == NULL || (s = y_number(s, 1, &nlog)) == NULL ||
+        (s = y_number(s, 1, &r)) == NULL)
+        return UINT64_MAX;
+    if (*s != '$') {
+        if ((s = y_number(s, 1, &have)) == NULL || have > 7 ||
+            ((have & 1) && (s = y_number(s, 2, &p)) == NULL) ||
+            ((have & 2) && (s = y_number(s, 1, &t)) == NULL) ||
+            ((have & 4) && (s = y_number(s, 1, &g)) == NULL))
+            return UINT64_MAX; /* have & 8 is a ROM, which crypt() cannot use */
+    }
+    if (*s != '$' || nlog > 62)
+        return UINT64_MAX;
+    return mul_sat(mul_sat(mul_sat((uint64_t)1 << nlog, r), p), t + 1);
+}
+
 /* Classifies a NUL-terminated hash. Returns 0 with *s set, or -1 with a
- * reason (never quoting the hash) in why. */
+ * reason (never quoting the hash) in why. A hash whose cost is above the
+ * JWTX_USERS_*_MAX limits is refused too: one login of that user would tie
+ * up a process for seconds or days. */
 static int classify(const char *h, scheme *s, char *why, size_t why_size)
 {
     size_t len = strlen(h);
@@ -106,25 +186,43 @@ static int classify(const char *h, scheme *s, char *why, size_t why_size)
             snprintf(why, why_size, "malformed bcrypt hash");
             return -1;
         }
+        if (cost > JWTX_USERS_BCRYPT_COST_MAX) {
+            snprintf(why, why_size,
+                     "bcrypt cost %d is above the limit of %d (each login would cost over a "
+                     "second of CPU); set a new password with: jwtx passwd",
+                     cost, JWTX_USERS_BCRYPT_COST_MAX);
+            return -1;
+        }
         *s = S_BCRYPT;
         return 0;
     }
     if (strncmp(h, "$5$", 3) == 0 || strncmp(h, "$6$", 3) == 0) {
         bool is5 = h[1] == '5';
         const char *p = h + 3;
+        unsigned long rounds = 5000; /* the default without rounds= */
         if (strncmp(p, "rounds=", 7) == 0) {
             p += 7;
             size_t d = 0;
             while (p[d] >= '0' && p[d] <= '9')
                 d++;
-            if (d == 0 || d > 9 || p[d] != '$')
+            if (d == 0 || d > 9 || p[d] != '$') {
                 p = NULL;
-            else
+            } else {
+                rounds = strtoul(p, NULL, 10);
                 p += d + 1;
+            }
         }
         if (p == NULL || !salt_and_hash(p, 16, is5 ? 43 : 86)) {
             snprintf(why, why_size, "malformed %s hash",
                      is5 ? "$5$ sha256-crypt" : "$6$ sha512-crypt");
+            return -1;
+        }
+        if (rounds > JWTX_USERS_SHA_ROUNDS_MAX) {
+            snprintf(why, why_size,
+                     "%s rounds=%lu is above the limit of %d; set a new password with: jwtx "
+                     "passwd",
+                     is5 ? "$5$ sha256-crypt" : "$6$ sha512-crypt", rounds,
+                     JWTX_USERS_SHA_ROUNDS_MAX);
             return -1;
         }
         *s = is5 ? S_SHA256 : S_SHA512;
@@ -144,6 +242,21 @@ static int classify(const char *h, scheme *s, char *why, size_t why_size)
         }
         if (!ok || crypt_checksalt(h) != CRYPT_SALT_OK) {
             snprintf(why, why_size, "malformed %s hash", y ? "$y$ yescrypt" : "$7$ scrypt");
+            return -1;
+        }
+        uint64_t work = memhard_work(h);
+        if (work > JWTX_USERS_MEMHARD_WORK_MAX) {
+            if (work == UINT64_MAX)
+                snprintf(why, why_size, "%s parameters not understood (too costly to check)",
+                         y ? "$y$ yescrypt" : "$7$ scrypt");
+            else
+                snprintf(why, why_size,
+                         "%s parameters cost %llu MiB of memory per login, above the limit of "
+                         "%llu MiB; set a new password with: jwtx passwd",
+                         y ? "$y$ yescrypt" : "$7$ scrypt",
+                         (unsigned long long)(work >= (UINT64_MAX >> 7) ? UINT64_MAX >> 20
+                                                                        : (work << 7) >> 20),
+                         (unsigned long long)((JWTX_USERS_MEMHARD_WORK_MAX << 7) >> 20));
             return -1;
         }
         *s = y ? S_YESCRYPT : S_SCRYPT;
@@ -875,7 +988,7 @@ static void refresh(jwtx_users *u)
         if (load_claims(u, &e) != 0) {
             u->cl_seen = id;
             u->cl_broken = true;
-            ulog(u, "users: %s; refusing every login until the file is fixed",
+            ulog(u, "users: %s; refusing every login and token refresh until the file is fixed",
                  jwtx_error_message(&e));
         } else {
             u->cl_broken = false;
@@ -968,12 +1081,23 @@ bool jwtx_users_exists(jwtx_users *u, const char *user)
 
 const json_t *jwtx_users_claims(jwtx_users *u, const char *user)
 {
+    const json_t *c = NULL;
+    return jwtx_users_claims_for(u, user, &c) == 0 ? c : NULL;
+}
+
+int jwtx_users_claims_for(jwtx_users *u, const char *user, const json_t **out)
+{
+    if (out == NULL)
+        return -1;
+    *out = NULL;
     if (u == NULL || user == NULL)
-        return NULL;
+        return -1;
     refresh(u);
-    if (u->claims == NULL || u->cl_broken)
-        return NULL;
-    return json_object_get(u->claims, user);
+    if (u->cl_broken)
+        return -1;
+    if (u->claims != NULL)
+        *out = json_object_get(u->claims, user);
+    return 0;
 }
 
 size_t jwtx_users_count(jwtx_users *u)

@@ -1,7 +1,11 @@
 /*
- * cmd_blocklist.c — `jwtx blocklist --conf FILE count|list|purge`: look
- * after the revocation store named by JWTX_BLOCKLIST.
+ * cmd_blocklist.c — `jwtx blocklist --conf FILE init|count|list|purge`:
+ * look after the revocation store named by JWTX_BLOCKLIST.
  *
+ *   init    makes the store, as an installer does (programs never create it):
+ *           SQLite: the file (mode 0600), WAL mode and the schema; an
+ *           existing store is left as it is (exit 0), anything else at the
+ *           path is refused (exit 1). Redis: nothing to make, checks it answers.
  *   count   number of live entries (revoked jtis not yet expired + user cut-offs)
  *   list    one line per entry, tab-separated:
  *             jti  <jti>   <until epoch | forever>
@@ -19,7 +23,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: jwtx blocklist --conf FILE count|list|purge\n");
+    fprintf(stderr, "usage: jwtx blocklist --conf FILE init|count|list|purge\n");
     return 2;
 }
 
@@ -55,8 +59,8 @@ int cmd_blocklist(int argc, char **argv)
     if (status != TOOL_ARGS_OK)
         return status;
     if (conf == NULL || action == NULL ||
-        (strcmp(action, "count") != 0 && strcmp(action, "list") != 0 &&
-         strcmp(action, "purge") != 0))
+        (strcmp(action, "init") != 0 && strcmp(action, "count") != 0 &&
+         strcmp(action, "list") != 0 && strcmp(action, "purge") != 0))
         return usage();
 
     jwtx_config cfg;
@@ -65,7 +69,26 @@ int cmd_blocklist(int argc, char **argv)
         return 1;
     long long now = (long long)time(NULL), n = 0;
     int rc;
-    if (strcmp(action, "count") == 0) {
+    if (strcmp(action, "init") == 0) {
+        int made = JWTX_BL_INIT_EXISTS;
+        if (jwtx_blocklist_init(bl, &made) != 0) {
+            fprintf(stderr, "jwtx: blocklist init: %s\n", jwtx_blocklist_last_error(bl));
+            jwtx_blocklist_free(bl);
+            jwtx_config_clear(&cfg);
+            return 1;
+        }
+        const char *url = cfg.blocklist;
+        if (made == JWTX_BL_INIT_CREATED)
+            printf("created the revocation store %s (mode 0600)\n", url);
+        else if (made == JWTX_BL_INIT_SCHEMA)
+            printf("wrote the revocation store's schema into the empty database %s\n", url);
+        else if (strcmp(jwtx_blocklist_kind(bl), "sqlite") == 0)
+            printf("the revocation store %s exists already: left as it is\n", url);
+        else
+            printf("the revocation store (%s) answers: nothing to create\n",
+                   jwtx_blocklist_kind(bl));
+        rc = 0;
+    } else if (strcmp(action, "count") == 0) {
         rc = jwtx_blocklist_count(bl, now, &n);
         if (rc == 0)
             printf("%lld\n", n);

@@ -6,13 +6,23 @@
  * resolved, secrets and private keys masked) go to stdout as pretty JSON and
  * "jwtx: FILE: OK" to stderr, exit 0. On error the first problem goes to
  * stderr as "jwtx: FILE:LINE: OPTION: message", exit 1. Warnings (ignored
- * names, removed options) go to stderr in both cases.
+ * names, removed options, a short HMAC secret, a secret others can read)
+ * go to stderr in both cases. The users and claims files are read as the
+ * programs read them at start-up: a line they would refuse (a hash that is
+ * unusable or above the cost limits) is an error with its file and line,
+ * weak hashes are warnings.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
+
+static void users_log(const char *msg, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "jwtx: warning: %s\n", msg);
+}
 
 static int config_usage(void)
 {
@@ -22,12 +32,27 @@ static int config_usage(void)
 
 int cmd_config(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        config_usage();
+        return 0;
+    }
     if (argc != 3 || strcmp(argv[1], "check") != 0)
         return config_usage();
     const char *path = argv[2];
     jwtx_config cfg;
     if (tool_load_config(path, &cfg) != 0)
         return 1;
+    if (cfg.users_file != NULL) {
+        jwtx_users *u = NULL;
+        jwtx_error err;
+        jwtx_error_clear(&err);
+        if (jwtx_users_open(cfg.users_file, cfg.user_claims_file, users_log, NULL, &u, &err) != 0) {
+            fprintf(stderr, "jwtx: %s\n", jwtx_error_message(&err));
+            jwtx_config_clear(&cfg);
+            return 1;
+        }
+        jwtx_users_free(u);
+    }
     json_t *j = jwtx_config_to_json(&cfg);
     char *out = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);

@@ -8,16 +8,22 @@ set -eu
 PKGS="gcc make pkg-config libssl-dev libjansson-dev libfcgi-dev libfcgi-bin libcunit1-dev
 libsqlite3-dev libhiredis-dev libcrypt-dev lighttpd redis-server spawn-fcgi apache2
 apache2-utils libapache2-mod-fcgid nginx-light python3 python3-jwt python3-cryptography
-curl valgrind sqlite3 fcgiwrap clang libclang-rt-14-dev procps fail2ban"
+curl valgrind sqlite3 fcgiwrap clang libclang-rt-14-dev
+mandoc groff-base man-db procps debhelper dpkg-dev fakeroot lintian systemd fail2ban"
 if [ "${1:-}" = browser ]; then
     PKGS="chromium chromium-driver"
 fi
 
+# One dpkg-query for all of them (make runs this on every build).
+# shellcheck disable=SC2086
+installed=" $(dpkg-query -W -f='${Status} ${Package}\n' $PKGS 2>/dev/null |
+    awk '$1 == "install" && $3 == "installed" { print $4 }' | tr '\n' ' ') "
 missing=""
 for p in $PKGS; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-        missing="$missing $p"
-    fi
+    case "$installed" in
+    *" $p "*) ;;
+    *) missing="$missing $p" ;;
+    esac
 done
 [ -z "$missing" ] && exit 0
 

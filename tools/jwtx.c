@@ -11,6 +11,10 @@
 
 #include "tool.h"
 
+#ifndef JWTX_VERSION
+#error "JWTX_VERSION is set by the Makefile from the file VERSION"
+#endif
+
 #pragma weak cmd_token
 #pragma weak cmd_config
 #pragma weak cmd_keygen
@@ -33,7 +37,7 @@ static const struct {
     {"passwd", cmd_passwd, "passwd [--cost N] FILE USER   (password from stdin or the terminal)"},
     {"revoke", cmd_revoke,
      "revoke --conf FILE TOKEN | --jti JTI --until EPOCH | --user NAME [--at EPOCH]"},
-    {"blocklist", cmd_blocklist, "blocklist --conf FILE count|list|purge"},
+    {"blocklist", cmd_blocklist, "blocklist --conf FILE init|count|list|purge"},
 };
 
 static void usage(FILE *f)
@@ -41,6 +45,7 @@ static void usage(FILE *f)
     fprintf(f, "usage:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  jwtx %s\n", commands[i].usage);
+    fprintf(f, "  jwtx --version\n");
 }
 
 static void warn_cb(const char *file, int line, const char *msg, void *ctx)
@@ -116,6 +121,14 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        if (argc != 2) {
+            usage(stderr);
+            return 2;
+        }
+        printf("jwtx %s\n", JWTX_VERSION);
+        return fflush(stdout) == 0 ? 0 : 1;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)

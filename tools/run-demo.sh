@@ -14,9 +14,26 @@ case $conf in /*) ;; *) conf=$root/$conf ;; esac
 mkdir -p "$run"
 run=$(cd "$run" && pwd)
 
-if ! "$root/tools/jwtx" config check "$conf" >/dev/null; then
+# The demo conf holds its secret inline (a public, demo-only one); every
+# program warns at start-up about such a conf when all users can read it. The
+# demo's lighttpd runs as you, so other users need no read access: drop it
+# (git does not track that bit). Other conf files are left as they are.
+if [ "$conf" = "$root/conf/jwtx.conf" ] && [ -O "$conf" ]; then
+    chmod o-r "$conf"
+fi
+if ! checked=$("$root/tools/jwtx" config check "$conf"); then
     echo "run: $conf is not valid (see above)" >&2
     exit 1
+fi
+# The programs never create the revocation store: make it here, as an
+# installer would (a no-op when it exists; nothing to do without a store).
+store=$(printf '%s\n' "$checked" | sed -n 's/^  "JWTX_BLOCKLIST": "\(.*\)",$/\1/p')
+if [ -n "$store" ]; then
+    case $store in sqlite:/*) mkdir -p "$(dirname "${store#sqlite:}")" ;; esac
+    "$root/tools/jwtx" blocklist --conf "$conf" init >/dev/null || {
+        echo "run: cannot make the revocation store (see above)" >&2
+        exit 1
+    }
 fi
 sed -e "s|@ROOT@|$root|g" -e "s|@RUN@|$run|g" -e "s|@PORT@|$port|g" -e "s|@CONF@|$conf|g" \
     "$root/conf/lighttpd/demo.conf.in" > "$run/lighttpd.conf"

@@ -30,7 +30,16 @@ async function call(method, url, opts) {
   }
   let data = {};
   try { data = await res.json(); } catch (e) { /* empty or not JSON */ }
-  return { status: res.status, data };
+  return { status: res.status, data, retryAfter: res.headers.get("Retry-After") };
+}
+
+// "Try again in ..." from a Retry-After of seconds (429: too many failed logins).
+function waitText(retryAfter) {
+  const secs = parseInt(retryAfter, 10);
+  if (!(secs > 0)) return "";
+  if (secs < 90) return " Try again in " + secs + " second" + (secs === 1 ? "" : "s") + ".";
+  const mins = Math.ceil(secs / 60);
+  return " Try again in " + mins + " minutes.";
 }
 
 // While a request runs, its buttons are disabled and the section is busy.
@@ -92,7 +101,11 @@ $("login-form").addEventListener("submit", (ev) => {
     const r = await call("POST", "/login", { headers: { "Content-Type": "application/json" }, body });
     $("password").value = "";
     if (r.status !== 200) {
-      say(r.data.msg || ("Sign-in failed (" + r.status + ")"), true);
+      let text = r.data.msg || ("Sign-in failed (" + r.status + ")");
+      if (r.status === 429 && waitText(r.retryAfter)) {
+        text = text.replace(/[.!]?$/, ".") + waitText(r.retryAfter);
+      }
+      say(text, true);
       $("password").setAttribute("aria-invalid", "true");
       $("password").focus();
       return;

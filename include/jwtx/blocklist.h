@@ -25,6 +25,19 @@
  * gateway starts while Redis is down, answers 503 meanwhile and recovers by
  * itself once it is back. No answer is cached: every check asks the store.
  *
+ * A store is made on purpose (jwtx_blocklist_init, `jwtx blocklist init`),
+ * never by a check or a revocation: a missing SQLite file is an unavailable
+ * store, not a new empty one. A SQLite file removed or replaced under a
+ * running process is noticed on the next call (its device and inode against
+ * the path's): unavailable until a valid store is at the path again, which
+ * is then opened by itself.
+ *
+ * After a failure a handle with a retry period (jwtx_blocklist_set_retry_ms,
+ * JWTX_BLOCKLIST_RETRY_MS) fails every call at once, without asking the
+ * store, until the period ends; then the next call asks again. Changes of
+ * state (unavailable with the cause, available again) go to the log
+ * function (jwtx_blocklist_set_log), once each.
+ *
  * A handle is used by one thread at a time. A process that forks must not
  * share a handle between parent and child: open handles after fork (the
  * usual FastCGI pattern). As a safety net a handle notices it was inherited
@@ -45,6 +58,16 @@ typedef struct jwtx_blocklist jwtx_blocklist;
 /* Results of jwtx_blocklist_check. */
 enum { JWTX_BL_CLEAR = 0, JWTX_BL_REVOKED = 1, JWTX_BL_UNAVAILABLE = -1 };
 
+/* What jwtx_blocklist_init did. */
+enum {
+    JWTX_BL_INIT_EXISTS = 0,  /* the store was there already (or needs nothing made: Redis) */
+    JWTX_BL_INIT_CREATED = 1, /* a new SQLite file with its schema */
+    JWTX_BL_INIT_SCHEMA = 2   /* the schema written into an existing empty SQLite database */
+};
+
+/* Receives one log line (no newline) about the store: a change of state. */
+typedef void (*jwtx_blocklist_log_fn)(const char *msg, void *ctx);
+
 /* Longest jti or user name accepted (bytes); longer ones fail (closed). */
 #define JWTX_BLOCKLIST_KEY_MAX 4096
 /* Longest JWTX_BLOCKLIST URL accepted. */
@@ -60,9 +83,21 @@ enum { JWTX_BL_CLEAR = 0, JWTX_BL_REVOKED = 1, JWTX_BL_UNAVAILABLE = -1 };
 int jwtx_blocklist_open(const jwtx_config *cfg, jwtx_blocklist **out, jwtx_error *err);
 
 /* The same from explicit values (tests, tools). prefix NULL = "jwtx:",
- * timeout_ms <= 0 = 250, leeway < 0 = 0. */
+ * timeout_ms <= 0 = 250, leeway < 0 = 0. No retry period (0) and no log:
+ * see jwtx_blocklist_set_retry_ms and jwtx_blocklist_set_log. */
 int jwtx_blocklist_open_url(const char *url, const char *prefix, long long timeout_ms,
                             long long leeway, jwtx_blocklist **out, jwtx_error *err);
+
+/* The open-circuit period (JWTX_BLOCKLIST_RETRY_MS, which jwtx_blocklist_open
+ * applies): after a failure, calls fail at once for ms milliseconds without
+ * asking the store. 0 = off (every call asks). NULL is a no-op. */
+void jwtx_blocklist_set_retry_ms(jwtx_blocklist *bl, long long ms);
+
+/* Where changes of state are told: "revocation store unavailable: CAUSE
+ * (...)" on the first failure after success (or at the start), "revocation
+ * store available again (KIND)" on the first success after failures. fn
+ * NULL: not told. The cause never holds a password. */
+void jwtx_blocklist_set_log(jwtx_blocklist *bl, jwtx_blocklist_log_fn fn, void *ctx);
 
 /* Closes the connection and frees the handle; NULL is a no-op. */
 void jwtx_blocklist_free(jwtx_blocklist *bl);
@@ -77,6 +112,15 @@ const char *jwtx_blocklist_last_error(const jwtx_blocklist *bl);
 /* Connects (if needed) and checks the store answers. 0 ok, -1 unavailable
  * (see jwtx_blocklist_last_error). Useful at start-up for a warning. */
 int jwtx_blocklist_ping(jwtx_blocklist *bl);
+
+/* Makes the store on purpose, as an installer does (`jwtx blocklist init`).
+ * SQLite: creates the file with mode 0600 (whatever the umask), WAL mode and
+ * the schema; an existing store of this version is left as it is, an empty
+ * database gets the schema, anything else (another database, a newer
+ * schema, not SQLite) is refused. Redis: nothing to make, only checks the
+ * server answers. Returns 0 with *made (may be NULL) = JWTX_BL_INIT_*, or -1
+ * (jwtx_blocklist_last_error says why). */
+int jwtx_blocklist_init(jwtx_blocklist *bl, int *made) __attribute__((warn_unused_result));
 
 /* Is this token revoked? jti and user may be NULL (not checked). REVOKED
  * when a jti entry exists whose life (until) is > now or forever, or when

@@ -120,6 +120,7 @@ typedef struct jwtx_config {
     char *blocklist;         /* JWTX_BLOCKLIST: "sqlite:PATH", "redis://...", "" (none) */
     char *blocklist_prefix;  /* JWTX_BLOCKLIST_PREFIX, "jwtx:" */
     long long blocklist_timeout_ms; /* JWTX_BLOCKLIST_TIMEOUT_MS, 250 */
+    long long blocklist_retry_ms;   /* JWTX_BLOCKLIST_RETRY_MS, 1000 (0 = off) */
     long long max_body;      /* JWTX_MAX_BODY, 65536 */
     long long implicit_refresh; /* JWTX_IMPLICIT_REFRESH: seconds, 0 = off */
     long long bcrypt_cost;   /* JWTX_BCRYPT_COST, 10 (jwtx passwd) */

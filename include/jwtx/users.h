@@ -35,9 +35,19 @@
 /* Largest users or claims file read, in bytes, and longest users-file line. */
 #define JWTX_USERS_FILE_MAX (16 * 1024 * 1024)
 #define JWTX_USERS_LINE_MAX 4096
-/* bcrypt cost range for jwtx_users_set_password (the same as htpasswd -C). */
+/* Hash costs a users file may use: one login must not tie up a process for
+ * seconds (bcrypt cost 31 or sha-crypt rounds=999999999 would for minutes
+ * or days). A line above them is refused like an unusable hash. bcrypt cost
+ * 14 is about a second of one CPU core; sha-crypt's default is 5000 rounds;
+ * for yescrypt and scrypt the work is N * r * p * (t + 1), 2^19 being 64 MiB
+ * of memory (scrypt's default, yescrypt's N=2^14 r=32). */
+#define JWTX_USERS_BCRYPT_COST_MAX 14
+#define JWTX_USERS_SHA_ROUNDS_MAX 1000000
+#define JWTX_USERS_MEMHARD_WORK_MAX (1ULL << 19)
+/* bcrypt cost range for jwtx_users_set_password (htpasswd -C allows up to
+ * 17, which this file's reader refuses). */
 #define JWTX_USERS_COST_MIN 4
-#define JWTX_USERS_COST_MAX 17
+#define JWTX_USERS_COST_MAX JWTX_USERS_BCRYPT_COST_MAX
 #define JWTX_USERS_COST_DEFAULT 10
 
 typedef struct jwtx_users jwtx_users;
@@ -75,6 +85,15 @@ bool jwtx_users_exists(jwtx_users *u, const char *user);
  * valid until the next call on this handle, or NULL when there is no claims
  * file or no entry for the user. Re-reads changed files first. */
 const json_t *jwtx_users_claims(jwtx_users *u, const char *user);
+
+/* The same, telling a broken claims file apart: returns 0 with *out set to
+ * the user's claims (borrowed as above; NULL when there is no claims file or
+ * no entry for the user), or -1 with *out NULL while the claims file is
+ * broken (a reload failed and no good version was read since) or on a NULL
+ * argument. Every token made meanwhile would lack its user's claims (a role,
+ * a scope): callers issue none (login, refresh and implicit refresh). */
+int jwtx_users_claims_for(jwtx_users *u, const char *user, const json_t **out)
+    __attribute__((warn_unused_result));
 
 /* Number of users currently loaded (after re-reading changed files). */
 size_t jwtx_users_count(jwtx_users *u);

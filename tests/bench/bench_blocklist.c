@@ -15,7 +15,7 @@
  * Filling goes around the library because a million single revocations,
  * each its own transaction or round trip, would take minutes: the SQLite
  * file is created (schema and all) by the library itself through
- * jwtx_blocklist_ping, then rows go into its `revoked` table in one
+ * jwtx_blocklist_init (as `jwtx blocklist init`), then rows go into its `revoked` table in one
  * transaction; Redis gets pipelined SET <prefix>jti:<jti> <end> EX <ttl>, the key
  * layout and TTL rule of blocklist_redis.c. Every entry lives one to 25 hours,
  * so none expires during the run.
@@ -192,7 +192,7 @@ static void sqlite_create(const char *path)
     jwtx_error_clear(&err);
     if (jwtx_blocklist_open_url(url, NULL, 0, 0, &bl, &err) != 0)
         die("cannot open %s: %s", url, jwtx_error_message(&err));
-    if (jwtx_blocklist_ping(bl) != 0)
+    if (jwtx_blocklist_init(bl, NULL) != 0)
         die("cannot create %s: %s", url, jwtx_blocklist_last_error(bl));
     jwtx_blocklist_free(bl);
 }

@@ -105,7 +105,8 @@ def write_text(path, text):
 def gateway_conf(secret, run, extra=""):
     """The jwtx conf of the gateway suites: the secret, tokens in headers and
     cookies, the demo users with USER_CLAIMS (written to run/claims.json) and
-    a SQLite revocation store in run; extra lines are appended."""
+    a SQLite revocation store in run; extra lines are appended. The programs
+    never create the store: init_store() makes it, as an installer does."""
     claims = write_text(os.path.join(run, "claims.json"), json.dumps(USER_CLAIMS) + "\n")
     return ('JWT_SECRET_KEY = "%s"\n'
             'JWT_TOKEN_LOCATION = ["headers", "cookies"]\n'
@@ -114,13 +115,25 @@ def gateway_conf(secret, run, extra=""):
             'JWTX_BLOCKLIST = "sqlite:%s/blocklist.sqlite"\n' % (secret, USERS, claims, run)) + extra
 
 
+def init_store(conf):
+    """`jwtx blocklist --conf CONF init`, as an installer or `make run` does
+    before the programs start (they never create a store themselves). A conf
+    without a store is fine; any other failure raises RuntimeError."""
+    p = subprocess.run([JWTX, "blocklist", "--conf", conf, "init"], capture_output=True, text=True)
+    if p.returncode != 0 and "sets no revocation store" not in p.stderr:
+        raise RuntimeError("jwtx blocklist init: %s" % p.stderr.strip())
+    return p
+
+
 # ---- processes ------------------------------------------------------------------
 
 
-def start(cmd, **kw):
-    """Starts a server in the foreground of its own session (output dropped),
-    stopped with stop() at exit if the suite has not stopped it already."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+def start(cmd, stderr=None, **kw):
+    """Starts a server in the foreground of its own session (output dropped;
+    stderr to the open file stderr if given), stopped with stop() at exit if
+    the suite has not stopped it already."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=stderr if stderr is not None else subprocess.DEVNULL,
                             start_new_session=True, **kw)
     atexit.register(stop, proc)
     return proc
@@ -271,13 +284,17 @@ def spawn_fcgi(prog, pidfile, env, procs=1, user=None, tries=1):
 
 
 class Lighttpd:
-    """lighttpd serving the demo routes with the given jwtx conf text."""
+    """lighttpd serving the demo routes with the given jwtx conf text; the
+    revocation store is made first (init_store), as `make run` does, unless
+    make_store=False."""
 
-    def __init__(self, conf_text, extra_lighttpd="", run_dir=None):
+    def __init__(self, conf_text, extra_lighttpd="", run_dir=None, make_store=True):
         self.run = run_dir or tmpdir("lighttpd-")
         self.conf = os.path.join(self.run, "jwtx.conf")
         with open(self.conf, "w") as f:
             f.write(conf_text)
+        if make_store:
+            init_store(self.conf)
         self.port = free_port()
         with open(os.path.join(ROOT, "conf", "lighttpd", "demo.conf.in")) as f:
             text = f.read()
@@ -287,7 +304,11 @@ class Lighttpd:
         self.lconf = os.path.join(self.run, "lighttpd.conf")
         with open(self.lconf, "w") as f:
             f.write(text + "\n" + extra_lighttpd)
-        self.proc = start(["lighttpd", "-D", "-f", self.lconf])
+        # With -D, lighttpd leaves the programs' stderr (their log) on its own
+        # stderr, not in server.errorlog: keep it in run/stderr.log.
+        self.stderr_log = os.path.join(self.run, "stderr.log")
+        with open(self.stderr_log, "ab") as err:
+            self.proc = start(["lighttpd", "-D", "-f", self.lconf], stderr=err)
         if not wait_port(self.port):
             raise RuntimeError("lighttpd did not start on %d: %s" % (self.port, self.errorlog()))
 

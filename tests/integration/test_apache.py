@@ -107,6 +107,7 @@ def new_run(name):
     for sub in ("run", "fcgid"):
         os.mkdir(os.path.join(run, sub))
     conf = harness.write_text(os.path.join(run, "jwtx.conf"), harness.gateway_conf(SECRET, run))
+    harness.init_store(conf)  # as the installer does; then owned by the run user
     www = os.path.join(run, "www")
     shutil.copytree(WWW, www, symlinks=True)
     os.mkdir(os.path.join(www, "admin"))

@@ -250,6 +250,34 @@ def t_logout():
 
 
 step("logout", t_logout)
+
+
+# ---- too many failed logins: the 429 message and the wait -------------------------
+def t_banned():
+    # Each of the two login processes counts for itself (docs/login-protection.md):
+    # at most 2 x JWTX_LOGIN_MAX_FAILURES (5) wrong passwords before every answer is 429.
+    seen = []
+    for _ in range(12):
+        s.execute("document.getElementById('status').textContent = '';")
+        s.find("#username").clear()
+        s.find("#username").send_keys("lockme")
+        s.find("#password").send_keys("wrong-again")
+        s.find("#login-button").click()
+        text = s.wait(lambda: (s.text("#status") or "") not in ("", "Signing in\u2026")
+                      and s.text("#status"))
+        seen.append(text)
+        if text and text.startswith("Too many"):
+            break
+    print("# answers shown: %s" % seen)
+    R.check(seen.count("Bad username or password") <= 10 and len(seen) < 12,
+            "banned: after at most 2 x 5 wrong passwords the page shows the 429", repr(seen))
+    R.eq(seen[-1], "Too many failed login attempts. Try again in 15 minutes.",
+         "banned: the gateway's message and the wait (Retry-After) are shown")
+    R.eq(s.find("#status").prop("className"), "error", "banned: shown as an error")
+    s.screenshot(os.path.join(ARTIFACTS, "browser-too-many-attempts.png"))
+
+
+step("too many failed logins", t_banned)
 s.quit()
 
 

@@ -267,6 +267,17 @@ for path in ("/protected", "/private/", "/legacy/whoami.cgi"):
     R.eq((r.status, r.body), (422, msg("Identity claim must not contain a NUL character")),
          "identity with a NUL is refused, never truncated to another user (%s)" % path)
 
+# ---- NumericDate claims are JSON numbers (spec/README.md point 8) -----------------
+# PyJWT itself accepts the string "9999999999" (int()); jwtx refuses it.
+for claim, label in (("exp", "Expiration Time claim (exp)"), ("nbf", "Not Before claim (nbf)"),
+                     ("iat", "Issued At claim (iat)")):
+    value = "9999999999" if claim == "exp" else str(int(time.time()) - 10)
+    t = craft(std_payload(**{claim: value}))
+    for path in ("/protected", "/private/"):
+        r = H("GET", path, headers=bearer(t))
+        R.eq((r.status, r.body), (422, msg("%s must be an integer." % label)),
+             "string %s %r refused (%s)" % (claim, value, path))
+
 # ---- the authorizer never waves OPTIONS through to a backend -----------------------
 for method in ("OPTIONS", "options"):
     r = H(method, "/legacy/whoami.cgi")
@@ -379,4 +390,23 @@ R.check(r.status == 200 and (r.header("Content-Type") or "").startswith("text/ht
         "the login page is still text/html")
 
 srv.stop()
+
+# ---- identities that are not strings (JWT_VERIFY_SUB = False) ----------------------
+run2 = harness.tmpdir("gw-anysub-")
+srv2 = harness.Lighttpd(harness.gateway_conf(SECRET, run2, "JWT_VERIFY_SUB = False\n"), run_dir=run2)
+for sub, body, remote in (
+        (42, b'{"logged_in_as":42}\n', "42"),
+        ({"n": "x", "id": 1}, b'{"logged_in_as":{"id":1,"n":"x"}}\n', '{"n":"x","id":1}'),
+        ("testuser", b'{"logged_in_as":"testuser"}\n', "testuser")):
+    t = craft(std_payload(sub=sub))
+    r = srv2.request("GET", "/protected", headers=bearer(t))
+    R.eq((r.status, r.body), (200, body),
+         "JWT_VERIFY_SUB = False: identity %s answered as its JSON value" % json.dumps(sub))
+    r = srv2.request("GET", "/legacy/whoami.cgi", headers=bearer(t))
+    text = r.body.decode("utf-8", "replace")
+    R.check(r.status == 200 and ("remote_user=%s\n" % remote) in text
+            and ("jwt_identity=%s\n" % remote) in text,
+            "JWT_VERIFY_SUB = False: authorizer hands identity %s as %s" % (json.dumps(sub), remote),
+            text)
+srv2.stop()
 R.finish()

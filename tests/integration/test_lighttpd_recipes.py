@@ -27,6 +27,7 @@ MISSING = harness.MISSING_TEXT
 
 run = harness.tmpdir("recipes-")
 CONF = harness.write_text(os.path.join(run, "jwtx.conf"), harness.gateway_conf(SECRET, run))
+harness.init_store(CONF)  # as the installer does
 os.mkdir(os.path.join(run, "test-cgi"))
 os.chmod(harness.write_text(os.path.join(run, "test-cgi", "dies.cgi"), "#!/bin/sh\nexit 1\n"), 0o755)
 

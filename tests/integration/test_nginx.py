@@ -49,6 +49,7 @@ if not os.access(FCGIWRAP, os.X_OK):
 run = harness.tmpdir("nginx-")
 CONF = harness.write_text(os.path.join(run, "jwtx.conf"),
                           harness.gateway_conf(SECRET, run, "JWTX_MAX_BODY = 4096\n"))
+harness.init_store(CONF)  # as the installer does
 # A second conf whose revocation store is down (a closed Redis port): the
 # authorizer must fail closed with 503, and nginx must show that 503.
 DOWN_CONF = os.path.join(run, "jwtx-down.conf")

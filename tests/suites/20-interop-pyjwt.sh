@@ -226,4 +226,42 @@ else
     bad "attack checks: RS256 keys"
 fi
 
+# (e) NumericDate claims: PyJWT reads exp through int(), so it accepts the
+# string "9999999999"; jwtx refuses it (a deliberate difference, RFC 7519
+# NumericDate), and both accept the number.
+d=$T/numdate
+if make_keys HS256 "" "$d"; then
+    write_conf "$d/jwtx.conf" HS256 "$PRIV" "$PUB"
+    for exp in '"9999999999"' 9999999999; do
+        if tok=$("$PY" - "$PRIV" "$exp" 2>"$d/e.err" <<'PYEOF'
+import json, sys, jwt
+key = open(sys.argv[1], "rb").read().rstrip(b"\r\n")
+tok = jwt.encode({"sub": "numdate", "exp": json.loads(sys.argv[2])}, key, algorithm="HS256")
+jwt.decode(tok, key, algorithms=["HS256"])  # PyJWT accepts it
+print(tok)
+PYEOF
+        ); then
+            case $exp in
+            '"'*)
+                expect_reject "exp $exp: PyJWT accepts it, jwtx refuses a string date" \
+                    "$d/jwtx.conf" "$tok" "Expiration Time claim (exp) must be an integer."
+                ;;
+            *)
+                if "$JWTX" token verify --conf "$d/jwtx.conf" "$tok" >"$d/e.out" 2>&1; then
+                    ok "exp $exp: PyJWT and jwtx accept the number"
+                else
+                    bad "exp $exp: jwtx token verify refused the number"
+                    show "$d/e.out"
+                fi
+                ;;
+            esac
+        else
+            bad "exp $exp: PyJWT could not make or decode the token"
+            show "$d/e.err"
+        fi
+    done
+else
+    bad "NumericDate checks: HS256 key"
+fi
+
 finish

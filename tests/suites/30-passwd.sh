@@ -80,6 +80,7 @@ check "stdin: UTF-8 user and password" htv "$F" 'zoë' 'ünïcödé ☃'
 cp "$F" "$T/users.before"
 echo pw | $J passwd --cost 3 "$F" x >/dev/null 2>&1; check "refuse: --cost 3 exits 2" [ $? -eq 2 ]
 echo pw | $J passwd --cost 18 "$F" x >/dev/null 2>&1; check "refuse: --cost 18 exits 2" [ $? -eq 2 ]
+echo pw | $J passwd --cost 15 "$F" x >/dev/null 2>&1; check "refuse: --cost 15 (above the users file limit of 14) exits 2" [ $? -eq 2 ]
 echo pw | $J passwd --cost x "$F" x >/dev/null 2>&1; check "refuse: --cost x exits 2" [ $? -eq 2 ]
 echo pw | $J passwd "$F" >/dev/null 2>&1; check "refuse: missing USER exits 2" [ $? -eq 2 ]
 echo pw | $J passwd --bogus "$F" x >/dev/null 2>&1; check "refuse: unknown option exits 2" [ $? -eq 2 ]
@@ -138,6 +139,26 @@ res=$(tty_run ttyuser 'one' 'two')
 check "tty: mismatch exits 1" [ "$(echo "$res" | head -n 1)" = 1 ]
 check "tty: mismatch message" has "$res" 'jwtx: passwords do not match'
 check "tty: mismatch leaves the password" htv "$F" ttyuser 'tty secret'
+
+# 9. hash costs: htpasswd -C allows bcrypt up to 17, the gateway refuses more
+# than 14 at load (one login would tie up a process); `jwtx config check`
+# reads the users file as the programs do and reports the line
+C=$T/cost
+mkdir -p "$C"
+printf 'JWT_SECRET_KEY = "0123456789abcdef0123456789abcdef"\nJWTX_USERS_FILE = "users"\n' >"$C/jwtx.conf"
+chmod 600 "$C/jwtx.conf"
+"$HT" -cbB -C 14 "$C/users" alice 'cost pw' 2>/dev/null
+out=$($J config check "$C/jwtx.conf" 2>&1 >/dev/null); rc=$?
+check "config check: bcrypt cost 14 (htpasswd -C 14) accepted" is "$rc" 0 "$out" "jwtx: $C/jwtx.conf: OK"
+"$HT" -bB -C 15 "$C/users" bob 'cost pw' 2>/dev/null
+out=$($J config check "$C/jwtx.conf" 2>&1 >/dev/null); rc=$?
+check "config check: bcrypt cost 15 (htpasswd -C 15) refused with file and line" is "$rc" 1 "$out" \
+    "jwtx: $C/users:2: bcrypt cost 15 is above the limit of 14 (each login would cost over a second of CPU); set a new password with: jwtx passwd"
+printf 'carol:$6$rounds=999999999$saltsalt$%s\n' \
+    'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ' >"$C/users"
+out=$($J config check "$C/jwtx.conf" 2>&1 >/dev/null); rc=$?
+check "config check: sha512-crypt rounds=999999999 refused" is "$rc" 1 "$out" \
+    "jwtx: $C/users:1: \$6\$ sha512-crypt rounds=999999999 is above the limit of 1000000; set a new password with: jwtx passwd"
 
 echo "30-passwd: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

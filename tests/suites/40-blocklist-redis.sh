@@ -68,6 +68,9 @@ fi
 echo "redis-server on 127.0.0.1:$port (pid $(cat "$pidfile"))"
 
 SECRET='suite-secret-key-that-is-long-enough-for-hs256'
+# The conf files hold the secret inline: readable by their owner only, as the
+# programs and the tool ask (they warn about a conf every user can read).
+umask 077
 cat >"$work/redis.conf" <<EOC
 JWT_SECRET_KEY = "$SECRET"
 JWTX_BLOCKLIST = "redis://:pa%20ss%40word@127.0.0.1:$port/4"
@@ -81,6 +84,26 @@ EOC
 cat >"$work/none.conf" <<EOC
 JWT_SECRET_KEY = "$SECRET"
 EOC
+
+# The store is made on purpose only (jwtx blocklist init), never by a command
+# that uses it.
+out=$("$JWTX" revoke --conf "$work/sqlite.conf" --jti j-early --until 0 2>&1); rc=$?
+check "sqlite: no store yet: revoke exits 3" 3 $rc
+case "$out" in *"revocation store (sqlite) is unavailable: sqlite $work/bl.db: no store file (\`jwtx blocklist init\` creates it)"*)
+    ok "sqlite: no store yet: message";; *) ko "sqlite: no store yet: message: $out";; esac
+check "sqlite: no store yet: nothing created" "" "$(ls "$work" | grep '^bl\.db')"
+out=$(umask 077; "$JWTX" blocklist --conf "$work/sqlite.conf" init 2>&1); rc=$?
+check "sqlite: init" "0 created the revocation store sqlite:$work/bl.db (mode 0600)" "$rc $out"
+out=$("$JWTX" blocklist --conf "$work/sqlite.conf" init 2>&1); rc=$?
+check "sqlite: init again leaves it" "0 the revocation store sqlite:$work/bl.db exists already: left as it is" "$rc $out"
+out=$("$JWTX" blocklist --conf "$work/redis.conf" init 2>&1); rc=$?
+check "redis: init" "0 the revocation store (redis) answers: nothing to create" "$rc $out"
+case "$out" in *pa*ss*) ko "redis: init prints no password";; *) ok "redis: init prints no password";; esac
+printf 'junk that is not a database\n' >"$work/junk.db"
+sed "s|bl.db|junk.db|" "$work/sqlite.conf" >"$work/junk.conf"
+out=$("$JWTX" blocklist --conf "$work/junk.conf" init 2>&1); rc=$?
+check "sqlite: init refuses a file that is not a store (exit 1)" 1 $rc
+check "sqlite: ... and leaves it alone" "junk that is not a database" "$(cat "$work/junk.db")"
 
 now=$(date +%s)
 for store in redis sqlite; do
@@ -127,12 +150,42 @@ check "redis: user cut-off value" "1234" "$(rcli GET suite:user:alice)"
 check "redis: nothing in database 0" "0" "$(redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$PASS" -n 0 DBSIZE)"
 check "sqlite: file mode" "600" "$(stat -c %a "$work/bl.db")"
 
+# A read-only SQLite store, as a user who cannot write it (root cannot be
+# refused a write, so the commands run as nobody): checks (count, list) keep
+# answering, revocations fail with exit 3. In a read-only directory with no
+# -shm file SQLite cannot open it at all.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+    asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    for d in rw-dir ro-dir; do
+        mkdir -p "$work/$d" && chmod 755 "$work" "$work/$d"
+        sed "s|$work/bl.db|$work/$d/bl.db|" "$work/sqlite.conf" >"$work/$d/c.conf"
+        "$JWTX" blocklist --conf "$work/$d/c.conf" init >/dev/null 2>&1
+        "$JWTX" revoke --conf "$work/$d/c.conf" --jti j-ro --until 0 >/dev/null 2>&1
+        chmod 644 "$work/$d/bl.db"
+        chown nobody "$work/$d/c.conf"
+    done
+    chmod 777 "$work/rw-dir"
+    out=$(asnobody "$JWTX" blocklist --conf "$work/rw-dir/c.conf" list 2>&1); rc=$?
+    check "read-only file: checks still answer (list)" "0 jti	j-ro	forever" "$rc $out"
+    out=$(asnobody "$JWTX" revoke --conf "$work/rw-dir/c.conf" --jti j-new --until 0 2>&1); rc=$?
+    check "read-only file: revoke exits 3" 3 $rc
+    case "$out" in *"attempt to write a readonly database"*) ok "read-only file: says why";;
+                   *) ko "read-only file: says why: $out";; esac
+    out=$(asnobody "$JWTX" blocklist --conf "$work/ro-dir/c.conf" count 2>&1); rc=$?
+    check "read-only file and directory, no -shm: unavailable (exit 3)" 3 $rc
+    chmod 700 "$work"
+else
+    ok "read-only store: skipped (needs root and setpriv to act as another user)"
+fi
+
 # No store configured.
 out=$("$JWTX" blocklist --conf "$work/none.conf" count 2>&1); rc=$?
 check "no store: exit 1" 1 $rc
 # Usage errors.
 "$JWTX" revoke --conf "$work/redis.conf" --jti x >/dev/null 2>&1; check "usage: --jti without --until" 2 $?
 "$JWTX" blocklist --conf "$work/redis.conf" frobnicate >/dev/null 2>&1; check "usage: bad action" 2 $?
+out=$("$JWTX" blocklist --conf "$work/none.conf" init 2>&1); rc=$?
+check "no store: init exits 1" 1 $rc
 
 # Redis down: exit 3 with a clear message, quickly; then back.
 stop_redis

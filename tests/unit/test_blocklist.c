@@ -58,11 +58,24 @@ static jwtx_blocklist *open_url(const char *url, const char *prefix, long long l
     return bl;
 }
 
-static jwtx_blocklist *open_sqlite(const char *name, long long leeway)
+/* A handle on tmpdir/name, without making the store. */
+static jwtx_blocklist *open_sqlite_bare(const char *name, long long leeway)
 {
     char url[600];
     snprintf(url, sizeof url, "sqlite:%s", tmp_path(name));
     return open_url(url, NULL, leeway);
+}
+
+/* A handle on tmpdir/name, the store made first as an installer does
+ * (jwtx_blocklist_init: a no-op on an existing store). */
+static jwtx_blocklist *open_sqlite(const char *name, long long leeway)
+{
+    jwtx_blocklist *bl = open_sqlite_bare(name, leeway);
+    if (bl != NULL && jwtx_blocklist_init(bl, NULL) != 0) {
+        fprintf(stderr, "\n  init %s: %s\n", name, jwtx_blocklist_last_error(bl));
+        CU_FAIL("jwtx_blocklist_init");
+    }
+    return bl;
 }
 
 /* list callback: appends "kind key until\n" to a buffer. */
@@ -314,14 +327,25 @@ static void test_sqlite_file_mode_and_schema(void)
         char name[32];
         snprintf(name, sizeof name, "mode%zu.db", i);
         mode_t old = umask(masks[i]);
-        jwtx_blocklist *bl = open_sqlite(name, 0);
-        CU_ASSERT_EQUAL(file_mode(tmp_path(name)), -1); /* lazily created */
+        jwtx_blocklist *bl = open_sqlite_bare(name, 0);
+        /* Never made by a check or a revocation: a missing file is unavailable. */
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+        CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "no store file"));
+        CU_ASSERT_EQUAL(file_mode(tmp_path(name)), -1);
+        int made = -1;
+        CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, &made), 0);
+        CU_ASSERT_EQUAL(made, JWTX_BL_INIT_CREATED);
         CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), 0);
         umask(old);
         CU_ASSERT_EQUAL(file_mode(tmp_path(name)), 0600);
         char wal[64];
         snprintf(wal, sizeof wal, "%s-wal", name);
         CU_ASSERT_EQUAL(file_mode(tmp_path(wal)), 0600);
+        /* init again: left as it is, entries kept */
+        CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, &made), 0);
+        CU_ASSERT_EQUAL(made, JWTX_BL_INIT_EXISTS);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_REVOKED);
         jwtx_blocklist_free(bl);
     }
     const char *p = tmp_path("mode1.db");
@@ -339,23 +363,43 @@ static void test_sqlite_file_mode_and_schema(void)
     CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
     JWTX_ASSERT_STR((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
-    /* A newer schema is refused: fail closed with a reason. */
+    /* A newer schema is refused: fail closed with a reason; init refuses it too. */
     CU_ASSERT_EQUAL(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    jwtx_blocklist *bl = open_sqlite("mode1.db", 0);
+    jwtx_blocklist *bl = open_sqlite_bare("mode1.db", 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
     CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "k", false, 0, 1), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "schema version 2 is not 1"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
     jwtx_blocklist_free(bl);
-    /* An existing file keeps its mode (the administrator's choice). */
+    /* An existing empty file (an installer's `install -m 640 /dev/null`):
+     * unavailable until init writes the schema; it keeps its mode. */
     int fd = open(tmp_path("given.db"), O_CREAT | O_WRONLY, 0640);
     CU_ASSERT(fd >= 0);
     close(fd);
     chmod(tmp_path("given.db"), 0640);
-    bl = open_sqlite("given.db", 0);
+    bl = open_sqlite_bare("given.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "not a jwtx revocation store"));
+    int made = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, &made), 0);
+    CU_ASSERT_EQUAL(made, JWTX_BL_INIT_SCHEMA);
     CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), 0);
     CU_ASSERT_EQUAL(file_mode(tmp_path("given.db")), 0640);
     jwtx_blocklist_free(bl);
+    /* Another application's database is never taken over, nor written to. */
+    CU_ASSERT_EQUAL(sqlite3_open(tmp_path("other.db"), &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(
+        sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    bl = open_sqlite_bare("other.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "not a jwtx revocation store"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    jwtx_blocklist_free(bl);
+    CU_ASSERT_EQUAL(sql_int(tmp_path("other.db"), "SELECT count(*) FROM sqlite_master"), 1);
+    CU_ASSERT_EQUAL(file_mode(tmp_path("other.db-wal")), -1);
 }
 
 static void test_sqlite_two_handles(void)
@@ -513,9 +557,10 @@ static void test_sqlite_unavailable(void)
     int fd = open(tmp_path("plainfile"), O_CREAT | O_WRONLY, 0600);
     CU_ASSERT(fd >= 0);
     close(fd);
-    jwtx_blocklist *bl = open_sqlite("plainfile/bl.db", 0);
-    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", "u", 0, 1), JWTX_BL_UNAVAILABLE);
+    jwtx_blocklist *bl = open_sqlite_bare("plainfile/bl.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "cannot create"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", "u", 0, 1), JWTX_BL_UNAVAILABLE);
     CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, NULL, "u", 0, 1), JWTX_BL_UNAVAILABLE);
     CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", true, 100, 1), -1);
     CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "u", 1), -1);
@@ -529,8 +574,9 @@ static void test_sqlite_unavailable(void)
     CU_ASSERT_EQUAL(jwtx_blocklist_list(bl, 1, list_cb, &lb), -1);
     jwtx_blocklist_free(bl);
     /* A directory, and a file that is not a database. */
-    bl = open_sqlite("", 0);
+    bl = open_sqlite_bare("", 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
     jwtx_blocklist_free(bl);
     FILE *f = fopen(tmp_path("junk.db"), "w");
     CU_ASSERT_PTR_NOT_NULL(f);
@@ -538,17 +584,287 @@ static void test_sqlite_unavailable(void)
         fputs("this is not a sqlite database at all\n", f);
     if (f)
         fclose(f);
-    bl = open_sqlite("junk.db", 0);
+    bl = open_sqlite_bare("junk.db", 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
     jwtx_blocklist_free(bl);
-    /* Recovers once the problem is gone: the same handle, no reopen. */
+    /* Recovers once the store is made: the same handle, no reopen. */
     char dir[600];
     snprintf(dir, sizeof dir, "%s/later", tmpdir);
-    bl = open_sqlite("later/bl.db", 0);
+    bl = open_sqlite_bare("later/bl.db", 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), -1);
     CU_ASSERT_EQUAL(mkdir(dir, 0700), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), -1); /* still no file */
+    CU_ASSERT_EQUAL(file_mode(tmp_path("later/bl.db")), -1);
+    jwtx_blocklist *maker = open_sqlite("later/bl.db", 0);
+    jwtx_blocklist_free(maker);
     CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j", false, 0, 1), 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(bl);
+}
+
+/* Log lines a handle reports (jwtx_blocklist_set_log). */
+typedef struct logbuf {
+    char s[4096];
+    int n;
+} logbuf;
+
+static void log_cb(const char *msg, void *ctx)
+{
+    logbuf *b = ctx;
+    size_t len = strlen(b->s);
+    snprintf(b->s + len, sizeof b->s - len, "%s\n", msg);
+    b->n++;
+}
+
+/* Copies src over dst through SQLite's backup API (a consistent copy of a
+ * live store, made as an operator would with `sqlite3 SRC .backup DST`). */
+static int backup_to(const char *src, const char *dst)
+{
+    sqlite3 *s = NULL, *d = NULL;
+    int rc = -1;
+    if (sqlite3_open_v2(src, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_open_v2(dst, &d, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK) {
+        sqlite3_backup *b = sqlite3_backup_init(d, "main", s, "main");
+        if (b != NULL && sqlite3_backup_step(b, -1) == SQLITE_DONE)
+            rc = 0;
+        sqlite3_backup_finish(b);
+    }
+    sqlite3_close(s);
+    sqlite3_close(d);
+    return rc;
+}
+
+static void unlink_store(const char *name)
+{
+    char p[600];
+    unlink(tmp_path(name));
+    snprintf(p, sizeof p, "%s-wal", tmp_path(name));
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", tmp_path(name));
+    unlink(p);
+}
+
+/* `rm store*` under a running handle: unavailable (never a new empty store,
+ * never the unlinked file), logged once with the cause; a restored file
+ * (a backup copied back) is opened by itself, and what it holds counts. */
+static void test_sqlite_removed_and_restored(void)
+{
+    jwtx_blocklist *run = open_sqlite("rm.db", 0);
+    logbuf lg;
+    memset(&lg, 0, sizeof lg);
+    jwtx_blocklist_set_log(run, log_cb, &lg);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(run, "before", false, 0, 1), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "before", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(backup_to(tmp_path("rm.db"), tmp_path("rm-backup.db")), 0);
+    unlink_store("rm.db");
+    /* The running handle: not the unlinked file any more. */
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "before", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "other", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(run), "no store file"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(run, "during", false, 0, 1), -1);
+    /* A new process: unavailable too, and nothing created. */
+    jwtx_blocklist *fresh = open_sqlite_bare("rm.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(fresh, "before", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(file_mode(tmp_path("rm.db")), -1);
+    CU_ASSERT_EQUAL(file_mode(tmp_path("rm.db-wal")), -1);
+    /* One log line for the change, with the cause. */
+    CU_ASSERT_EQUAL(lg.n, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "revocation store unavailable: sqlite "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "rm.db: the store file was removed"));
+    /* Restored: both handles use it by themselves; "before" is revoked. */
+    CU_ASSERT_EQUAL(rename(tmp_path("rm-backup.db"), tmp_path("rm.db")), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "before", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(fresh, "before", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "other", NULL, 0, 1), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(lg.n, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "\nrevocation store available again (sqlite)\n"));
+    /* And they share it again. */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(fresh, "after", false, 0, 1), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "after", NULL, 0, 1), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(fresh);
+    /* Only the -shm removed (what SQLite's docs warn against): the handle
+     * notices, drops its connection and opens the files now at the path. */
+    char shm[600];
+    snprintf(shm, sizeof shm, "%s-shm", tmp_path("rm.db"));
+    CU_ASSERT_EQUAL(unlink(shm), 0);
+    int before = lg.n;
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "after", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT(file_mode(shm) != -1); /* a new -shm, made by the reopened connection */
+    CU_ASSERT_EQUAL(lg.n, before);   /* no change of state to tell */
+    jwtx_blocklist_free(run);
+}
+
+/* Another store file renamed over the path: the running handle stops using
+ * the old (unlinked) file, fails closed once, then uses the new one, and
+ * sees what is written to it from then on. Closing the old connection must
+ * not delete the new file's -wal (SQLite deletes "<path>-wal" by name when
+ * the last connection to a database closes). */
+static void test_sqlite_renamed_over(void)
+{
+    jwtx_blocklist *run = open_sqlite("ro.db", 0);
+    jwtx_blocklist_set_retry_ms(run, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(run, "old-only", false, 0, 1), 0);
+    /* The replacement: made aside, holding a revocation of its own. */
+    jwtx_blocklist *aside = open_sqlite("ro-new.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(aside, "new-only", false, 0, 1), 0);
+    jwtx_blocklist_free(aside); /* the last connection: checkpointed, no -wal left */
+    CU_ASSERT_EQUAL(file_mode(tmp_path("ro-new.db-wal")), -1);
+    /* The -wal and -shm beside the old file belong to it: an operator
+     * replacing a store removes them with it (README). */
+    char p[600];
+    snprintf(p, sizeof p, "%s-wal", tmp_path("ro.db"));
+    CU_ASSERT_EQUAL(unlink(p), 0);
+    snprintf(p, sizeof p, "%s-shm", tmp_path("ro.db"));
+    CU_ASSERT_EQUAL(unlink(p), 0);
+    CU_ASSERT_EQUAL(rename(tmp_path("ro-new.db"), tmp_path("ro.db")), 0);
+    /* A new handle writes into the new file before the old one looks. */
+    jwtx_blocklist *fresh = open_sqlite_bare("ro.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(fresh, "later", false, 0, 1), 0);
+    /* The running handle notices and reads the new file at once. */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "new-only", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "later", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "old-only", NULL, 0, 1), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(run, "from-run", false, 0, 1), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(fresh, "from-run", NULL, 0, 1), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(fresh);
+    jwtx_blocklist_free(run);
+
+    /* Only the main file renamed over while a handle runs: noticed by its
+     * inode. The old connection closes without deleting anything. */
+    run = open_sqlite("ro2.db", 0);
+    jwtx_blocklist_set_retry_ms(run, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(run, "x", false, 0, 1), 0);
+    aside = open_sqlite("ro2-new.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(aside, "y", false, 0, 1), 0);
+    jwtx_blocklist_free(aside);
+    CU_ASSERT_EQUAL(rename(tmp_path("ro2-new.db"), tmp_path("ro2.db")), 0);
+    /* SQLite would read the new file through the old file's -wal: refused,
+     * with the remedy, until the two are gone. */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "y", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(run), "belong to the old one"));
+    CU_ASSERT(file_mode(tmp_path("ro2.db-wal")) != -1); /* not deleted by the close */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "y", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    char side[600];
+    snprintf(side, sizeof side, "%s-wal", tmp_path("ro2.db"));
+    CU_ASSERT_EQUAL(unlink(side), 0);
+    snprintf(side, sizeof side, "%s-shm", tmp_path("ro2.db"));
+    CU_ASSERT_EQUAL(unlink(side), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "y", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "x", NULL, 0, 1), JWTX_BL_CLEAR);
+    jwtx_blocklist_free(run);
+    /* The same, the handle closed before it looked: the close deletes
+     * nothing (no checkpoint), the -wal stays. */
+    run = open_sqlite("ro2.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(run, "x", false, 0, 1), 0);
+    aside = open_sqlite("ro2-new.db", 0);
+    jwtx_blocklist_free(aside);
+    CU_ASSERT_EQUAL(rename(tmp_path("ro2-new.db"), tmp_path("ro2.db")), 0);
+    jwtx_blocklist_free(run);
+    CU_ASSERT(file_mode(tmp_path("ro2.db-wal")) != -1);
+    /* init refuses to make a store beside a -wal or -shm left from a removed
+     * one: SQLite would read the new file through it. */
+    CU_ASSERT_EQUAL(unlink(tmp_path("ro2.db")), 0);
+    run = open_sqlite_bare("ro2.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(run, NULL), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(run), "ro2.db-wal is left"));
+    CU_ASSERT_EQUAL(file_mode(tmp_path("ro2.db")), -1);
+    unlink_store("ro2.db");
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(run, NULL), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "x", NULL, 0, 1), JWTX_BL_CLEAR);
+    jwtx_blocklist_free(run);
+}
+
+/* JWTX_BLOCKLIST_RETRY_MS: after a failure the store is not asked until the
+ * period ends; then at once again. Counted on a store that fails fast (a
+ * missing SQLite file), by the log and by what the handle reports. */
+static void test_retry_period(void)
+{
+    jwtx_blocklist *bl = open_sqlite_bare("retry.db", 0);
+    logbuf lg;
+    memset(&lg, 0, sizeof lg);
+    jwtx_blocklist_set_log(bl, log_cb, &lg);
+    jwtx_blocklist_set_retry_ms(bl, 60000);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    jwtx_blocklist *maker = open_sqlite("retry.db", 0); /* the store is there now */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(maker, "j", false, 0, 1), 0);
+    /* ... but the circuit is open: not asked, still unavailable, same cause. */
+    for (int i = 0; i < 100; i++)
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "k", false, 0, 1), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "no store file"));
+    CU_ASSERT_EQUAL(lg.n, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "asked again every 60000 ms"));
+    /* Bad arguments are not store failures and do not open the circuit. */
+    /* The period over (set to 0 here): the next call asks and recovers. */
+    jwtx_blocklist_set_retry_ms(bl, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(lg.n, 2);
+    char big[JWTX_BLOCKLIST_KEY_MAX + 2];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    jwtx_blocklist_set_retry_ms(bl, 60000);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, big, NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(lg.n, 2);
+    /* A short period really ends: 50 ms. */
+    jwtx_blocklist_set_retry_ms(bl, 50);
+    unlink_store("retry.db");
+    jwtx_blocklist_free(maker);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(lg.n, 3);
+    maker = open_sqlite("retry.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(maker, "j", false, 0, 1), 0);
+    int got = JWTX_BL_UNAVAILABLE;
+    for (int i = 0; i < 400 && got == JWTX_BL_UNAVAILABLE; i++) {
+        got = jwtx_blocklist_check(bl, "j", NULL, 0, 1);
+        if (got == JWTX_BL_UNAVAILABLE)
+            usleep(5000);
+    }
+    CU_ASSERT_EQUAL(got, JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(lg.n, 4);
+    jwtx_blocklist_free(maker);
+    jwtx_blocklist_free(bl);
+}
+
+/* A locked SQLite store (another connection holds it exclusively): the
+ * first check waits for the busy timeout (2 s) and fails; with a retry
+ * period the next ones fail at once without waiting again, and after the
+ * lock is gone and the period over, the store answers. The time bound is
+ * generous: 50 checks would take 100 s without the circuit. */
+static double mono(void);
+
+static void test_retry_sqlite_locked(void)
+{
+    jwtx_blocklist *maker = open_sqlite("locked.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(maker, "j", false, 0, 1), 0);
+    jwtx_blocklist_free(maker);
+    sqlite3 *locker = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(tmp_path("locked.db"), &locker), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(locker,
+                                 "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; "
+                                 "INSERT INTO revoked_users(user, cutoff) VALUES('x', 1)",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    jwtx_blocklist *bl = open_sqlite_bare("locked.db", 0);
+    logbuf lg;
+    memset(&lg, 0, sizeof lg);
+    jwtx_blocklist_set_log(bl, log_cb, &lg);
+    jwtx_blocklist_set_retry_ms(bl, 60000);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "locked"));
+    double t0 = mono();
+    for (int i = 0; i < 50; i++)
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT(mono() - t0 < 30.0);
+    CU_ASSERT_EQUAL(lg.n, 1);
+    CU_ASSERT_EQUAL(sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(locker);
+    jwtx_blocklist_set_retry_ms(bl, 0); /* the period over */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(lg.n, 2);
     jwtx_blocklist_free(bl);
 }
 
@@ -1018,6 +1334,10 @@ static const jwtx_cu_test tests[] = {
     {"sqlite: two forked processes, 500 revokes each", test_sqlite_fork_concurrent},
     {"sqlite: purge, count, list", test_sqlite_purge_count_list},
     {"sqlite: unusable path is UNAVAILABLE, then recovers", test_sqlite_unavailable},
+    {"sqlite: removed under a handle, then restored", test_sqlite_removed_and_restored},
+    {"sqlite: another store renamed over the path", test_sqlite_renamed_over},
+    {"retry period: store not asked, then asked again", test_retry_period},
+    {"retry period: a locked SQLite store waits once, not per check", test_retry_sqlite_locked},
     {"redis: start redis-server on a free port", test_redis_start},
     {"redis: semantics, TTL = exp - now", test_redis_semantics_ttl},
     {"redis: prefix, count, list", test_redis_prefix_count_list},

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cu.h"
@@ -198,6 +199,7 @@ static void test_to_json_defaults(void)
            "\"JWTX_KEY_ID\":null,\"JWTX_DECODE_KEYS\":[],\"JWTX_USERS_FILE\":null,"
            "\"JWTX_USER_CLAIMS_FILE\":null,\"JWTX_USER_LOOKUP\":false,\"JWTX_BLOCKLIST\":\"\","
            "\"JWTX_BLOCKLIST_PREFIX\":\"jwtx:\",\"JWTX_BLOCKLIST_TIMEOUT_MS\":250,"
+           "\"JWTX_BLOCKLIST_RETRY_MS\":1000,"
            "\"JWTX_MAX_BODY\":65536,\"JWTX_IMPLICIT_REFRESH\":0,\"JWTX_BCRYPT_COST\":10,"
            "\"JWTX_LOGIN_REDIRECT\":null,\"JWTX_AUDIT_LOG\":\"server\","
            "\"JWTX_TRUSTED_PROXIES\":[],\"JWTX_LOGIN_REGULATION\":true,"
@@ -276,13 +278,30 @@ static const value_case value_cases[] = {
     {"JWT_QUERY_STRING_VALUE_PREFIX = 'Bearer '", "JWT_QUERY_STRING_VALUE_PREFIX", "\"Bearer \""},
     {"JWTX_BLOCKLIST = 'redis://127.0.0.1:6379/0'", "JWTX_BLOCKLIST",
      "\"redis://127.0.0.1:6379/0\""},
+    /* Redis URLs are shown as the store's parser reads them, password
+     * masked wherever the store would find one. */
     {"JWTX_BLOCKLIST = 'redis://:pw@127.0.0.1:6379/0'", "JWTX_BLOCKLIST",
-     "\"redis://********@127.0.0.1:6379/0\""},
+     "\"redis://:********@127.0.0.1:6379/0\""},
+    {"JWTX_BLOCKLIST = 'unix:/p?db=2&password=X'", "JWTX_BLOCKLIST",
+     "\"unix:/p?db=2&password=********\""},
+    {"JWTX_BLOCKLIST = 'unix:/run/r.sock?password=s3cr%2Ft&user=b%40b&db=1'", "JWTX_BLOCKLIST",
+     "\"unix:/run/r.sock?db=1&user=b%40b&password=********\""},
+    {"JWTX_BLOCKLIST = 'redis://user:pa@ss/w@host'", "JWTX_BLOCKLIST",
+     "\"redis://user:********@host:6379/0\""},
+    {"JWTX_BLOCKLIST = 'redis://u%40x:p%2Fw@h:7000/3'", "JWTX_BLOCKLIST",
+     "\"redis://u%40x:********@h:7000/3\""},
+    {"JWTX_BLOCKLIST = 'redis://[::1]:6380/2'", "JWTX_BLOCKLIST", "\"redis://[::1]:6380/2\""},
+    {"JWTX_BLOCKLIST = 'redis://localhost'", "JWTX_BLOCKLIST", "\"redis://localhost:6379/0\""},
+    /* what the store cannot parse is masked whole */
+    {"JWTX_BLOCKLIST = 'redis://:pw@h:99999/0'", "JWTX_BLOCKLIST", "\"********\""},
+    {"JWTX_BLOCKLIST = 'unix:/p?password=X&bogus=1'", "JWTX_BLOCKLIST", "\"********\""},
     {"JWTX_BLOCKLIST = 'sqlite:/var/lib/jwtx/bl.sqlite'", "JWTX_BLOCKLIST",
      "\"sqlite:/var/lib/jwtx/bl.sqlite\""},
     {"JWTX_BLOCKLIST = None", "JWTX_BLOCKLIST", "\"\""},
     {"JWTX_BLOCKLIST_PREFIX = 'app1:'", "JWTX_BLOCKLIST_PREFIX", "\"app1:\""},
     {"JWTX_BLOCKLIST_TIMEOUT_MS = 60000", "JWTX_BLOCKLIST_TIMEOUT_MS", "60000"},
+    {"JWTX_BLOCKLIST_RETRY_MS = 0", "JWTX_BLOCKLIST_RETRY_MS", "0"},
+    {"JWTX_BLOCKLIST_RETRY_MS = 60_000", "JWTX_BLOCKLIST_RETRY_MS", "60000"},
     {"JWTX_MAX_BODY = 1024", "JWTX_MAX_BODY", "1024"},
     {"JWTX_IMPLICIT_REFRESH = 300", "JWTX_IMPLICIT_REFRESH", "300"},
     {"JWTX_IMPLICIT_REFRESH = False", "JWTX_IMPLICIT_REFRESH", "0"},
@@ -559,8 +578,8 @@ static const error_case error_cases[] = {
      "them"},
     {"JWT_PRIVATE_KEY = 5", "t.conf:1: JWT_PRIVATE_KEY: expected a string or None, got int"},
     /* gateway options */
-    {S "JWTX_BCRYPT_COST = 3", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 31"},
-    {S "JWTX_BCRYPT_COST = 32", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 31"},
+    {S "JWTX_BCRYPT_COST = 3", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 14"},
+    {S "JWTX_BCRYPT_COST = 15", "t.conf:2: JWTX_BCRYPT_COST: must be an integer from 4 to 14"},
     {S "JWTX_MAX_BODY = 1023", "t.conf:2: JWTX_MAX_BODY: must be an integer from 1024 to 16777216"},
     {S "JWTX_MAX_BODY = 16_777_217",
      "t.conf:2: JWTX_MAX_BODY: must be an integer from 1024 to 16777216"},
@@ -569,6 +588,14 @@ static const error_case error_cases[] = {
      "t.conf:2: JWTX_BLOCKLIST_TIMEOUT_MS: must be an integer from 1 to 60000"},
     {S "JWTX_BLOCKLIST_TIMEOUT_MS = 60001",
      "t.conf:2: JWTX_BLOCKLIST_TIMEOUT_MS: must be an integer from 1 to 60000"},
+    {S "JWTX_BLOCKLIST_RETRY_MS = -1",
+     "t.conf:2: JWTX_BLOCKLIST_RETRY_MS: must be an integer from 0 to 60000"},
+    {S "JWTX_BLOCKLIST_RETRY_MS = 60001",
+     "t.conf:2: JWTX_BLOCKLIST_RETRY_MS: must be an integer from 0 to 60000"},
+    {S "JWTX_BLOCKLIST_RETRY_MS = 1.5",
+     "t.conf:2: JWTX_BLOCKLIST_RETRY_MS: expected an integer, got float"},
+    {S "JWTX_BLOCKLIST_RETRY_MS = '1000'",
+     "t.conf:2: JWTX_BLOCKLIST_RETRY_MS: expected an integer, got str"},
     {S "JWTX_IMPLICIT_REFRESH = -1",
      "t.conf:2: JWTX_IMPLICIT_REFRESH: must be an integer from 0 to 3153600000"},
     {S "JWTX_IMPLICIT_REFRESH = True",
@@ -944,6 +971,112 @@ static void test_secret_fallback(void)
     rmdir(dir);
 }
 
+/* Warnings about secrets: an HMAC secret shorter than the digest of the
+ * longest HS algorithm in use (RFC 7518 section 3.2), and a conf file that
+ * holds a secret inline while every user can read it (the check key files
+ * get). Warnings only: each conf still loads. */
+static void test_secret_warnings(void)
+{
+    static const struct {
+        const char *text;
+        const char *warning; /* NULL: none */
+    } rows[] = {
+        {"JWT_SECRET_KEY = 'short'\n",
+         "t.conf:1: JWT_SECRET_KEY: the HMAC secret is 5 bytes, shorter than the 32-byte digest "
+         "of HS256 (RFC 7518 section 3.2): it is easier to guess, and whoever guesses it can "
+         "forge tokens; make a strong one with: jwtx keygen HS256 --out DIR"},
+        {"JWT_SECRET_KEY = '0123456789abcdef0123456789abcde'\n",
+         "t.conf:1: JWT_SECRET_KEY: the HMAC secret is 31 bytes, shorter than the 32-byte digest "
+         "of HS256 (RFC 7518 section 3.2): it is easier to guess, and whoever guesses it can "
+         "forge tokens; make a strong one with: jwtx keygen HS256 --out DIR"},
+        {"JWT_SECRET_KEY = '0123456789abcdef0123456789abcdef'\n", NULL},
+        {"JWT_ALGORITHM = 'HS384'\nJWT_SECRET_KEY = '0123456789abcdef0123456789abcdef'\n",
+         "t.conf:2: JWT_SECRET_KEY: the HMAC secret is 32 bytes, shorter than the 48-byte digest "
+         "of HS384 (RFC 7518 section 3.2): it is easier to guess, and whoever guesses it can "
+         "forge tokens; make a strong one with: jwtx keygen HS384 --out DIR"},
+        {"JWT_DECODE_ALGORITHMS = ['HS256', 'HS512']\n"
+         "SECRET_KEY = '0123456789abcdef0123456789abcdef0123456789abcdef'\n",
+         "t.conf:2: SECRET_KEY: the HMAC secret is 48 bytes, shorter than the 64-byte digest of "
+         "HS512 (RFC 7518 section 3.2): it is easier to guess, and whoever guesses it can forge "
+         "tokens; make a strong one with: jwtx keygen HS512 --out DIR"},
+        {"JWT_ALGORITHM = 'HS512'\nJWT_SECRET_KEY = "
+         "'0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'\n",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        jwtx_config c;
+        warnings w = {0};
+        char msg[600] = "";
+        CU_ASSERT_EQUAL_FATAL(load(rows[i].text, &c, msg, sizeof msg, &w), 0);
+        CU_ASSERT_EQUAL(w.n, rows[i].warning ? 1 : 0);
+        if (rows[i].warning)
+            JWTX_ASSERT_STR(w.text[0], rows[i].warning);
+        jwtx_config_clear(&c);
+    }
+
+    /* The conf file's own mode, for a secret written in it. */
+    char dir[] = "/tmp/jwtx-config-test-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char conf[256], key[256], want[700];
+    snprintf(conf, sizeof conf, "%s/jwtx.conf", dir);
+    snprintf(key, sizeof key, "%s/secret.key", dir);
+    static const char strong[] = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    static const struct {
+        const char *text; /* followed by the secret and "'\n" when inline */
+        bool inline_secret;
+        mode_t mode;
+        const char *option; /* the warning's option, NULL: no warning */
+        int line;
+    } files[] = {
+        {"JWT_SECRET_KEY = '", true, 0644, "JWT_SECRET_KEY", 1},
+        {"JWT_SECRET_KEY = '", true, 0640, NULL, 0},
+        {"JWT_SECRET_KEY = '", true, 0600, NULL, 0},
+        {"# flask\nSECRET_KEY = '", true, 0604, "SECRET_KEY", 2},
+        {"JWTX_SECRET_KEY_FILE = 'secret.key'\n", false, 0644, NULL, 0},
+    };
+    FILE *f = fopen(key, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(strong, f);
+    fclose(f);
+    CU_ASSERT_EQUAL(chmod(key, 0600), 0);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        f = fopen(conf, "w");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        fputs(files[i].text, f);
+        if (files[i].inline_secret)
+            fprintf(f, "%s'\n", strong);
+        fclose(f);
+        CU_ASSERT_EQUAL(chmod(conf, files[i].mode), 0);
+        jwtx_config c;
+        warnings w = {0};
+        jwtx_config_error e;
+        CU_ASSERT_EQUAL_FATAL(jwtx_config_load(conf, &c, &e, collect, &w), 0);
+        CU_ASSERT_EQUAL(w.n, files[i].option ? 1 : 0);
+        if (files[i].option) {
+            snprintf(want, sizeof want,
+                     "%s:%d: %s: %s is readable by every user of this machine and holds a "
+                     "secret inline; make it readable by the gateway only (chmod o-r) or move "
+                     "the secret to a file",
+                     conf, files[i].line, files[i].option, conf);
+            JWTX_ASSERT_STR(w.text[0], want);
+        }
+        jwtx_config_clear(&c);
+    }
+    /* the secret file itself readable by every user: the same check */
+    CU_ASSERT_EQUAL(chmod(key, 0644), 0);
+    jwtx_config c;
+    warnings w = {0};
+    CU_ASSERT_EQUAL_FATAL(jwtx_config_load(conf, &c, NULL, collect, &w), 0);
+    CU_ASSERT_EQUAL(w.n, 1);
+    snprintf(want, sizeof want,
+             "%s:1: JWTX_SECRET_KEY_FILE: %s is readable by every user of this machine", conf, key);
+    JWTX_ASSERT_STR(w.text[0], want);
+    jwtx_config_clear(&c);
+    unlink(conf);
+    unlink(key);
+    rmdir(dir);
+}
+
 /* ---- files and paths -------------------------------------------------- */
 
 static void test_relative_paths(void)
@@ -1072,7 +1205,11 @@ static void test_good_fixtures(void)
     warnings w = {0};
     CU_ASSERT_EQUAL_FATAL(jwtx_config_load(FIX "good-python-corners.conf", &c, NULL, collect, &w),
                           0);
-    CU_ASSERT_EQUAL(w.n, 3);
+    /* its inline SECRET_KEY is warned about when the checkout left the file
+     * readable by every user */
+    struct stat fst;
+    CU_ASSERT_EQUAL_FATAL(stat(FIX "good-python-corners.conf", &fst), 0);
+    CU_ASSERT_EQUAL(w.n, 3 + ((fst.st_mode & 0004) ? 1 : 0));
     CU_ASSERT_EQUAL(c.secret_key_len, 40);
     CU_ASSERT(c.secret_key &&
               strcmp(c.secret_key, "flask-secret-used-as-fallback-0123456789") == 0);
@@ -1173,6 +1310,7 @@ static const jwtx_cu_test tests[] = {
     {"every prefix before a guard page", test_prefixes_guard_page},
     {"warnings: removed options, other names, duplicates", test_warnings},
     {"SECRET_KEY fallback and secret files", test_secret_fallback},
+    {"warnings: short HMAC secret, inline secret in a conf others can read", test_secret_warnings},
     {"relative paths resolve against the conf directory", test_relative_paths},
     {"PEM key files and their errors", test_key_files},
     {"bad fixtures give the message they name", test_bad_fixtures},

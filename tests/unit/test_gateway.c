@@ -137,6 +137,14 @@ static int gw_open(jwtx_gateway *gw, const char *name, const char *text)
     int rc = jwtx_gateway_open(gw, "test_gateway", path, errbuf, sizeof errbuf);
     if (rc != 0)
         fprintf(stderr, "\n  gateway %s: %s\n", name, errbuf);
+    /* A SQLite store is made by the installer (`jwtx blocklist init`), never
+     * by the programs. */
+    if (rc == 0 && strcmp(jwtx_blocklist_kind(gw->blocklist), "sqlite") == 0 &&
+        jwtx_blocklist_init(gw->blocklist, NULL) != 0) {
+        fprintf(stderr, "\n  gateway %s: %s\n", name, jwtx_blocklist_last_error(gw->blocklist));
+        jwtx_gateway_close(gw);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -720,8 +728,31 @@ static void test_refresh(void)
     json_decref(c);
     json_decref(b);
     jwtx_response_clear(&resp);
+    /* a broken claims file: no token without the user's claims (fail
+     * closed, as login does), until the file is fixed */
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), "{\"alice\": {\"role\": \"auditor\"},\n"), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    run(jwtx_route_refresh, &gw, &(rq){.method = "POST", .token = s.refresh}, &resp);
+    expect_error(&resp, 500, "{\"msg\":\"Internal server error\"}\n", NULL,
+                 "refresh, broken claims file");
+    jwtx_response_clear(&resp);
+    run(jwtx_route_login, &gw,
+        &(rq){.method = "POST",
+              .ctype = JSON_CT,
+              .body = "{\"username\":\"alice\",\"password\":\"wonderland\"}"},
+        &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
     CU_ASSERT_EQUAL(write_file(tpath("claims.new"), CLAIMS_JSON), 0);
     CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    run(jwtx_route_refresh, &gw, &(rq){.method = "POST", .token = s.refresh}, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    b = jwtx_json_parse(resp.body.data, resp.body.len, NULL, 0);
+    c = claims_of(&gw, cstr(b, "access_token"));
+    JWTX_ASSERT_STR(cstr(c, "role"), "admin");
+    json_decref(c);
+    json_decref(b);
+    jwtx_response_clear(&resp);
 
     /* failures */
     const char *const opt[] = {"JWTX_OPTIONAL", "1", "JWTX_REFRESH", "0", NULL};
@@ -1095,6 +1126,76 @@ static void test_protected(void)
 
 /* JWTX_IMPLICIT_REFRESH: a cookie access token with less than the given
  * seconds left is re-issued (non-fresh, user claims) in new cookies. */
+/* A token whose identity claim is `sub` set to json (via additional claims,
+ * which override the identity in place). */
+static char *token_with_sub(jwtx_gateway *gw, const char *json)
+{
+    json_t *sub = jwtx_json_parse(json, strlen(json), NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
+    json_t *extra = json_object();
+    CU_ASSERT_EQUAL_FATAL(json_object_set_new(extra, "sub", sub), 0);
+    jwtx_token_spec spec = {.claims = extra};
+    jwtx_buf out;
+    jwtx_buf_init(&out);
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(jwtx_token_create(&gw->cfg, "ignored", &spec, &out, NULL, &err), 0);
+    json_decref(extra);
+    return jwtx_buf_take(&out, NULL);
+}
+
+/* With JWT_VERIFY_SUB = False the identity may be any JSON value: the
+ * protected example answers that value (as FJE's jsonify does: keys sorted,
+ * compact, ASCII), not its text; a string identity is answered as before.
+ * The authorizer hands the value's compact JSON text (token key order) to
+ * the backend in REMOTE_USER / JWT_IDENTITY. */
+static void test_protected_json_identity(void)
+{
+    jwtx_gateway gw;
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "anysub", BASE "JWT_VERIFY_SUB = False\n"), 0);
+    static const struct {
+        const char *sub;    /* the claim in the token */
+        const char *body;   /* /protected */
+        const char *remote; /* the authorizer's REMOTE_USER */
+    } rows[] = {
+        {"42", "{\"logged_in_as\":42}\n", "42"},
+        {"{\"id\": 1, \"n\": \"x\"}", "{\"logged_in_as\":{\"id\":1,\"n\":\"x\"}}\n",
+         "{\"id\":1,\"n\":\"x\"}"},
+        {"{\"n\": \"\\u00e9\", \"id\": [1, 2.5, null, true]}",
+         "{\"logged_in_as\":{\"id\":[1,2.5,null,true],\"n\":\"\\u00e9\"}}\n",
+         "{\"n\":\"\\u00e9\",\"id\":[1,2.5,null,true]}"},
+        {"-1.5", "{\"logged_in_as\":-1.5}\n", "-1.5"},
+        {"false", "{\"logged_in_as\":false}\n", "false"},
+        {"null", "{\"logged_in_as\":null}\n", "null"},
+        {"[]", "{\"logged_in_as\":[]}\n", "[]"},
+        {"\"42\"", "{\"logged_in_as\":\"42\"}\n", "42"},
+        {"\"alice\"", ALICE, "alice"},
+        {"\"r\\u00e9n\\u00e9 \\\"q\\\"\"", "{\"logged_in_as\":\"r\\u00e9n\\u00e9 \\\"q\\\"\"}\n",
+         "r\xc3\xa9n\xc3\xa9 \"q\""},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *tok = token_with_sub(&gw, rows[i].sub);
+        jwtx_response resp;
+        run(jwtx_route_protected, &gw, &(rq){.token = tok}, &resp);
+        CU_ASSERT_EQUAL(resp.status, 200);
+        expect_body(&resp, rows[i].body, rows[i].sub);
+        jwtx_response_clear(&resp);
+        for (int az = 0; az < 2; az++) {
+            run(jwtx_route_authorizer, &gw, &(rq){.token = tok, .authorizer = az}, &resp);
+            CU_ASSERT_EQUAL(resp.status, 200);
+            JWTX_ASSERT_STR(
+                jwtx_response_header(&resp, az ? "Variable-REMOTE_USER" : "X-Remote-User"),
+                rows[i].remote);
+            JWTX_ASSERT_STR(
+                jwtx_response_header(&resp, az ? "Variable-JWT_IDENTITY" : "X-JWT-Identity"),
+                rows[i].remote);
+            jwtx_response_clear(&resp);
+        }
+        free(tok);
+    }
+    jwtx_gateway_close(&gw);
+}
+
 static void test_implicit_refresh(void)
 {
     jwtx_gateway gw, off;
@@ -1170,6 +1271,22 @@ static void test_implicit_refresh(void)
         }
         jwtx_response_clear(&resp);
     }
+    /* a broken claims file: the page is served, no token is re-issued
+     * without the user's claims */
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), "{\"alice\": 1}\n"), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    fixed_now = NOW + 400;
+    jwtx_response resp;
+    run(jwtx_route_protected, &gw, &(rq){.cookie = cookie}, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    expect_body(&resp, ALICE, "implicit refresh, broken claims file");
+    CU_ASSERT_EQUAL(hdr_count(&resp, "Set-Cookie"), 0);
+    jwtx_response_clear(&resp);
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), CLAIMS_JSON), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    run(jwtx_route_protected, &gw, &(rq){.cookie = cookie}, &resp);
+    CU_ASSERT_EQUAL(hdr_count(&resp, "Set-Cookie"), 2);
+    jwtx_response_clear(&resp);
     fixed_now = NOW;
     session_clear(&s);
     jwtx_gateway_close(&gw);
@@ -1289,9 +1406,9 @@ static void test_authorizer_grant(void)
         CU_ASSERT_EQUAL(resp.status, 401);
         jwtx_response_clear(&resp);
         /* ... unless the server allows real CORS preflights anonymously */
-        const char *const pre[] = {"JWTX_PREFLIGHT_ANONYMOUS", "1", "HTTP_ORIGIN",
-                                   "https://app.example",       "HTTP_ACCESS_CONTROL_REQUEST_METHOD",
-                                   "POST",                      NULL};
+        const char *const pre[] = {
+            "JWTX_PREFLIGHT_ANONYMOUS",           "1",    "HTTP_ORIGIN", "https://app.example",
+            "HTTP_ACCESS_CONTROL_REQUEST_METHOD", "POST", NULL};
         run(jwtx_route_authorizer, &gw, &(rq){.method = "OPTIONS", .params = pre, .authorizer = az},
             &resp);
         CU_ASSERT_EQUAL(resp.status, 200);
@@ -1932,11 +2049,15 @@ static void test_login_regulation_options(void)
     jwtx_gateway_close(&gw);
 }
 
-/* Audit lines of the other outcomes: missing fields, refresh, logout. */
+/* Audit lines of the other outcomes: missing fields, refresh, logout, a
+ * revoked token presented, the store unavailable and back. */
 static void test_audit_events(void)
 {
     jwtx_gateway gw;
-    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "audit-ev", BASE), 0);
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "audit-ev",
+                                  BASE "JWTX_BLOCKLIST = 'sqlite:audit.sqlite'\n"
+                                       "JWTX_BLOCKLIST_RETRY_MS = 0\n"),
+                          0);
     grabbed *g = calloc(1, sizeof *g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     jwtx_audit_set_server_writer(gw.audit, grab, g);
@@ -1964,6 +2085,29 @@ static void test_audit_events(void)
     run(jwtx_route_logout, &gw, &lo, &resp);
     CU_ASSERT_EQUAL(resp.status, 200);
     jwtx_response_clear(&resp);
+    /* the revoked refresh token presented again */
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
+    /* the store file removed: 503, one store_unavailable line; back: one
+     * store_available line */
+    static const char *const files[] = {"audit.sqlite", "audit.sqlite-wal", "audit.sqlite-shm"};
+    char away[3][64];
+    for (int i = 0; i < 3; i++) {
+        snprintf(away[i], sizeof away[i], "away-%s", files[i]);
+        rename(tpath(files[i]), tpath(away[i])); /* -wal, -shm: if there */
+    }
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 503);
+    jwtx_response_clear(&resp);
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 503);
+    jwtx_response_clear(&resp);
+    for (int i = 0; i < 3; i++)
+        rename(tpath(away[i]), tpath(files[i])); /* the store with its -wal and -shm */
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
 
     char line[2048];
     CU_ASSERT_PTR_NOT_NULL(grabbed_line(g,
@@ -1974,7 +2118,14 @@ static void test_audit_events(void)
         grabbed_line(g, "event=refresh addr=192.0.2.77 user=\"bob\" jti=\"", line, sizeof line));
     CU_ASSERT_PTR_NOT_NULL(
         grabbed_line(g, "event=logout addr=192.0.2.77 user=\"bob\" jti=\"", line, sizeof line));
-    CU_ASSERT_EQUAL(g->n, 4);
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=revoked_token addr=192.0.2.77 route=\"/refresh\"",
+                                        line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=store_unavailable reason=", line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=store_available", line, sizeof line));
+    /* missing, success, refresh, logout, 2 x revoked, unavailable, available */
+    CU_ASSERT_EQUAL(g->n, 8);
+    if (g->n != 8)
+        fprintf(stderr, "\n  audit lines:\n%s", g->text);
     /* no token in any line */
     CU_ASSERT_PTR_NULL(strstr(g->text, refresh));
     CU_ASSERT_PTR_NULL(strstr(g->text, "eyJ"));
@@ -2069,6 +2220,7 @@ static const jwtx_cu_test tests[] = {
     {"refresh", test_refresh},
     {"logout", test_logout},
     {"protected", test_protected},
+    {"protected: a non-string identity answered as its JSON value", test_protected_json_identity},
     {"protected: JWTX_IMPLICIT_REFRESH", test_implicit_refresh},
     {"authorizer: grant in both roles", test_authorizer_grant},
     {"authorizer: denials and JWTX_AUTH_REQUEST", test_authorizer_denial},

@@ -88,7 +88,8 @@ static int setup(void)
     }
     char url[160];
     snprintf(url, sizeof url, "sqlite:%s/bl.sqlite", tmpdir);
-    if (jwtx_blocklist_open_url(url, NULL, 250, 0, &bl, &err) != 0)
+    if (jwtx_blocklist_open_url(url, NULL, 250, 0, &bl, &err) != 0 ||
+        jwtx_blocklist_init(bl, NULL) != 0) /* as the installer does */
         return 1;
     if (jwtx_blocklist_open_url("redis://127.0.0.1:1", NULL, 50, 0, &down, &err) != 0)
         return 1;
