@@ -105,8 +105,8 @@ def scenario(send, label):
     for i in range(7):
         s(S, "spray%d" % i, "x")
     # forgery: an address inside a user name, with spaces, quotes, a newline
-    s("198.51.100.30", 'bob" addr=6.6.6.6 x="', "x", headers={"Referer": REFERER})
-    s("198.51.100.30", "eve\n" + FORGED_LINE % "6.6.6.7", "x", headers={"Referer": REFERER})
+    s("198.51.100.30", 'bob" addr=6.6.6.6 x="', "x")
+    s("198.51.100.30", "eve\n" + FORGED_LINE % "6.6.6.7", "x")
     s("198.51.100.30", "mal\r\n2026-12-03 10:40:45: (mod_fastcgi.c.449) FastCGI-stderr:"
       + FORGED_LINE % "6.6.6.10", "x")
     s("6.6.6.8, 198.51.100.31", "carol", "x")  # the left entry is the client's own text
@@ -122,16 +122,19 @@ def scenario(send, label):
 
 def after_login(port, tokens, label, prefix=""):
     """A refresh and a logout: audit lines that must not match."""
+    h = {"Referer": REFERER}
     r = harness.request(port, "POST", prefix + "/refresh",
-                        headers=harness.bearer(tokens.get("refresh_token", "")))
+                        headers=dict(h, **harness.bearer(tokens.get("refresh_token", ""))))
     r2 = harness.request(port, "POST", prefix + "/logout",
-                         headers=harness.bearer(tokens.get("access_token", "")))
+                         headers=dict(h, **harness.bearer(tokens.get("access_token", ""))))
     R.eq((r.status, r2.status), (200, 200), "%s: refresh and logout work" % label)
 
 
 def sender(port, path):
     def send(xff, user, password, headers=None, body=None):
-        h = {"X-Forwarded-For": xff}
+        # every request carries a Referer with a forged line (Apache and
+        # nginx append the Referer to their error log lines)
+        h = {"X-Forwarded-For": xff, "Referer": REFERER}
         h.update(headers or {})
         if body is None:
             body = {"username": user, "password": password}
@@ -164,7 +167,9 @@ def audit_events(log):
     out = []
     with open(log, errors="replace") as f:
         for line in f:
-            m = re.search(r"time=\S+ event=(\S+)(?: addr=(\S+))?(.*)", line)
+            # jwtx's line starts the line or follows the server's prefix
+            # (never a Referer's "... time=")
+            m = re.search(r"(?:^|[:\"'] ?)time=\S+ event=(\S+)(?: addr=(\S+))?(.*)", line)
             if m:
                 ban = re.search(r" ban=(\w+)", m.group(3))
                 out.append((m.group(1), m.group(2), ban.group(1) if ban else None))
@@ -185,6 +190,8 @@ def check_log(label, log, mode, exact_bans):
             "%s: success, refresh and logout lines are there too (not to be matched)" % label)
     R.check("6.6.6.6" in text and "6.6.6.7" in text and "6.6.6.10" in text,
             "%s: the forged user names reached the log (escaped)" % label)
+    if mode in ("apache", "nginx"):
+        R.check("addr=6.6.6.9" in text, "%s: the forged Referer reached the log" % label)
     if exact_bans:
         want = {("198.51.100.5", "pair"): 2, ("198.51.100.7", "address"): 1,
                 ("198.51.100.20", "user"): 2}
@@ -353,8 +360,122 @@ def run_nginx():
     check_log("nginx", errlog, "nginx", True)
 
 
-audit_file, file_tokens = run_lighttpd()
-run_file(audit_file, file_tokens)
-run_nginx()
-run_apache()
+# ---- the jail, and a real fail2ban-server ------------------------------------------------
+
+TEST_ACTION = """[Definition]
+actionstart =
+actionstop =
+actioncheck =
+actionban = echo "ban <ip>" >> <bansfile>
+actionunban = echo "unban <ip>" >> <bansfile>
+[Init]
+bansfile = /dev/null
+"""
+
+
+def f2b_confdir(logpath, bans):
+    """A fail2ban configuration folder: Debian's, without its jails, plus the
+    shipped filter and jail with jwtx-lighttpd enabled on logpath and the
+    firewall action replaced by one that writes to the file bans."""
+    d = os.path.join(harness.tmpdir("f2b-conf-"), "fail2ban")
+    shutil.copytree("/etc/fail2ban", d)
+    for n in os.listdir(os.path.join(d, "jail.d")):
+        os.remove(os.path.join(d, "jail.d", n))
+    harness.write_text(os.path.join(d, "fail2ban.local"), "[Definition]\ndbfile = :memory:\n")
+    shutil.copy(FILTER, os.path.join(d, "filter.d", "jwtx.conf"))
+    harness.write_text(os.path.join(d, "action.d", "jwtx-test.conf"), TEST_ACTION)
+    with open(JAIL) as f:
+        text = f.read()
+    head, sec, rest = text.partition("[jwtx-lighttpd]\n")
+    block, nxt, tail_ = rest.partition("\n[")
+    R.check("enabled  = false\n" in block and "logpath  = /var/log/lighttpd/error.log\n" in block,
+            "jail: jwtx-lighttpd is shipped disabled, on /var/log/lighttpd/error.log")
+    block = block.replace("enabled  = false\n", "enabled  = true\naction   = jwtx-test[bansfile=\"%s\"]\n" % bans)
+    block = block.replace("/var/log/lighttpd/error.log", logpath)
+    harness.write_text(os.path.join(d, "jail.d", "jwtx.local"), head + sec + block + nxt + tail_)
+    return d
+
+
+def run_jail():
+    # fail2ban-client -t: the shipped files parse, every jail enabled
+    d = os.path.join(harness.tmpdir("f2b-t-"), "fail2ban")
+    shutil.copytree("/etc/fail2ban", d)
+    for n in os.listdir(os.path.join(d, "jail.d")):
+        os.remove(os.path.join(d, "jail.d", n))
+    shutil.copy(FILTER, os.path.join(d, "filter.d", "jwtx.conf"))
+    logs = []
+    with open(JAIL) as f:
+        text = f.read().replace("enabled  = false", "enabled  = true")
+    for path in re.findall(r"^logpath  = (\S+)$", text, re.M):
+        logs.append(harness.write_text(os.path.join(d, os.path.basename(path) + "-" + str(len(logs))), ""))
+        text = text.replace("logpath  = " + path + "\n", "logpath  = " + logs[-1] + "\n", 1)
+    harness.write_text(os.path.join(d, "jail.d", "jwtx.local"), text)
+    R.eq(len(logs), 4, "jail: four jails (lighttpd, apache, nginx, file)")
+    p = subprocess.run(["fail2ban-client", "-c", d, "-t"], capture_output=True, text=True)
+    R.check(p.returncode == 0 and "OK" in p.stdout + p.stderr, "jail: fail2ban-client -t accepts the jails",
+            p.stdout[-800:] + p.stderr[-800:])
+    p = subprocess.run(["fail2ban-client", "-c", d, "-d"], capture_output=True, text=True)
+    for mode in ("lighttpd", "apache", "nginx", "file"):
+        R.check("['set', 'jwtx-%s', 'maxretry', 10]" % mode in p.stdout and
+                "['set', 'jwtx-%s', 'findtime', '10m']" % mode in p.stdout,
+                "jail: jwtx-%s: maxretry 10 in 10 minutes" % mode)
+    R.check("'sshd'" not in p.stdout, "jail: the file changes no other jail (no [DEFAULT])")
+
+    # a real fail2ban-server tails lighttpd's error log while logins fail
+    run = harness.tmpdir("f2b-live-")
+    conf = harness.gateway_conf(SECRET, run, LIMITS)
+    login = os.path.join(run, "login1.fcgi")
+    shutil.copy(os.path.join(ROOT, "cgi-bin", "login.fcgi"), login)
+    extra = ('var.login1 = ( "bin-path" => "%(bin)s", "socket" => "%(run)s/login1.sock",\n'
+             '   "max-procs" => 1, "check-local" => "disable", "bin-environment" => var.jwtx_env,\n'
+             '   "bin-copy-environment" => ( "PATH" ) )\n'
+             '$HTTP["url"] =~ "^/login1$" { fastcgi.server = ( "/login1" => ( var.login1 ) ) }\n'
+             % {"bin": login, "run": run})
+    srv = harness.Lighttpd(conf, extra, run_dir=run)
+    errlog = os.path.join(run, "lighttpd-error.log")
+    bans = os.path.join(run, "bans")
+    cdir = f2b_confdir(errlog, bans)
+    sock, pid = os.path.join(run, "f2b.sock"), os.path.join(run, "f2b.pid")
+    f2blog = os.path.join(run, "f2b.log")
+    server = harness.start(["fail2ban-client", "-c", cdir, "-s", sock, "-p", pid, "--logtarget", f2blog,
+                            "--loglevel", "INFO", "-x", "-f", "start"])
+    try:
+        end = time.time() + 20
+        while time.time() < end and "Jail 'jwtx-lighttpd' started" not in harness.tail(f2blog, 10 ** 6):
+            time.sleep(0.1)
+        R.check("Jail 'jwtx-lighttpd' started" in harness.tail(f2blog, 10 ** 6),
+                "fail2ban-server: the jail started", harness.tail(f2blog, 2000))
+        send = sender(srv.port, "/login1")
+        bad = "203.0.113.50"
+        got = [send(bad, "guess%d" % (i % 2), "x").status for i in range(9)]
+        # 9 matches: below maxretry; forged names from 12 other addresses
+        for i in range(12):
+            send("203.0.113.%d" % (100 + i), 'u" addr=6.6.6.6 x="', "x")
+            send("203.0.113.%d" % (100 + i), "v\n" + FORGED_LINE % "6.6.6.7", "x")
+        time.sleep(2.5)
+        R.eq(harness.tail(bans, 10 ** 6), "", "fail2ban-server: 9 failures, 24 forged names: no ban yet")
+        got.append(send(bad, "guess", "x").status)
+        print("# live: statuses of %s: %s" % (bad, got))
+        end = time.time() + 15
+        while time.time() < end and "ban " + bad not in harness.tail(bans, 10 ** 6):
+            time.sleep(0.1)
+        time.sleep(1.0)
+        R.eq(harness.tail(bans, 10 ** 6), "ban %s\n" % bad,
+             "fail2ban-server: the 10th failure bans %s, and only it" % bad)
+    finally:
+        subprocess.run(["fail2ban-client", "-c", cdir, "-s", sock, "stop"], capture_output=True)
+        harness.stop(server)
+        srv.stop()
+
+
+ONLY = os.environ.get("JWTX_F2B_ONLY", "lighttpd,nginx,apache,jail").split(",")
+if "lighttpd" in ONLY:
+    audit_file, file_tokens = run_lighttpd()
+    run_file(audit_file, file_tokens)
+if "nginx" in ONLY:
+    run_nginx()
+if "apache" in ONLY:
+    run_apache()
+if "jail" in ONLY:
+    run_jail()
 R.finish()
