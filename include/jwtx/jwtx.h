@@ -17,6 +17,9 @@
 #include "jwtx/users.h"
 #include "jwtx/blocklist.h"
 #include "jwtx/verify.h"
+#include "jwtx/audit.h"
+#include "jwtx/client.h"
+#include "jwtx/regulate.h"
 #include "jwtx/gateway.h"
 
 #endif
