@@ -70,11 +70,13 @@ EXPECT = {
     "198.51.100.2": 2,           # an unknown user, a body without a password (400)
     "2001:db8:5:6::/64": 2,      # two addresses of one /64: one client
     "198.51.100.5": 5,           # 3 wrong (pair banned), 2 more refused ban=pair
+    "198.51.100.6": 4,           # the same with a long user name: 3 wrong, 1 refused
     "198.51.100.7": 7,           # 6 names sprayed (address banned), 1 more refused ban=address
     "198.51.100.11": 1,          # testuser from 11 and 12: the user ban starts
     "198.51.100.12": 1,
     "198.51.100.30": 3,          # user names that try to forge addr= / a line
     "198.51.100.31": 1,          # behind a forged X-Forwarded-For entry
+    "198.51.100.32": 1,          # the longest user name (cut at 256 bytes, 4 characters each)
 }
 # 198.51.100.4 logs in (and refreshes, logs out); 198.51.100.20 is testuser's
 # owner refused during the user ban (ban=user): neither may ever match.
@@ -104,12 +106,17 @@ def scenario(send, label):
         s(P, "pbob", "x")
     for i in range(7):
         s(S, "spray%d" % i, "x")
+    # a long user name: over 1 KB of escaped text in each line (one FastCGI
+    # stderr record of libfcgi's own stream holds 504 bytes)
+    for _ in range(4):
+        s("198.51.100.6", "\u00e9" * 200, "x")
     # forgery: an address inside a user name, with spaces, quotes, a newline
     s("198.51.100.30", 'bob" addr=6.6.6.6 x="', "x")
     s("198.51.100.30", "eve\n" + FORGED_LINE % "6.6.6.7", "x")
     s("198.51.100.30", "mal\r\n2026-12-03 10:40:45: (mod_fastcgi.c.449) FastCGI-stderr:"
       + FORGED_LINE % "6.6.6.10", "x")
     s("6.6.6.8, 198.51.100.31", "carol", "x")  # the left entry is the client's own text
+    s("198.51.100.32", "\u00e9" * 200 + " addr=6.6.6.11", "x")
     # the lock-out: testuser fails from 11 and 12 (4 failures of the user in
     # all with A's 2): the user is banned; the owner from 20 is refused
     s("198.51.100.11", "testuser", "wrong")
@@ -190,11 +197,15 @@ def check_log(label, log, mode, exact_bans):
             "%s: success, refresh and logout lines are there too (not to be matched)" % label)
     R.check("6.6.6.6" in text and "6.6.6.7" in text and "6.6.6.10" in text,
             "%s: the forged user names reached the log (escaped)" % label)
+    long_lines = [ln for ln in text.splitlines() if "addr=198.51.100.6 " in ln]
+    R.check(len(long_lines) >= 4 and all(' route="/login' in ln and "truncated=1" in ln for ln in long_lines),
+            "%s: lines with a long user name are whole (one log line each, to their end)" % label,
+            "%d lines, ends: %r" % (len(long_lines), [ln[-40:] for ln in long_lines[:4]]))
     if mode in ("apache", "nginx"):
         R.check("addr=6.6.6.9" in text, "%s: the forged Referer reached the log" % label)
     if exact_bans:
-        want = {("198.51.100.5", "pair"): 2, ("198.51.100.7", "address"): 1,
-                ("198.51.100.20", "user"): 2}
+        want = {("198.51.100.5", "pair"): 2, ("198.51.100.6", "pair"): 1,
+                ("198.51.100.7", "address"): 1, ("198.51.100.20", "user"): 2}
         got = collections.Counter((a, b) for e, a, b in ev if e == "login_banned")
         R.eq(dict(got), want, "%s: one process: the refused attempts are logged with their ban" % label)
     rc, ips, err = f2b(log, mode)
