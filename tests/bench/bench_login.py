@@ -35,17 +35,20 @@ each run's percentiles from `ab -e`), under the flood / quiet; flood attempts
 answered per second; how many flood attempts were answered 401 and 429 (from
 lighttpd's access log, warm-up included); CPU of the login processes during
 the flood (cores: CPU seconds / flood seconds, from /proc/PID/stat) and per
-attempt. Speed is reported, never asserted. The bench exits 1 when something
+attempt; CPU of lighttpd (under the flood / quiet) and of the flood client
+(cores). Speed is reported, never asserted. The bench exits 1 when something
 is structurally wrong: a protected request failed or was not 200, a flood
 attempt was answered with anything but 401 or 429, with regulation on the
-flood met no 429 or more than LOGIN_PROCS x JWTX_LOGIN_MAX_FAILURES 401s, with
+flood met no 429, or fewer than JWTX_LOGIN_MAX_FAILURES or more than
+LOGIN_PROCS x JWTX_LOGIN_MAX_FAILURES 401s, with
 regulation off the flood met a 429, or the right password after the flood
 was not refused (on) or not accepted (off).
 
 Output, one line per gateway:
   bench: login-flood regulation=<on|off> store=<none|sqlite> req/s=<n> quiet=<n> ratio=<r>
          p50-ms=<flood>/<quiet> p99-ms=<flood>/<quiet> flood/s=<n> 401=<n> 429=<n>
-         login-cpu=<cores> login-us/attempt=<us>
+         login-cpu=<cores> login-us/attempt=<us> lighttpd-cpu=<flood>/<quiet>
+         flood-client-cpu=<cores>
 (on one line). Temporary files go into a folder under JWTX_BENCH_DIR (default
 build/bench), removed at exit together with every server this script started.
 """
