@@ -48,8 +48,10 @@ Output, one line per gateway:
   bench: login-flood regulation=<on|off> store=<none|sqlite> req/s=<n> quiet=<n> ratio=<r>
          p50-ms=<flood>/<quiet> p99-ms=<flood>/<quiet> flood/s=<n> 401=<n> 429=<n>
          login-cpu=<cores> login-us/attempt=<us> lighttpd-cpu=<flood>/<quiet>
-         flood-client-cpu=<cores>
-(on one line). Temporary files go into a folder under JWTX_BENCH_DIR (default
+         flood-client-cpu=<cores> errorlog-bytes/attempt=<n>
+(on one line). The last field is the size of lighttpd's error log at the end
+over the flood attempts answered: the audit log (JWTX_AUDIT_LOG = "server",
+the default) writes a line for every attempt, banned or not. Temporary files go into a folder under JWTX_BENCH_DIR (default
 build/bench), removed at exit together with every server this script started.
 """
 import atexit
@@ -242,12 +244,14 @@ class Gateway:
         per = cpu_s / self.flood_done * 1e6 if self.flood_done else 0.0
         print("bench: login-flood %s req/s=%.0f quiet=%.0f ratio=%.3f p50-ms=%.2f/%.2f "
               "p99-ms=%.2f/%.2f flood/s=%.1f 401=%d 429=%d login-cpu=%.2f login-us/attempt=%.0f "
-              "lighttpd-cpu=%.2f/%.2f flood-client-cpu=%.2f"
+              "lighttpd-cpu=%.2f/%.2f flood-client-cpu=%.2f errorlog-bytes/attempt=%.0f"
               % (self.name, rf, rq, rf / rq, med(f["p50"]), med(q["p50"]), med(f["p99"]),
                  med(q["p99"]), self.flood_done / self.flood_secs, counts.get("401", 0),
                  counts.get("429", 0), cpu_s / self.flood_secs, per,
                  f["srv_ticks"] / TICK / f["wall"], q["srv_ticks"] / TICK / q["wall"],
-                 self.client_ticks / TICK / self.flood_secs))
+                 self.client_ticks / TICK / self.flood_secs,
+                 os.path.getsize(os.path.join(self.srv.run, "lighttpd-error.log"))
+                 / max(1, sum(counts.values()))))
         sys.stdout.flush()
 
 
