@@ -16,7 +16,8 @@ the bench only reads what the gateway answers.
 
 The flood is ApacheBench (ab, Debian apache2-utils) posting
 {"username": "testuser", "password": <wrong>} to /login, keep-alive, 4
-connections, from 127.0.0.1, as fast as it is answered. The protected load is
+connections, from 127.0.0.1, as fast as it is answered (-r: a connection
+closed by the server does not end it). The protected load is
 ab as in bench_e2e.py: keep-alive, 8 connections, one valid Bearer token.
 After a warm-up (1 s of protected load alone, then 1 s with the flood: with
 regulation on this is when 127.0.0.1 gets banned, so the timed floods meet
@@ -51,8 +52,9 @@ Output, one line per gateway:
          flood-client-cpu=<cores> errorlog-bytes/attempt=<n>
 (on one line). The last field is the size of lighttpd's error log at the end
 over the flood attempts answered: the audit log (JWTX_AUDIT_LOG = "server",
-the default) writes a line for every attempt, banned or not. Temporary files go into a folder under JWTX_BENCH_DIR (default
-build/bench), removed at exit together with every server this script started.
+the default) writes a line for every attempt, banned or not. Temporary files
+go into a folder under JWTX_BENCH_DIR (default build/bench), removed at exit
+together with every server this script started.
 """
 import atexit
 import os
@@ -178,8 +180,8 @@ class Gateway:
             pids = self.login_pids()
             t0 = cpu_ticks(pids)
             flood_proc = subprocess.Popen(
-                ["ab", "-q", "-k", "-c", str(FLOOD_CONCURRENCY), "-t", "60", "-n", "100000000",
-                 "-p", self.body, "-T", "application/json",
+                ["ab", "-q", "-k", "-r", "-c", str(FLOOD_CONCURRENCY), "-t", "60",
+                 "-n", "100000000", "-p", self.body, "-T", "application/json",
                  "http://127.0.0.1:%d/login" % self.port],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(FLOOD_RAMP)
