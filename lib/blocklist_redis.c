@@ -69,9 +69,33 @@ typedef struct redis_be {
 /* An operation on a connected context: 0 ok, -1 failed (b->err set). */
 typedef int (*redis_op)(redis_be *b, void *arg);
 
+/* Sets b->err. A server's error text may quote the command it refused
+ * (Redis: "ERR unknown command 'AUTH', with args beginning with: '<the
+ * password>'" where AUTH is renamed away): the password is masked wherever
+ * it appears, so the cause that is logged and printed never holds it. */
 static int fail(redis_be *b, const char *what, const char *detail)
 {
-    snprintf(b->err, sizeof b->err, "%s: %s: %s", b->where, what, detail);
+    const char *pw = b->t.password;
+    size_t pwlen = pw ? strlen(pw) : 0;
+    if (pwlen == 0 || strstr(detail, pw) == NULL) {
+        snprintf(b->err, sizeof b->err, "%s: %s: %s", b->where, what, detail);
+        return -1;
+    }
+    char masked[sizeof b->err];
+    size_t n = 0;
+    for (const char *s = detail; *s != '\0' && n + 1 < sizeof masked;) {
+        if (strncmp(s, pw, pwlen) == 0) {
+            int w = snprintf(masked + n, sizeof masked - n, "********");
+            n += (size_t)w < sizeof masked - n ? (size_t)w : sizeof masked - n - 1;
+            s += pwlen;
+        } else {
+            masked[n++] = *s++;
+        }
+    }
+    masked[n] = '\0';
+    if (snprintf(b->err, sizeof b->err, "%s: %s: %s", b->where, what, masked) < 0)
+        snprintf(b->err, sizeof b->err, "%s: %s", b->where, what);
+    OPENSSL_cleanse(masked, sizeof masked);
     return -1;
 }
 

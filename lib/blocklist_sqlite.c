@@ -28,13 +28,15 @@
  * the -wal now at the path, which belongs to another file); the next call
  * opens whatever valid store is at the path then. Three stat() calls per
  * check would cost more than the check itself, so an inotify watch on the
- * three files (a change of their link count, a rename) says when to look:
- * one non-blocking read per check. Without inotify (no instance left, a file
+ * three files (a change of their link count, a rename) and on the
+ * directories above them (a rename or removal) says when to look: one
+ * non-blocking read per check. Without inotify (no instance left, a file
  * system without it) every check stats the files.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,8 +153,40 @@ static void close_db(sqlite_be *b)
     b->watch = -1;
 }
 
-/* Watches the files just noted (note_file), then checks they are still the
- * ones at their paths, so no change falls between the two. */
+/* Adds a watch on every directory above the store file (its own directory
+ * up to the one below /): renaming or removing any of them changes what the
+ * path names without any event on the files themselves (`mv /var/lib/jwtx
+ * /var/lib/jwtx.old; mkdir /var/lib/jwtx; jwtx blocklist init`). SQLite
+ * opens no path with a symbolic link in it (SQLITE_OPEN_NOFOLLOW), so these
+ * directories are the path's own components. 0, or -1 if one cannot be
+ * watched. */
+static int watch_dirs(sqlite_be *b)
+{
+    char dir[PATH_MAX];
+    int n;
+    if (b->path[0] == '/') {
+        n = snprintf(dir, sizeof dir, "%s", b->path);
+    } else {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd) == NULL)
+            return -1;
+        n = snprintf(dir, sizeof dir, "%s/%s", cwd, b->path);
+    }
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return -1;
+    for (;;) {
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL || slash == dir)
+            return 0; /* "/" itself is never renamed */
+        *slash = '\0';
+        if (inotify_add_watch(b->watch, dir, IN_MOVE_SELF | IN_DELETE_SELF | IN_DONT_FOLLOW) < 0)
+            return -1;
+    }
+}
+
+/* Watches the files just noted (note_file) and the directories above them,
+ * then checks they are still the ones at their paths, so no change falls
+ * between the two. */
 static void watch_files(sqlite_be *b)
 {
     if (b->watch >= 0)
@@ -165,6 +199,10 @@ static void watch_files(sqlite_be *b)
             close(b->watch);
             b->watch = -1;
         }
+    }
+    if (b->watch >= 0 && watch_dirs(b) != 0) {
+        close(b->watch);
+        b->watch = -1;
     }
 }
 
@@ -346,6 +384,10 @@ static int open_db(sqlite_be *b, bool *wrote)
                          "sqlite %s: no store file (`jwtx blocklist init` creates it)", b->path);
             else
                 snprintf(b->err, sizeof b->err, "sqlite %s: %s", b->path, strerror(errno));
+            return -1;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            snprintf(b->err, sizeof b->err, "sqlite %s: not a regular file", b->path);
             return -1;
         }
     }

@@ -581,7 +581,8 @@ typedef struct parser {
     loadctx *lc;
     const char *p, *end;
     int line;
-    int depth; /* open brackets: newlines and comments are whitespace inside */
+    int depth;   /* open brackets: newlines and comments are whitespace inside */
+    bool secret; /* the statement's value may be a secret: never quoted in a message */
 } parser;
 
 static int perr(parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -979,6 +980,11 @@ static int parse_value(parser *ps, pval *out, bool in_list)
             out->i = 0;
         } else if (n == 4 && memcmp(s, "None", 4) == 0) {
             out->t = V_NONE;
+        } else if (ps->secret) {
+            /* JWT_SECRET_KEY = s3cret (the quotes forgotten): the word is
+             * the secret itself, and this message reaches server logs. */
+            return perr(ps, "the value is not a literal (a bare word, not shown: this setting "
+                            "holds a secret): write a string in quotes, NAME = \"...\"");
         } else {
             return perr(ps,
                         "'%.*s' is not a literal: only strings, integers, True, False, None "
@@ -1120,6 +1126,10 @@ static int parse_statement(parser *ps, assigned *as)
     if (ps->p >= ps->end || *ps->p != '=' || (ps->p + 1 < ps->end && ps->p[1] == '='))
         return perr(ps, "invalid syntax: expected NAME = value");
     ps->p++;
+    /* Settings whose value is or holds a secret (a key, a password in a
+     * store URL), and names that look like one (a typo of them). */
+    ps->secret = strcasestr(name, "SECRET") != NULL || strcasestr(name, "PRIVATE") != NULL ||
+                 strcasestr(name, "PASSWORD") != NULL || strcasestr(name, "BLOCKLIST") != NULL;
     pval *v = calloc(1, sizeof *v);
     if (v == NULL)
         return perr(ps, "out of memory");
@@ -1173,7 +1183,7 @@ static int parse_text(loadctx *lc, const char *text, size_t len, assigned *as)
 {
     if (precheck(lc, text, len) != 0)
         return -1;
-    parser ps = {lc, text, text + len, 1, 0};
+    parser ps = {lc, text, text + len, 1, 0, false};
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         ps.p += 3; /* a UTF-8 BOM, which Python allows */
     while (ps.p < ps.end) {
@@ -2037,6 +2047,18 @@ static int resolve(loadctx *lc, jwtx_config *cfg, const assigned *as)
     if (private_inline)
         warn_world_readable(lc, line_of(as, "JWT_PRIVATE_KEY"), "JWT_PRIVATE_KEY", lc->name, lc->st,
                             inline_hint);
+    if (cfg->blocklist != NULL &&
+        (strncmp(cfg->blocklist, "redis://", 8) == 0 || strncmp(cfg->blocklist, "unix:", 5) == 0)) {
+        /* A Redis password in the URL is a secret inline too (there is no
+         * _FILE form of it). One that does not parse may hold one. */
+        char *m = jwtxp_blocklist_url_masked(cfg->blocklist);
+        if (m == NULL || strstr(m, "********") != NULL)
+            warn_world_readable(lc, line_of(as, "JWTX_BLOCKLIST"), "JWTX_BLOCKLIST", lc->name,
+                                lc->st,
+                                " and holds the revocation store's password; make it readable "
+                                "by the gateway only (chmod o-r)");
+        free(m);
+    }
     if (resolve_pem(lc, &cfg->public_key, as, O_PUBLIC_KEY_FILE, "JWT_PUBLIC_KEY",
                     line_of(as, "JWT_PUBLIC_KEY"), false) != 0)
         return -1;

@@ -64,7 +64,8 @@ int jwtx_gateway_open(jwtx_gateway *gw, const char *program, const char *conf_pa
     jwtx_error err;
     jwtx_error_clear(&err);
     if (jwtx_blocklist_open(&gw->cfg, &gw->blocklist, &err) != 0) {
-        snprintf(errbuf, errsize, "%s: JWTX_BLOCKLIST: %s", conf_path, jwtx_error_message(&err));
+        /* The message names JWTX_BLOCKLIST itself (never the password). */
+        snprintf(errbuf, errsize, "%s: %s", conf_path, jwtx_error_message(&err));
         jwtx_gateway_close(gw);
         return -1;
     }

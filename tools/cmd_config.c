@@ -10,7 +10,8 @@
  * go to stderr in both cases. The users and claims files are read as the
  * programs read them at start-up: a line they would refuse (a hash that is
  * unusable or above the cost limits) is an error with its file and line,
- * weak hashes are warnings.
+ * weak hashes are warnings. A JWTX_BLOCKLIST URL the programs would refuse
+ * is an error too (the store itself is not asked).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,20 @@ int cmd_config(int argc, char **argv)
     jwtx_config cfg;
     if (tool_load_config(path, &cfg) != 0)
         return 1;
+    if (cfg.blocklist != NULL && cfg.blocklist[0] != '\0') {
+        /* The store URL as the programs read it at start-up (nothing is
+         * connected or opened): one they refuse is an error here too. The
+         * message never holds the password. */
+        jwtx_blocklist *bl = NULL;
+        jwtx_error err;
+        jwtx_error_clear(&err);
+        if (jwtx_blocklist_open(&cfg, &bl, &err) != 0) {
+            fprintf(stderr, "jwtx: %s: %s\n", path, jwtx_error_message(&err));
+            jwtx_config_clear(&cfg);
+            return 1;
+        }
+        jwtx_blocklist_free(bl);
+    }
     if (cfg.users_file != NULL) {
         jwtx_users *u = NULL;
         jwtx_error err;

@@ -808,9 +808,12 @@ def walkthrough(name, steps):
 # ---- the other kinds of blocks --------------------------------------------------
 
 
-def check_conf(block, session):
+def check_conf(block, session, fragment=False):
     d = tempfile.mkdtemp(prefix="conf-", dir=WORK)
     text = session.fill(block.text, block.where()) if session else block.text
+    if fragment:
+        # Lines a reader adds to a conf of their own: checked in a minimal one.
+        text = 'JWT_SECRET_KEY = "doctest-fragment-secret-of-at-least-32-bytes"\n' + text
     path = H.write_text(os.path.join(d, "jwtx.conf"), text)
     os.chmod(path, 0o600)  # as a deployed conf with a secret is
     # A conf names its files relative to itself: give it the demo's users.
@@ -1033,6 +1036,8 @@ def main():
             try:
                 if b.kind == "sh":
                     session(b, b.args[0]).run_block(b)
+                elif b.kind == "conf" and b.args == ["fragment"]:
+                    check_conf(b, None, fragment=True)
                 elif b.kind == "conf":
                     check_conf(b, session(b, b.args[0]) if b.args else None)
                 elif b.kind == "lighttpd":

@@ -373,7 +373,8 @@ def request(port, method, path, headers=None, body=None):
 def path_spellings(path):
     """path and other spellings of it a client may send: percent-encoded
     letters, dots and slashes, doubled slashes, dot segments, a toggled
-    trailing slash, other letter case, a query string, a backslash. A server
+    trailing slash, other letter case, a query string, a backslash, a ;path
+    parameter, overlong UTF-8 and %u forms of dots and slashes. A server
     must either map a spelling to the same route, with the same policy, or
     refuse it; it must never serve the route without its policy."""
     segs = path.strip("/").split("/")
@@ -393,7 +394,15 @@ def path_spellings(path):
         for ins in ("", ".", "x/..", "%2e", "%2E", "x/%2e%2e", "x/%2E%2E", "x/.%2e", "x/%2e."):
             # inserted before segment i: "/a//b", "/a/./b", "/a/x/../b", ...
             out.append(join(segs[:i] + ins.split("/") + segs[i:]))
+        # a path parameter on the segment (Tomcat-style ";jsessionid=")
+        out.append(join(segs[:i] + [s + ";x"] + segs[i + 1:]))
+        # overlong UTF-8 and %u forms of "." and "..": never a dot to a
+        # strict decoder, but a lenient one (old IIS, some proxies) makes one
+        for ins in ("x/%c0%ae%c0%ae", "%c0%ae", "x/%e0%80%ae%e0%80%ae", "x/%u002e%u002e"):
+            out.append(join(segs[:i] + ins.split("/") + segs[i:]))
         if i:
+            for sep in ("%c0%af", "%e0%80%af"):
+                out.append(join(segs[:i - 1] + [segs[i - 1] + sep + s] + segs[i + 1:]))
             for sep in ("%2f", "%2F", "\\", "/%2f"):
                 out.append(join(segs[:i - 1] + [segs[i - 1] + sep + s] + segs[i + 1:]))
     out.append(join(["".join("%%%02x" % ord(c) for c in s) for s in segs]))
@@ -424,8 +433,9 @@ SAFE_REFUSALS = (301, 302, 307, 308, 400, 403, 404, 405, 414)
 
 
 def policy_table(results, port, label, path, headers, policy):
-    """Sends every spelling of path (path_spellings) with headers; each must
-    get the route's policy answer, policy = (status, body), or a refusal of
+    """Sends every spelling of path (path_spellings) with headers, as GET and
+    as HEAD; each must get the route's policy answer, policy = (status, body;
+    HEAD: the status), or a refusal of
     the server (SAFE_REFUSALS). One check; returns the spellings that escaped
     the policy as "spelling -> status body"."""
     escaped, at_policy, refused = [], 0, 0
@@ -438,6 +448,20 @@ def policy_table(results, port, label, path, headers, policy):
             refused += 1
         else:
             escaped.append("%s -> %d %r" % (sp, r.status, r.body[:48]))
+        # HEAD: the same policy (status; no body), never the page
+        r = request(port, "HEAD", sp, headers)
+        if r.status != policy[0] and r.status not in SAFE_REFUSALS:
+            escaped.append("HEAD %s -> %d" % (sp, r.status))
+    # Other methods on the route itself: the policy, or the server refusing
+    # the method; OPTIONS may also be a responder's own bodiless Allow answer
+    # (docs/programs.md).
+    for m in ("POST", "PUT", "DELETE", "PATCH", "PROPFIND", "TRACE", "OPTIONS", "get", "FOO"):
+        r = request(port, m, path, headers, body="" if m in ("POST", "PUT", "PATCH") else None)
+        if ((r.status, r.body) == policy or (m == "HEAD" and r.status == policy[0]) or
+                r.status in SAFE_REFUSALS + (411, 413, 501) or
+                (m == "OPTIONS" and r.status == 200 and r.body == b"")):
+            continue
+        escaped.append("%s %s -> %d %r" % (m, path, r.status, r.body[:48]))
     print("# %s: %s: %d spellings: %d answered with the policy, %d refused by the server, "
           "%d escaped" % (label, path, len(spellings), at_policy, refused, len(escaped)))
     results.check(not escaped and at_policy >= 1,

@@ -231,6 +231,32 @@ respawn(srv, "protected.fcgi")
 R.eq(answers(t_new), [(401, REVOKED)], "replaced: and by respawned processes")
 srv.stop()
 
+# The store's directory moved away and a new store made at the path (mv
+# /var/lib/jwtx /var/lib/jwtx.old; mkdir /var/lib/jwtx; jwtx blocklist init):
+# nothing happens to the files the running processes have open, yet the path
+# now names the new store, the one jwtx revoke writes to.
+run = harness.tmpdir("rev-dir-")
+sdir = os.path.join(run, "store")
+os.mkdir(sdir, 0o700)
+db = os.path.join(sdir, "blocklist.sqlite")
+srv = harness.Lighttpd(conf_text("sqlite:" + db, "JWTX_BLOCKLIST_RETRY_MS = 0\n"), run_dir=run)
+t_dir = login(srv)[0]
+R.eq(answers(t_dir), [(200, b'{"logged_in_as":"testuser"}\n')], "dir: a valid token is accepted")
+R.eq(answers(t_dir, "/private/")[0][0], 200, "dir: the authorizer accepts it too")
+os.rename(sdir, sdir + ".old")
+R.eq(answers(t_dir), [(503, UNAVAILABLE)], "dir moved away: running processes answer 503")
+os.mkdir(sdir, 0o700)
+p = subprocess.run([harness.JWTX, "blocklist", "--conf", srv.conf, "init"], capture_output=True,
+                   text=True)
+R.eq(p.returncode, 0, "dir moved: jwtx blocklist init makes a new store at the path")
+p = subprocess.run([harness.JWTX, "revoke", "--conf", srv.conf, t_dir], capture_output=True,
+                   text=True)
+R.eq(p.returncode, 0, "dir moved: jwtx revoke into the new store")
+R.eq(answers(t_dir), [(401, REVOKED)],
+     "dir moved: every running process reads the new store (not the moved file)")
+R.eq(answers(t_dir, "/private/"), [(401, REVOKED)], "dir moved: the authorizer too")
+srv.stop()
+
 # ---- Redis: two gateways, one store ------------------------------------------------------
 rrun = harness.tmpdir("rev-redis-")
 rport = harness.free_port()

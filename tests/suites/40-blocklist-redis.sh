@@ -181,6 +181,25 @@ fi
 # No store configured.
 out=$("$JWTX" blocklist --conf "$work/none.conf" count 2>&1); rc=$?
 check "no store: exit 1" 1 $rc
+# config check reads the store URL as the programs do: one they refuse at
+# start-up is an error (exit 1) there too, the password never shown.
+for u in 'redis://:Pw-cc-1@127.0.0.1:6379/abc' 'redis://:Pw-cc-1@127.0.0.1:0/0' \
+         'unix:/tmp/x.sock?password=Pw-cc-1&db=zz'; do
+    printf 'JWT_SECRET_KEY = "%s"\nJWTX_BLOCKLIST = "%s"\n' \
+        0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef "$u" >"$work/bad-url.conf"
+    chmod 600 "$work/bad-url.conf"
+    out=$("$JWTX" config check "$work/bad-url.conf" 2>&1); rc=$?
+    check "config check: unusable store URL is an error (exit 1)" 1 $rc
+    case "$out" in *"JWTX_BLOCKLIST: JWTX_BLOCKLIST"*) ko "config check: ... names JWTX_BLOCKLIST twice: [$out]" ;;
+        *"bad-url.conf: JWTX_BLOCKLIST: "*) ok "config check: ... names JWTX_BLOCKLIST once" ;;
+        *) ko "config check: ... names JWTX_BLOCKLIST: [$out]" ;; esac
+    case "$out" in *Pw-cc-1*) ko "config check: ... shows the password: [$out]" ;;
+        *) ok "config check: ... password not shown" ;; esac
+done
+printf 'JWT_SECRET_KEY = "%s"\nJWTX_BLOCKLIST = "redis://:Pw-cc-1@127.0.0.1:6379/2"\n' \
+    0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef >"$work/bad-url.conf"
+out=$("$JWTX" config check "$work/bad-url.conf" 2>&1 >/dev/null); rc=$?
+check "config check: a usable store URL (not asked) is OK" "0 jwtx: $work/bad-url.conf: OK" "$rc $out"
 # Usage errors.
 "$JWTX" revoke --conf "$work/redis.conf" --jti x >/dev/null 2>&1; check "usage: --jti without --until" 2 $?
 "$JWTX" blocklist --conf "$work/redis.conf" frobnicate >/dev/null 2>&1; check "usage: bad action" 2 $?

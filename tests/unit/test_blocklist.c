@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -777,6 +779,150 @@ static void test_sqlite_renamed_over(void)
     jwtx_blocklist_free(run);
 }
 
+/* The store's directory (or a directory above it) renamed away and a new
+ * store made at the path: nothing happens to the files a running handle has
+ * open, so their inotify watch says nothing, yet the path now names another
+ * store, the one `jwtx revoke` writes to. The running handle must read that
+ * one (or fail closed), never go on answering from the moved file. */
+static void test_sqlite_directory_renamed(void)
+{
+    char d[600], old[600], top[600], topold[600];
+    snprintf(d, sizeof d, "%s/dir1", tmpdir);
+    snprintf(old, sizeof old, "%s/dir1-old", tmpdir);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    jwtx_blocklist *run = open_sqlite("dir1/s.db", 0);
+    jwtx_blocklist_set_retry_ms(run, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t1", NULL, 0, 1), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(rename(d, old), 0);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    jwtx_blocklist *cli = open_sqlite("dir1/s.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(cli, "t1", false, 0, 1), 0);
+    jwtx_blocklist_free(cli);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t1", NULL, 0, 1), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(run);
+
+    /* Two levels up. */
+    snprintf(top, sizeof top, "%s/top", tmpdir);
+    snprintf(topold, sizeof topold, "%s/top-old", tmpdir);
+    snprintf(d, sizeof d, "%s/top/sub", tmpdir);
+    CU_ASSERT_EQUAL(mkdir(top, 0700), 0);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    run = open_sqlite("top/sub/s.db", 0);
+    jwtx_blocklist_set_retry_ms(run, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t2", NULL, 0, 1), JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(rename(top, topold), 0);
+    CU_ASSERT_EQUAL(mkdir(top, 0700), 0);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    cli = open_sqlite("top/sub/s.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(cli, "t2", false, 0, 1), 0);
+    jwtx_blocklist_free(cli);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t2", NULL, 0, 1), JWTX_BL_REVOKED);
+    jwtx_blocklist_free(run);
+
+    /* A symbolic link in the path is never followed (SQLite's
+     * SQLITE_OPEN_NOFOLLOW), so repointing one cannot switch stores. */
+    char a[600], link[600];
+    snprintf(a, sizeof a, "%s/lnk-a", tmpdir);
+    snprintf(link, sizeof link, "%s/lnk", tmpdir);
+    CU_ASSERT_EQUAL(mkdir(a, 0700), 0);
+    cli = open_sqlite("lnk-a/s.db", 0);
+    jwtx_blocklist_free(cli);
+    CU_ASSERT_EQUAL(symlink("lnk-a", link), 0);
+    run = open_sqlite_bare("lnk/s.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(run, "t3", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    jwtx_blocklist_free(run);
+}
+
+/* No inotify instance to be had (fs.inotify.max_user_instances used up by
+ * other programs, or no file descriptor left): the handle stats the files
+ * on every check instead, and a store replaced under it is still noticed.
+ * Made real in a child: its descriptors are used up, all but the three
+ * SQLite needs (the file, -wal, -shm), so inotify_init1 fails (EMFILE). */
+static void test_sqlite_no_inotify(void)
+{
+    jwtx_blocklist *maker = open_sqlite("noino.db", 0);
+    jwtx_blocklist_free(maker);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        int code = 0;
+        /* 64 descriptors at most; under valgrind (which keeps some of its
+         * own above the limit and refuses a change) the limit it gives. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+            _exit(10);
+        struct rlimit low = {64, rl.rlim_max};
+        if (rl.rlim_cur > 64 && setrlimit(RLIMIT_NOFILE, &low) == 0)
+            rl.rlim_cur = 64;
+        if (rl.rlim_cur > 65536)
+            _exit(10);
+        int *fds = malloc(rl.rlim_cur * sizeof *fds), n = 0, fd;
+        if (fds == NULL)
+            _exit(10);
+        while ((rlim_t)n < rl.rlim_cur && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+            fds[n++] = fd;
+        if (n < 3)
+            _exit(11);
+        for (int k = 0; k < 3; k++)
+            close(fds[--n]);
+        jwtx_blocklist *run = open_sqlite_bare("noino.db", 0);
+        jwtx_blocklist_set_retry_ms(run, 0);
+        if (jwtx_blocklist_check(run, "t", NULL, 0, 1) != JWTX_BL_CLEAR)
+            code = 12; /* could not even open the store */
+        /* Is inotify really out of reach here? */
+        int probe = inotify_init1(IN_CLOEXEC);
+        if (probe >= 0)
+            code = 13;
+        while (n > 0)
+            close(fds[--n]);
+        /* Another store renamed over the path, holding a revocation. */
+        unlink_store("noino-new.db");
+        jwtx_blocklist *aside = open_sqlite("noino-new.db", 0);
+        if (jwtx_blocklist_revoke(aside, "t", false, 0, 1) != 0)
+            code = 14;
+        jwtx_blocklist_free(aside);
+        char p[600];
+        snprintf(p, sizeof p, "%s-wal", tmp_path("noino.db"));
+        unlink(p);
+        snprintf(p, sizeof p, "%s-shm", tmp_path("noino.db"));
+        unlink(p);
+        if (rename(tmp_path("noino-new.db"), tmp_path("noino.db")) != 0)
+            code = 15;
+        if (code == 0 && jwtx_blocklist_check(run, "t", NULL, 0, 1) != JWTX_BL_REVOKED)
+            code = 16; /* went on reading the replaced file */
+        free(fds);
+        _exit(code);
+    }
+    int status = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0)
+        fprintf(stderr, "\n  child exited %d\n", WEXITSTATUS(status));
+    CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+}
+
+/* A FIFO (or another file that is not a regular file) at the store's path:
+ * unavailable at once, never a read that waits forever (a FIFO opened for
+ * reading and writing has no writer to wait for). */
+static void test_sqlite_not_regular(void)
+{
+    CU_ASSERT_EQUAL(mkfifo(tmp_path("fifo.db"), 0600), 0);
+    jwtx_blocklist *bl = open_sqlite_bare("fifo.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "not a regular file"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "not a regular file"));
+    jwtx_blocklist_free(bl);
+    /* A directory at the path. */
+    char d[600];
+    snprintf(d, sizeof d, "%s/dir.db", tmpdir);
+    CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+    bl = open_sqlite_bare("dir.db", 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
+    jwtx_blocklist_free(bl);
+}
+
 /* JWTX_BLOCKLIST_RETRY_MS: after a failure the store is not asked until the
  * period ends; then at once again. Counted on a store that fails fast (a
  * missing SQLite file), by the log and by what the handle reports. */
@@ -878,6 +1024,7 @@ typedef struct redis_srv {
 } redis_srv;
 
 static redis_srv srv_main, srv_auth;
+static const char *redis_extra[4]; /* more redis-server arguments, NULL-ended */
 
 static double mono(void)
 {
@@ -1012,6 +1159,8 @@ static int start_redis(redis_srv *s, const char *password, int with_socket)
             argv[n++] = "--requirepass";
             argv[n++] = password;
         }
+        for (int i = 0; redis_extra[i] != NULL && n < 28; i++)
+            argv[n++] = redis_extra[i];
         if (with_socket) {
             argv[n++] = "--unixsocket";
             argv[n++] = s->sock;
@@ -1219,6 +1368,30 @@ static void test_redis_auth_and_db(void)
     CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "authed", NULL, 0, now), JWTX_BL_UNAVAILABLE);
     CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "NOAUTH"));
     jwtx_blocklist_free(bl);
+    /* a server that quotes the refused command back: AUTH renamed away,
+     * Redis answers "ERR unknown command 'AUTH', with args beginning with:
+     * '<password>'". The cause (logged, printed) must not hold it. */
+    stop_redis(&srv_auth);
+    redis_extra[0] = "--rename-command";
+    redis_extra[1] = "AUTH";
+    redis_extra[2] = "";
+    int started = start_redis(&srv_auth, NULL, 0);
+    redis_extra[0] = NULL;
+    CU_ASSERT_EQUAL_FATAL(started, 0);
+    snprintf(url, sizeof url, "redis://:Pw-echoed-9@127.0.0.1:%d/3", srv_auth.port);
+    bl = open_url(url, NULL, 0);
+    logbuf lg;
+    memset(&lg, 0, sizeof lg);
+    jwtx_blocklist_set_log(bl, log_cb, &lg);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "authed", NULL, 0, now), JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "unknown command"));
+    CU_ASSERT_PTR_NULL(strstr(jwtx_blocklist_last_error(bl), "Pw-echoed-9"));
+    CU_ASSERT_EQUAL(lg.n, 1);
+    CU_ASSERT_PTR_NULL(strstr(lg.s, "Pw-echoed-9"));
+    jwtx_blocklist_free(bl);
+    stop_redis(&srv_auth);
+    srv_auth.port = 0;
+    CU_ASSERT_EQUAL_FATAL(start_redis(&srv_auth, "s3cr et@x", 0), 0);
     /* a database the server does not have */
     snprintf(url, sizeof url, "redis://:s3cr%%20et%%40x@127.0.0.1:%d/999", srv_auth.port);
     bl = open_url(url, NULL, 0);
@@ -1336,6 +1509,9 @@ static const jwtx_cu_test tests[] = {
     {"sqlite: unusable path is UNAVAILABLE, then recovers", test_sqlite_unavailable},
     {"sqlite: removed under a handle, then restored", test_sqlite_removed_and_restored},
     {"sqlite: another store renamed over the path", test_sqlite_renamed_over},
+    {"sqlite: its directory renamed, a new store at the path", test_sqlite_directory_renamed},
+    {"sqlite: a FIFO or directory at the path", test_sqlite_not_regular},
+    {"sqlite: no inotify instance: stat notices a replaced store", test_sqlite_no_inotify},
     {"retry period: store not asked, then asked again", test_retry_period},
     {"retry period: a locked SQLite store waits once, not per check", test_retry_sqlite_locked},
     {"redis: start redis-server on a free port", test_redis_start},

@@ -719,6 +719,22 @@ static const error_case error_cases[] = {
                          "None and lists of them are supported"},
     {S "X = true", "t.conf:2: 'true' is not a literal: only strings, integers, True, False, "
                    "None and lists of them are supported"},
+    /* the quotes forgotten around a secret: the word is the secret, never shown */
+    {S "JWT_SECRET_KEY = Sup3rSecret", "t.conf:2: the value is not a literal (a bare word, not "
+                                       "shown: this setting holds a secret): write a string in "
+                                       "quotes, NAME = \"...\""},
+    {S "SECRET_KEY = [Sup3rSecret]", "t.conf:2: the value is not a literal (a bare word, not "
+                                     "shown: this setting holds a secret): write a string in "
+                                     "quotes, NAME = \"...\""},
+    {S "JWT_PRIVATE_KEY = Sup3rSecret", "t.conf:2: the value is not a literal (a bare word, not "
+                                        "shown: this setting holds a secret): write a string in "
+                                        "quotes, NAME = \"...\""},
+    {S "JWTX_BLOCKLIST = redis", "t.conf:2: the value is not a literal (a bare word, not "
+                                 "shown: this setting holds a secret): write a string in "
+                                 "quotes, NAME = \"...\""},
+    {S "jwt_secret_kye = Sup3rSecret", "t.conf:2: the value is not a literal (a bare word, not "
+                                       "shown: this setting holds a secret): write a string in "
+                                       "quotes, NAME = \"...\""},
     {S "X = [\n 'a',\n 'b'\n", "t.conf:2: '[' was never closed"},
     {S "X = (\n", "t.conf:2: '(' was never closed"},
     {S "X = [\n 'a'\n 'b' 'c'\n 5]", "t.conf:5: invalid syntax: expected ',' or ']' in list"},
@@ -1033,6 +1049,15 @@ static void test_secret_warnings(void)
         {"JWT_SECRET_KEY = '", true, 0600, NULL, 0},
         {"# flask\nSECRET_KEY = '", true, 0604, "SECRET_KEY", 2},
         {"JWTX_SECRET_KEY_FILE = 'secret.key'\n", false, 0644, NULL, 0},
+        /* a Redis password in the store URL, in any form the store reads */
+        {"JWTX_SECRET_KEY_FILE = 'secret.key'\nJWTX_BLOCKLIST = 'redis://:pw@127.0.0.1:6379/0'\n",
+         false, 0644, "JWTX_BLOCKLIST", 2},
+        {"JWTX_SECRET_KEY_FILE = 'secret.key'\nJWTX_BLOCKLIST = 'unix:/r.sock?password=pw'\n",
+         false, 0604, "JWTX_BLOCKLIST", 2},
+        {"JWTX_SECRET_KEY_FILE = 'secret.key'\nJWTX_BLOCKLIST = 'redis://:pw@127.0.0.1:6379/0'\n",
+         false, 0640, NULL, 0},
+        {"JWTX_SECRET_KEY_FILE = 'secret.key'\nJWTX_BLOCKLIST = 'redis://127.0.0.1:6379/0'\n",
+         false, 0644, NULL, 0},
     };
     FILE *f = fopen(key, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -1052,7 +1077,14 @@ static void test_secret_warnings(void)
         jwtx_config_error e;
         CU_ASSERT_EQUAL_FATAL(jwtx_config_load(conf, &c, &e, collect, &w), 0);
         CU_ASSERT_EQUAL(w.n, files[i].option ? 1 : 0);
-        if (files[i].option) {
+        if (files[i].option && !files[i].inline_secret) {
+            snprintf(want, sizeof want,
+                     "%s:%d: %s: %s is readable by every user of this machine and holds the "
+                     "revocation store's password; make it readable by the gateway only "
+                     "(chmod o-r)",
+                     conf, files[i].line, files[i].option, conf);
+            JWTX_ASSERT_STR(w.text[0], want);
+        } else if (files[i].option) {
             snprintf(want, sizeof want,
                      "%s:%d: %s: %s is readable by every user of this machine and holds a "
                      "secret inline; make it readable by the gateway only (chmod o-r) or move "

@@ -1168,6 +1168,18 @@ static void test_protected_json_identity(void)
         {"false", "{\"logged_in_as\":false}\n", "false"},
         {"null", "{\"logged_in_as\":null}\n", "null"},
         {"[]", "{\"logged_in_as\":[]}\n", "[]"},
+        /* where the answer differs from Flask's (docs/programs.md): an
+         * integer beyond 64 bits is the nearest double (Flask: the exact
+         * integer); a number beyond the doubles is null (Flask: Infinity,
+         * which is not JSON); -0 is 0 and -0.0 stays -0.0, as in Python */
+        {"12345678901234567890123", "{\"logged_in_as\":1.2345678901234568e+22}\n",
+         "1.2345678901234568e+22"},
+        {"1e400", "{\"logged_in_as\":null}\n", "null"},
+        {"-0", "{\"logged_in_as\":0}\n", "0"},
+        {"-0.0", "{\"logged_in_as\":-0.0}\n", "-0.0"},
+        {"{\"a\\u0000c\": 1, \"a\\u0000b\": 2}",
+         "{\"logged_in_as\":{\"a\\u0000b\":2,\"a\\u0000c\":1}}\n",
+         "{\"a\\u0000c\":1,\"a\\u0000b\":2}"},
         {"\"42\"", "{\"logged_in_as\":\"42\"}\n", "42"},
         {"\"alice\"", ALICE, "alice"},
         {"\"r\\u00e9n\\u00e9 \\\"q\\\"\"", "{\"logged_in_as\":\"r\\u00e9n\\u00e9 \\\"q\\\"\"}\n",
@@ -2170,6 +2182,18 @@ static void test_gateway_open_errors(void)
     const char *missing = tpath("no-such.conf");
     CU_ASSERT_EQUAL(jwtx_gateway_open(&gw, "test_gateway", missing, errbuf, sizeof errbuf), -1);
     CU_ASSERT_EQUAL(strncmp(errbuf, missing, strlen(missing)), 0);
+    jwtx_gateway_close(&gw);
+
+    /* a store URL the store's parser refuses: named once, password not shown */
+    const char *badport = tpath("bad-port.conf");
+    CU_ASSERT_EQUAL(write_file(badport, "JWT_SECRET_KEY = '" SECRET "'\n"
+                                        "JWTX_BLOCKLIST = 'redis://:Pw-gw-1@127.0.0.1:99999/0'\n"),
+                    0);
+    CU_ASSERT_EQUAL(jwtx_gateway_open(&gw, "test_gateway", badport, errbuf, sizeof errbuf), -1);
+    char want_port[1024];
+    snprintf(want_port, sizeof want_port,
+             "%s: JWTX_BLOCKLIST: the port must be a number from 1 to 65535", badport);
+    JWTX_ASSERT_STR(errbuf, want_port);
     jwtx_gateway_close(&gw);
 
     /* a bad store URL and a missing users file fail at open */
