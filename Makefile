@@ -7,8 +7,9 @@
 #   make test       install missing Debian packages, build, run every test suite
 #   make run        serve the demo with lighttpd on http://127.0.0.1:$(PORT),
 #                   run state (lighttpd.conf, sockets, logs) in $(RUN)
-#   make bench      sign/verify throughput against a direct OpenSSL baseline, and
-#                   the revocation check with 10^6 entries (per check, end to end)
+#   make bench      sign/verify throughput against a direct OpenSSL baseline,
+#                   the revocation check with 10^6 entries (per check, end to
+#                   end) and a protected route under a /login flood
 #
 # Objects go under build/<variant>/; the sanitizer variant (SAN=1) builds a
 # separate copy of the library and unit tests under build/asan/.
