@@ -7,8 +7,9 @@
 #   make test       install missing Debian packages, build, run every test suite
 #   make run        serve the demo with lighttpd on http://127.0.0.1:$(PORT),
 #                   run state (lighttpd.conf, sockets, logs) in $(RUN)
-#   make bench      sign/verify throughput against a direct OpenSSL baseline, and
-#                   the revocation check with 10^6 entries (per check, end to end)
+#   make bench      sign/verify throughput against a direct OpenSSL baseline,
+#                   the revocation check with 10^6 entries (per check, end to
+#                   end) and a protected route under a /login flood
 #
 # Objects go under build/<variant>/; the sanitizer variant (SAN=1) builds a
 # separate copy of the library and unit tests under build/asan/.
@@ -131,7 +132,8 @@ fuzz: deps
 	@$(MAKE) --no-print-directory -C tests/fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs in PROGDIR, the
-# tool, the library, headers and jwtx.pc, the recipes and the example conf in
+# tool, the library, headers and jwtx.pc, the recipes (the fail2ban filter and
+# jails too) and the example conf in
 # DATADIR (with the JSON error files in ERRORSDIR, the demo site, www/: the login page, the protected folders the
 # recipes name and the example CGI program), the man pages, and the systemd units (with the install paths filled
 # in). The recipes are templates: their @...@ placeholders and Define/var
@@ -141,13 +143,15 @@ SUBST = sed -e 's|@PROGDIR@|$(PROGDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	-e 's|@VERSION@|$(VERSION)|g' -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@LIBS@|$(LDLIBS)|g'
 RECIPES := $(wildcard conf/apache/*.conf conf/apache/*.htaccess conf/apache/*.sh.in \
-	conf/lighttpd/jwtx.conf conf/lighttpd/jwtx-cgi.conf conf/nginx/*.conf conf/nginx/*.conf.in)
+	conf/lighttpd/jwtx.conf conf/lighttpd/jwtx-cgi.conf conf/nginx/*.conf conf/nginx/*.conf.in \
+	conf/fail2ban/filter.d/jwtx.conf conf/fail2ban/jail.d/jwtx.local)
 MAN_PAGES := man/jwtx.1 man/jwtx.conf.5 man/jwtx-fcgi.8
 
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PROGDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/jwtx $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(DATADIR)/apache $(DESTDIR)$(DATADIR)/lighttpd $(DESTDIR)$(DATADIR)/nginx \
+		$(DESTDIR)$(DATADIR)/fail2ban/filter.d $(DESTDIR)$(DATADIR)/fail2ban/jail.d \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 tools/jwtx $(DESTDIR)$(BINDIR)/jwtx

@@ -10,6 +10,7 @@
 #include "jwtx/gateway.h"
 
 #include <errno.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jwtx/audit.h"
 #include "jwtx/json.h"
 
 extern char **environ;
@@ -47,11 +49,38 @@ static long read_fcgx(void *ctx, void *buf, size_t n)
 
 /* "server" audit lines of a FastCGI request go to its error stream, which
  * the web server writes to its error log (a FastCGI program's own stderr
- * does not reach lighttpd's log). */
+ * does not reach lighttpd's log). Each line goes out as ONE FCGI_STDERR
+ * record, written here: libfcgi's error stream cuts what it sends into
+ * records of at most 504 bytes, and lighttpd, Apache and nginx log each
+ * record as a line of its own, so a long line (a long user name) would be
+ * split and its end (ban=, until=) would no longer follow its start. */
 static void write_fcgx_err(void *ctx, const char *line, size_t len)
 {
-    FCGX_PutStr(line, (int)len, (FCGX_Stream *)ctx);
-    FCGX_FFlush((FCGX_Stream *)ctx);
+    FCGX_Request *r = ctx;
+    unsigned char rec[FCGI_HEADER_LEN + JWTX_AUDIT_LINE_MAX + 8];
+    if (len > JWTX_AUDIT_LINE_MAX)
+        len = JWTX_AUDIT_LINE_MAX;
+    size_t pad = (8 - len % 8) % 8;
+    FCGX_FFlush(r->err); /* what is already in the stream goes first */
+    rec[0] = FCGI_VERSION_1;
+    rec[1] = FCGI_STDERR;
+    rec[2] = (unsigned char)((unsigned)r->requestId >> 8);
+    rec[3] = (unsigned char)r->requestId;
+    rec[4] = (unsigned char)(len >> 8);
+    rec[5] = (unsigned char)len;
+    rec[6] = (unsigned char)pad;
+    rec[7] = 0;
+    memcpy(rec + FCGI_HEADER_LEN, line, len);
+    memset(rec + FCGI_HEADER_LEN + len, 0, pad);
+    size_t n = FCGI_HEADER_LEN + len + pad, off = 0;
+    while (off < n) {
+        ssize_t w = write(r->ipcFd, rec + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* the connection is gone: the answer's write fails too */
+        off += (size_t)w;
+    }
 }
 
 static long read_stdin(void *ctx, void *buf, size_t n)
@@ -139,7 +168,7 @@ int jwtx_serve(const char *program, jwtx_route_fn route)
             if (out.data != NULL)
                 OPENSSL_cleanse(out.data, out.len);
             out.len = 0;
-            jwtx_audit_set_server_writer(gw.audit, write_fcgx_err, r.err);
+            jwtx_audit_set_server_writer(gw.audit, write_fcgx_err, &r);
             handle(&gw, route, r.envp, read_fcgx, r.in, &out);
             jwtx_audit_set_server_writer(gw.audit, NULL, NULL);
             FCGX_PutStr(out.data, (int)out.len, r.out);

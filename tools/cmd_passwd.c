@@ -1,7 +1,9 @@
 /*
- * cmd_passwd.c — `jwtx passwd [--cost N] FILE USER`: add a user to an
- * htpasswd file or change a user's password, with a bcrypt hash that Apache's
- * htpasswd and the gateway both accept.
+ * cmd_passwd.c — `jwtx passwd [--cost N] [--conf CONF] FILE USER`: add a
+ * user to an htpasswd file or change a user's password, with a bcrypt hash
+ * that Apache's htpasswd and the gateway both accept. With --conf, every token
+ * of the user issued until now is then revoked ("log out everywhere", the
+ * store's per-user cut-off of `jwtx revoke --user`).
  *
  * The password comes from standard input when it is not a terminal (the first
  * line, without its line ending), otherwise it is asked twice on /dev/tty with
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -146,18 +149,39 @@ static int password_from_tty(char *pw, size_t size)
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: jwtx passwd [--cost N] FILE USER\n"
+            "usage: jwtx passwd [--cost N] [--conf CONF] FILE USER\n"
             "  adds USER to the htpasswd FILE (created if missing) or changes the\n"
             "  password, as a bcrypt hash of cost N (%d to %d, default %d). The\n"
             "  password is read from standard input (first line) when it is not a\n"
-            "  terminal, otherwise asked twice on the terminal.\n",
+            "  terminal, otherwise asked twice on the terminal.\n"
+            "  --conf CONF: then revoke every token of USER issued until now in the\n"
+            "  revocation store of CONF (log out everywhere, as jwtx revoke --user).\n",
             JWTX_USERS_COST_MIN, JWTX_USERS_COST_MAX, JWTX_USERS_COST_DEFAULT);
     return 2;
+}
+
+/* Revokes every token of user issued until now in the open store: 0, or the
+ * exit status (3, the store is unavailable) with a message that says the
+ * password did change. */
+static int log_out_everywhere(jwtx_blocklist *bl, const char *conf, const char *user)
+{
+    long long at = (long long)time(NULL);
+    if (jwtx_blocklist_revoke_user(bl, user, at) != 0) {
+        int status = tool_store_unavailable(bl);
+        fprintf(stderr,
+                "jwtx: the password of %s WAS changed, but its tokens are not revoked; "
+                "run: jwtx revoke --conf %s --user %s\n",
+                user, conf, user);
+        return status;
+    }
+    printf("jwtx: revoked every token of %s issued at or before %lld\n", user, at);
+    return 0;
 }
 
 int cmd_passwd(int argc, char **argv)
 {
     long cost = JWTX_USERS_COST_DEFAULT;
+    const char *conf = NULL;
     const char *pos[2];
     int npos = 0;
     for (int i = 1; i < argc; i++) {
@@ -165,6 +189,17 @@ int cmd_passwd(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage();
             return 0;
+        }
+        if (strcmp(a, "--conf") == 0 || strncmp(a, "--conf=", 7) == 0) {
+            if (conf != NULL)
+                return usage();
+            if (a[6] == '=')
+                conf = a + 7;
+            else if (++i >= argc)
+                return usage();
+            else
+                conf = argv[i];
+            continue;
         }
         if (strcmp(a, "--cost") == 0) {
             if (++i >= argc)
@@ -195,6 +230,13 @@ int cmd_passwd(int argc, char **argv)
         return usage();
     const char *file = pos[0], *user = pos[1];
 
+    /* The store is opened first: a conf that is wrong or names no store
+     * changes nothing. */
+    jwtx_config cfg;
+    jwtx_blocklist *bl = NULL;
+    if (conf != NULL && tool_open_store(conf, &cfg, &bl) != 0)
+        return 1;
+
     char pw[PW_BUF];
     int rc = 1;
     if (!isatty(STDIN_FILENO)) {
@@ -219,8 +261,13 @@ int cmd_passwd(int argc, char **argv)
         goto done;
     }
     printf("jwtx: user %s %s in %s\n", user, updated ? "updated" : "added", file);
-    rc = 0;
+    fflush(stdout);
+    rc = bl != NULL ? log_out_everywhere(bl, conf, user) : 0;
 done:
     OPENSSL_cleanse(pw, sizeof pw);
+    if (conf != NULL) {
+        jwtx_blocklist_free(bl);
+        jwtx_config_clear(&cfg);
+    }
     return rc;
 }

@@ -9,7 +9,7 @@ PKGS="gcc make pkg-config libssl-dev libjansson-dev libfcgi-dev libfcgi-bin libc
 libsqlite3-dev libhiredis-dev libcrypt-dev lighttpd redis-server spawn-fcgi apache2
 apache2-utils libapache2-mod-fcgid nginx-light python3 python3-jwt python3-cryptography
 curl valgrind sqlite3 fcgiwrap clang libclang-rt-14-dev
-mandoc groff-base man-db procps debhelper dpkg-dev fakeroot lintian systemd"
+mandoc groff-base man-db procps debhelper dpkg-dev fakeroot lintian systemd fail2ban"
 if [ "${1:-}" = browser ]; then
     PKGS="chromium chromium-driver"
 fi

@@ -186,6 +186,7 @@ want = ["usr/local/bin/jwtx", "usr/local/lib/libjwtx.a", "usr/local/include/jwtx
         "usr/local/share/jwtx/apache/jwtx-fcgid.conf", "usr/local/share/jwtx/apache/jwtx-authnz-fcgi.conf",
         "usr/local/share/jwtx/apache/jwtx-cgi.conf", "usr/local/share/jwtx/apache/jwtx-cgi-guard.sh.in",
         "usr/local/share/jwtx/apache/jwtx-authorizer.sh",
+        "usr/local/share/jwtx/fail2ban/filter.d/jwtx.conf", "usr/local/share/jwtx/fail2ban/jail.d/jwtx.local",
         "usr/local/share/jwtx/www/login.html", "usr/local/share/jwtx/www/legacy/whoami.cgi",
         "usr/local/share/man/man1/jwtx.1", "usr/local/share/man/man5/jwtx.conf.5",
         "usr/local/share/man/man8/jwtx-fcgi.8",

@@ -160,5 +160,56 @@ out=$($J config check "$C/jwtx.conf" 2>&1 >/dev/null); rc=$?
 check "config check: sha512-crypt rounds=999999999 refused" is "$rc" 1 "$out" \
     "jwtx: $C/users:1: \$6\$ sha512-crypt rounds=999999999 is above the limit of 1000000; set a new password with: jwtx passwd"
 
+# 10. --conf: after the change, every token of the user is revoked (log out
+# everywhere: the store's per-user cut-off, as `jwtx revoke --user`); checked
+# with protected.fcgi run as a CGI program against the same store
+L=$T/logout
+mkdir -p "$L"
+printf 'JWT_SECRET_KEY = "0123456789abcdef0123456789abcdef"\nJWTX_BLOCKLIST = "sqlite:%s/store.sqlite"\n' "$L" >"$L/jwtx.conf"
+printf 'JWT_SECRET_KEY = "0123456789abcdef0123456789abcdef"\n' >"$L/nostore.conf"
+printf 'JWT_SECRET_KEY = "0123456789abcdef0123456789abcdef"\nJWTX_BLOCKLIST = "redis://127.0.0.1:1/0"\n' >"$L/down.conf"
+chmod 600 "$L"/*.conf
+$J blocklist --conf "$L/jwtx.conf" init >/dev/null 2>&1
+protected() { # CONF TOKEN -> the answer's status line and body
+    env -i GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SCRIPT_NAME=/protected REMOTE_ADDR=127.0.0.1 \
+        HTTP_AUTHORIZATION="Bearer $2" JWTX_CONF="$1" cgi-bin/protected.fcgi 2>/dev/null |
+        grep -E '^Status:|^\{' | tr -d '\r' | tr '\n' ' '
+}
+U=$L/users
+echo 'old pw' | $J passwd --cost 4 "$U" frank >/dev/null 2>&1
+tok=$($J token create --conf "$L/jwtx.conf" --identity frank 2>/dev/null)
+other=$($J token create --conf "$L/jwtx.conf" --identity gina 2>/dev/null)
+check "conf: before, frank's token is accepted" has "$(protected "$L/jwtx.conf" "$tok")" 'Status: 200'
+out=$(echo 'new pw' | $J passwd --cost 4 --conf "$L/jwtx.conf" "$U" frank 2>&1); rc=$?
+check "conf: exit 0" [ $rc -eq 0 ]
+check "conf: says the password changed" has "$out" "jwtx: user frank updated in $U"
+check "conf: says every token was revoked" has "$out" "jwtx: revoked every token of frank issued at or before "
+check "conf: the new password verifies" htv "$U" frank 'new pw'
+check "conf: frank's old token is refused" \
+    has "$(protected "$L/jwtx.conf" "$tok")" 'Status: 401 UNAUTHORIZED {"msg":"Token has been revoked"}'
+check "conf: another user's token still works" has "$(protected "$L/jwtx.conf" "$other")" 'Status: 200'
+check "conf: the store holds the user's cut-off" has "$($J blocklist --conf "$L/jwtx.conf" list 2>&1)" "user	frank	"
+sleep 1
+tok2=$($J token create --conf "$L/jwtx.conf" --identity frank 2>/dev/null)
+check "conf: a token issued after the change works" has "$(protected "$L/jwtx.conf" "$tok2")" 'Status: 200'
+out=$(echo 'newer pw' | $J passwd --cost 4 "--conf=$L/jwtx.conf" "$U" frank 2>&1); rc=$?
+check "conf: --conf=FILE form" is $rc 0 "$(protected "$L/jwtx.conf" "$tok2")" \
+    'Status: 401 UNAUTHORIZED {"msg":"Token has been revoked"} '
+cp "$U" "$T/users.before"
+out=$(echo 'x pw' | $J passwd --cost 4 --conf "$L/missing.conf" "$U" frank 2>&1); rc=$?
+check "conf: a conf that cannot be read: exit 1, named" is $rc 1 "$out" "jwtx: $L/missing.conf: cannot open: No such file or directory"
+out=$(echo 'x pw' | $J passwd --cost 4 --conf "$L/nostore.conf" "$U" frank 2>&1); rc=$?
+check "conf: a conf with no store: exit 1" is $rc 1 "$out" "jwtx: $L/nostore.conf sets no revocation store (JWTX_BLOCKLIST)"
+check "conf: ... and the password is NOT changed" cmp -s "$U" "$T/users.before"
+echo pw | $J passwd --conf "$L/jwtx.conf" --conf "$L/jwtx.conf" "$U" frank >/dev/null 2>&1
+check "conf: --conf twice exits 2" [ $? -eq 2 ]
+echo pw | $J passwd "$U" frank --conf >/dev/null 2>&1
+check "conf: --conf without a value exits 2" [ $? -eq 2 ]
+out=$(echo 'down pw' | $J passwd --cost 4 --conf "$L/down.conf" "$U" frank 2>&1); rc=$?
+check "conf: store unavailable: exit 3" [ $rc -eq 3 ]
+check "conf: store unavailable: says the password DID change and what to run" has "$out" \
+    "jwtx: the password of frank WAS changed, but its tokens are not revoked; run: jwtx revoke --conf $L/down.conf --user frank"
+check "conf: store unavailable: the new password is in place" htv "$U" frank 'down pw'
+
 echo "30-passwd: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
