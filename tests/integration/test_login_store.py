@@ -67,8 +67,15 @@ def cpu_ticks(pid):
         return 0
 
 
-def logins(srv):
-    return harness.descendants(srv.proc.pid, "login.fcgi")
+def logins(srv, want=2):
+    """The login.fcgi processes of srv, once lighttpd has started `want` of
+    them (it spawns them one after the other; at most 5 s)."""
+    end = time.time() + 5
+    pids = harness.descendants(srv.proc.pid, "login.fcgi")
+    while len(pids) < want and time.time() < end:
+        time.sleep(0.05)
+        pids = harness.descendants(srv.proc.pid, "login.fcgi")
+    return pids
 
 
 def both(srv, client, password):
