@@ -234,8 +234,13 @@ def run_lighttpd():
     run = harness.tmpdir("f2b-lighttpd-")
     conf = harness.gateway_conf(SECRET, run, LIMITS)
     audit_file = os.path.join(run, "jwtx-audit.log")
+    # /login2 keeps its own counts (a store of its own): the scenario's bans
+    # at /login1 must not carry over now that the counts live in the store.
     conf2 = harness.write_text(os.path.join(run, "jwtx-file.conf"),
-                               conf + 'JWTX_AUDIT_LOG = "%s"\n' % audit_file)
+                               conf.replace("/blocklist.sqlite", "/blocklist-file.sqlite") +
+                               'JWTX_AUDIT_LOG = "%s"\n' % audit_file)
+    os.chmod(conf2, 0o600)  # it holds the secret: readable by its owner only
+    harness.init_store(conf2)
     extra = ""
     for n, c in ((1, os.path.join(run, "jwtx.conf")), (2, conf2)):
         login = os.path.join(run, "login%d.fcgi" % n)
