@@ -408,8 +408,6 @@ typedef struct scan_arg {
     void *ctx;
     long long n;
     int stopped;
-    char *pattern;
-    size_t plen;
 } scan_arg;
 
 /* Which kind a scanned key is, and where its name starts; NULL for others. */
@@ -432,8 +430,9 @@ static const char *key_kind(redis_be *b, const char *k, size_t len, size_t *off)
 
 /* Reports one batch of keys (GET, pipelined): a jti key holds the end of its
  * entry (0: forever), a user key its cut-off. */
-static int report_batch(redis_be *b, scan_arg *a, redisReply *keys)
+static int report_batch(redis_be *b, redisReply *keys, void *arg)
 {
+    scan_arg *a = arg;
     size_t sent = 0;
     for (size_t i = 0; i < keys->elements; i++) {
         redisReply *k = keys->element[i];
@@ -480,15 +479,24 @@ static int report_batch(redis_be *b, scan_arg *a, redisReply *keys)
     return rc;
 }
 
-static int op_scan(redis_be *b, void *arg)
+/* A SCAN over the keys <prefix><sub>*, one batch of keys at a time. */
+typedef struct key_scan {
+    int (*batch)(redis_be *b, redisReply *keys, void *arg); /* 0 or -1 (failed) */
+    void (*reset)(void *arg); /* before each try: run_op may try twice */
+    void *arg;
+    const int *stopped; /* set by batch: no further batch is wanted */
+    char *pattern;
+    size_t plen;
+} key_scan;
+
+static int op_key_scan(redis_be *b, void *arg)
 {
-    scan_arg *a = arg;
+    key_scan *ks = arg;
     char cursor[32] = "0";
-    a->n = 0;
-    a->stopped = 0;
+    ks->reset(ks->arg);
     do {
-        redisReply *r = redisCommand(b->c, "SCAN %s MATCH %b COUNT %d", cursor, a->pattern, a->plen,
-                                     SCAN_COUNT);
+        redisReply *r = redisCommand(b->c, "SCAN %s MATCH %b COUNT %d", cursor, ks->pattern,
+                                     ks->plen, SCAN_COUNT);
         if (want(b, r, REDIS_REPLY_ARRAY, "SCAN") != 0) {
             freeReplyObject(r);
             return -1;
@@ -500,31 +508,47 @@ static int op_scan(redis_be *b, void *arg)
         }
         memcpy(cursor, r->element[0]->str, r->element[0]->len);
         cursor[r->element[0]->len] = '\0';
-        int rc = report_batch(b, a, r->element[1]);
+        int rc = ks->batch(b, r->element[1], ks->arg);
         freeReplyObject(r);
         if (rc != 0)
             return -1;
-    } while (strcmp(cursor, "0") != 0 && !a->stopped);
+    } while (strcmp(cursor, "0") != 0 && !*ks->stopped);
     return 0;
 }
 
-static int scan(redis_be *b, scan_arg *a)
+static int scan_keys(redis_be *b, const char *sub, key_scan *ks)
 {
     /* MATCH takes a glob: escape the prefix's own glob characters. */
-    a->pattern = malloc(2 * b->prefix_len + 2);
-    if (a->pattern == NULL)
+    size_t sublen = strlen(sub);
+    ks->pattern = malloc(2 * b->prefix_len + sublen + 2);
+    if (ks->pattern == NULL)
         return fail(b, "scan", "out of memory");
     size_t o = 0;
     for (size_t i = 0; i < b->prefix_len; i++) {
         if (strchr("*?[]\\", b->prefix[i]) != NULL)
-            a->pattern[o++] = '\\';
-        a->pattern[o++] = b->prefix[i];
+            ks->pattern[o++] = '\\';
+        ks->pattern[o++] = b->prefix[i];
     }
-    a->pattern[o++] = '*';
-    a->plen = o;
-    int rc = run_op(b, op_scan, a);
-    free(a->pattern);
+    memcpy(ks->pattern + o, sub, sublen);
+    o += sublen;
+    ks->pattern[o++] = '*';
+    ks->plen = o;
+    int rc = run_op(b, op_key_scan, ks);
+    free(ks->pattern);
     return rc;
+}
+
+static void scan_reset(void *arg)
+{
+    scan_arg *a = arg;
+    a->n = 0;
+    a->stopped = 0;
+}
+
+static int scan(redis_be *b, scan_arg *a)
+{
+    key_scan ks = {.batch = report_batch, .reset = scan_reset, .arg = a, .stopped = &a->stopped};
+    return scan_keys(b, "", &ks);
 }
 
 static int rd_count(void *be, long long now, long long *n)
@@ -705,92 +729,56 @@ typedef struct ban_scan_arg {
     jwtxp_bl_ban_cb cb;
     void *ctx;
     int stopped;
-    char *pattern;
-    size_t plen;
     size_t skip; /* length of <prefix>login:ban: */
 } ban_scan_arg;
 
-static int op_ban_scan(redis_be *b, void *arg)
+static void ban_scan_reset(void *arg)
+{
+    ((ban_scan_arg *)arg)->stopped = 0;
+}
+
+/* Reports one batch of ban keys (GET, pipelined): each holds its ban's end. */
+static int ban_batch(redis_be *b, redisReply *keys, void *arg)
 {
     ban_scan_arg *a = arg;
-    char cursor[32] = "0";
-    a->stopped = 0;
-    do {
-        redisReply *r = redisCommand(b->c, "SCAN %s MATCH %b COUNT %d", cursor, a->pattern, a->plen,
-                                     SCAN_COUNT);
-        if (want(b, r, REDIS_REPLY_ARRAY, "SCAN") != 0) {
-            freeReplyObject(r);
-            return -1;
+    size_t sent = 0;
+    int rc = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING || k->len <= a->skip)
+            continue;
+        if (redisAppendCommand(b->c, "GET %b", k->str, k->len) != REDIS_OK)
+            return fail(b, "list login bans", "out of memory");
+        sent++;
+    }
+    for (size_t i = 0; i < keys->elements && sent > 0; i++) {
+        redisReply *k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING || k->len <= a->skip)
+            continue;
+        sent--;
+        redisReply *g = NULL;
+        if (redisGetReply(b->c, (void **)&g) != REDIS_OK || g == NULL)
+            return fail(b, "list login bans", b->c->errstr[0] ? b->c->errstr : "no reply");
+        long long until = 0;
+        if (g->type == REDIS_REPLY_STRING && parse_ll(g->str, g->len, &until) == 0 &&
+            until > a->now && rc == 0 && !a->stopped) {
+            if (a->cb(k->str + a->skip, until, a->ctx) != 0)
+                a->stopped = 1;
+        } else if (g->type == REDIS_REPLY_ERROR && rc == 0) {
+            rc = fail(b, "list login bans", g->str ? g->str : "error reply");
         }
-        if (r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
-            r->element[0]->len >= sizeof cursor || r->element[1]->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(r);
-            return fail(b, "SCAN", "unexpected reply");
-        }
-        memcpy(cursor, r->element[0]->str, r->element[0]->len);
-        cursor[r->element[0]->len] = '\0';
-        redisReply *keys = r->element[1];
-        size_t sent = 0;
-        int rc = 0;
-        for (size_t i = 0; i < keys->elements; i++) {
-            redisReply *k = keys->element[i];
-            if (k->type != REDIS_REPLY_STRING || k->len <= a->skip)
-                continue;
-            if (redisAppendCommand(b->c, "GET %b", k->str, k->len) != REDIS_OK) {
-                freeReplyObject(r);
-                return fail(b, "list login bans", "out of memory");
-            }
-            sent++;
-        }
-        for (size_t i = 0; i < keys->elements && sent > 0; i++) {
-            redisReply *k = keys->element[i];
-            if (k->type != REDIS_REPLY_STRING || k->len <= a->skip)
-                continue;
-            sent--;
-            redisReply *g = NULL;
-            if (redisGetReply(b->c, (void **)&g) != REDIS_OK || g == NULL) {
-                freeReplyObject(r);
-                return fail(b, "list login bans", b->c->errstr[0] ? b->c->errstr : "no reply");
-            }
-            long long until = 0;
-            if (g->type == REDIS_REPLY_STRING && parse_ll(g->str, g->len, &until) == 0 &&
-                until > a->now && rc == 0 && !a->stopped) {
-                if (a->cb(k->str + a->skip, until, a->ctx) != 0)
-                    a->stopped = 1;
-            } else if (g->type == REDIS_REPLY_ERROR && rc == 0) {
-                rc = fail(b, "list login bans", g->str ? g->str : "error reply");
-            }
-            freeReplyObject(g);
-        }
-        freeReplyObject(r);
-        if (rc != 0)
-            return -1;
-    } while (strcmp(cursor, "0") != 0 && !a->stopped);
-    return 0;
+        freeReplyObject(g);
+    }
+    return rc;
 }
 
 static int rd_ban_list(void *be, long long now, jwtxp_bl_ban_cb cb, void *ctx)
 {
     redis_be *b = be;
-    ban_scan_arg a = {.now = now, .cb = cb, .ctx = ctx};
     static const char kind[] = "login:ban:";
-    a.skip = b->prefix_len + sizeof kind - 1;
-    a.pattern = malloc(2 * b->prefix_len + sizeof kind + 2);
-    if (a.pattern == NULL)
-        return fail(b, "list login bans", "out of memory");
-    size_t o = 0;
-    for (size_t i = 0; i < b->prefix_len; i++) {
-        if (strchr("*?[]\\", b->prefix[i]) != NULL)
-            a.pattern[o++] = '\\';
-        a.pattern[o++] = b->prefix[i];
-    }
-    memcpy(a.pattern + o, kind, sizeof kind - 1);
-    o += sizeof kind - 1;
-    a.pattern[o++] = '*';
-    a.plen = o;
-    int rc = run_op(b, op_ban_scan, &a);
-    free(a.pattern);
-    if (rc != 0)
+    ban_scan_arg a = {.now = now, .cb = cb, .ctx = ctx, .skip = b->prefix_len + sizeof kind - 1};
+    key_scan ks = {.batch = ban_batch, .reset = ban_scan_reset, .arg = &a, .stopped = &a.stopped};
+    if (scan_keys(b, kind, &ks) != 0)
         return -1;
     return a.stopped ? 1 : 0;
 }
