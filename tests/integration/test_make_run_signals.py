@@ -138,12 +138,23 @@ def drain(fd, out):
         out.append(data)
 
 
-def stop_leftovers(pids):
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except OSError:
-            pass
+def stop_leftovers(left, rescan=None):
+    """SIGKILLs what a failed try left behind (pid -> name): the servers and
+    scripts first, so that nothing respawns a program killed meanwhile, then
+    the programs; with rescan (returns the run's live processes) again until
+    nothing of the run is left (bounded), so a failing try leaves nothing."""
+    for _ in range(10):
+        for p in sorted(left, key=lambda q: left[q].endswith(".fcgi")):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        if rescan is None:
+            return
+        time.sleep(0.2)
+        left = rescan()
+        if not left:
+            return
 
 
 def one_try(label, sig, how="group"):
@@ -170,7 +181,7 @@ def one_try(label, sig, how="group"):
     if not serves(port):
         R.check(False, "%s: make run serves the demo" % label, h.tail(log_path))
         h.stop(p, signal.SIGTERM)
-        stop_leftovers(members({p.pid}, run))
+        stop_leftovers(members({p.pid}, run), lambda: members({p.pid}, run))
         return None
     # The login route works too (a program answers, not only static files).
     R.eq(h.login(port).status, 200, "%s: make run serves a login" % label)
@@ -203,7 +214,7 @@ def one_try(label, sig, how="group"):
         rc = p.wait(5)
     except subprocess.TimeoutExpired:
         rc = None
-    stop_leftovers(left)
+    stop_leftovers(left, lambda: members(sessions, run))
     if p.poll() is None:
         p.kill()
         p.wait()
@@ -273,7 +284,7 @@ def main():
     while time.time() < end and (members(sessions, run) or p.poll() is None):
         time.sleep(0.1)
     left = members(sessions, run)
-    stop_leftovers(left)
+    stop_leftovers(left, lambda: members(sessions, run))
     h.stop(p)
     R.check(not left, "stand-in lighttpd: what it left behind is gone", repr(left))
     R.check("left behind" in h.tail(log_path), "stand-in lighttpd: make run says so",
@@ -295,7 +306,7 @@ def main():
         rc = None
     R.check(rc not in (None, 0), "port taken: make run fails (status %r)" % rc, h.tail(log_path))
     left = members({p.pid}, run)
-    stop_leftovers(left)
+    stop_leftovers(left, lambda: members({p.pid}, run))
     h.stop(p)
     busy.close()
     R.check(not left, "port taken: nothing of the run stays", repr(left))
