@@ -656,14 +656,25 @@ static int attempt_outcome(jwtx_blocklist *bl, int rc)
     return rc < 0 ? -1 : rc;
 }
 
+/* The prologue of every login attempt operation: clears the last error,
+ * checks the key and passes the open circuit. Returns the key's length, or
+ * (size_t)-1 with the reason in bl->err. */
+static size_t login_key(jwtx_blocklist *bl, const char *key)
+{
+    bl->err[0] = '\0';
+    size_t len = key_len(bl, key, "login attempt key");
+    if (len == (size_t)-1 || !gate(bl))
+        return (size_t)-1;
+    return len;
+}
+
 int jwtx_blocklist_attempt_add(jwtx_blocklist *bl, const char *key, long long now, long long window,
                                long long keep, long long *count)
 {
     if (bl == NULL || count == NULL || window <= 0)
         return -1;
-    bl->err[0] = '\0';
-    size_t len = key_len(bl, key, "login attempt key");
-    if (len == (size_t)-1 || !gate(bl))
+    size_t len = login_key(bl, key);
+    if (len == (size_t)-1)
         return -1;
     /* A member unique to this failure: the same failure sent twice (a
      * command retried on a fresh connection) is counted once. */
@@ -689,9 +700,8 @@ int jwtx_blocklist_attempt_count(jwtx_blocklist *bl, const char *key, long long 
 {
     if (bl == NULL || count == NULL || window <= 0)
         return -1;
-    bl->err[0] = '\0';
-    size_t len = key_len(bl, key, "login attempt key");
-    if (len == (size_t)-1 || !gate(bl))
+    size_t len = login_key(bl, key);
+    if (len == (size_t)-1)
         return -1;
     long long v = 0;
     int rc = attempt_outcome(bl, bl->ops->attempt_count(bl->be, key, len, now, window, &v));
@@ -704,9 +714,8 @@ int jwtx_blocklist_attempt_clear(jwtx_blocklist *bl, const char *key)
 {
     if (bl == NULL)
         return -1;
-    bl->err[0] = '\0';
-    size_t len = key_len(bl, key, "login attempt key");
-    if (len == (size_t)-1 || !gate(bl))
+    size_t len = login_key(bl, key);
+    if (len == (size_t)-1)
         return -1;
     return attempt_outcome(bl, bl->ops->attempt_clear(bl->be, key, len));
 }
@@ -715,9 +724,8 @@ int jwtx_blocklist_ban_get(jwtx_blocklist *bl, const char *key, long long now, l
 {
     if (bl == NULL || until == NULL)
         return -1;
-    bl->err[0] = '\0';
-    size_t len = key_len(bl, key, "login attempt key");
-    if (len == (size_t)-1 || !gate(bl))
+    size_t len = login_key(bl, key);
+    if (len == (size_t)-1)
         return -1;
     long long u = 0;
     int rc = attempt_outcome(bl, bl->ops->ban_get(bl->be, key, len, now, &u));
@@ -732,15 +740,12 @@ int jwtx_blocklist_ban_set(jwtx_blocklist *bl, const char *key, long long now, l
 {
     if (bl == NULL)
         return -1;
-    bl->err[0] = '\0';
-    size_t len = key_len(bl, key, "login attempt key");
-    if (len == (size_t)-1)
-        return -1;
     if (until <= now) {
         snprintf(bl->err, sizeof bl->err, "a ban must end after now");
         return -1;
     }
-    if (!gate(bl))
+    size_t len = login_key(bl, key);
+    if (len == (size_t)-1)
         return -1;
     return attempt_outcome(bl, bl->ops->ban_set(bl->be, key, len, now, until));
 }
@@ -749,9 +754,8 @@ int jwtx_blocklist_ban_lift(jwtx_blocklist *bl, const char *key)
 {
     if (bl == NULL)
         return -1;
-    bl->err[0] = '\0';
-    size_t len = key_len(bl, key, "login attempt key");
-    if (len == (size_t)-1 || !gate(bl))
+    size_t len = login_key(bl, key);
+    if (len == (size_t)-1)
         return -1;
     return attempt_outcome(bl, bl->ops->ban_lift(bl->be, key, len));
 }
