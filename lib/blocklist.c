@@ -39,8 +39,9 @@ struct jwtx_blocklist {
     int state;          /* STATE_* */
     jwtx_blocklist_log_fn log;
     void *log_ctx;
-    bool old_schema; /* a login operation met a schema without login tables (told once) */
-    char err[600];   /* front-end failures (bad arguments, open circuit) */
+    bool old_schema;   /* a login operation met a schema without login tables (told once) */
+    bool old_families; /* a family operation met a schema without family tables (told once) */
+    char err[600];     /* front-end failures (bad arguments, open circuit) */
 };
 
 #define DEFAULT_PREFIX "jwtx:"
@@ -518,32 +519,65 @@ static size_t key_len(jwtx_blocklist *bl, const char *key, const char *what)
     return n;
 }
 
+/* Length of a family id, or (size_t)-1 when NULL, empty or too long. */
+static size_t family_len(jwtx_blocklist *bl, const char *family)
+{
+    if (family == NULL || family[0] == '\0') {
+        snprintf(bl->err, sizeof bl->err, "empty family");
+        return (size_t)-1;
+    }
+    size_t n = strnlen(family, JWTX_BLOCKLIST_FAMILY_MAX + 1);
+    if (n > JWTX_BLOCKLIST_FAMILY_MAX) {
+        snprintf(bl->err, sizeof bl->err, "family longer than %d bytes", JWTX_BLOCKLIST_FAMILY_MAX);
+        return (size_t)-1;
+    }
+    return n;
+}
+
 int jwtx_blocklist_check(jwtx_blocklist *bl, const char *jti, const char *user, long long iat,
                          long long now)
+{
+    return jwtx_blocklist_check_family(bl, jti, user, iat, NULL, now);
+}
+
+static int family_outcome(jwtx_blocklist *bl, int rc);
+
+int jwtx_blocklist_check_family(jwtx_blocklist *bl, const char *jti, const char *user,
+                                long long iat, const char *family, long long now)
 {
     if (bl == NULL)
         return JWTX_BL_CLEAR;
     bl->err[0] = '\0';
-    if (jti == NULL && user == NULL)
-        return JWTX_BL_CLEAR;
-    size_t jlen = 0, ulen = 0;
-    /* An empty jti or user cannot have been revoked: only the other key counts. */
+    size_t jlen = 0, ulen = 0, flen = 0;
+    /* An empty jti or user cannot have been revoked: only the other keys
+     * count. An empty family is no family (never issued by jwtx). */
     if (jti != NULL && jti[0] == '\0')
         jti = NULL;
     if (user != NULL && user[0] == '\0')
         user = NULL;
-    if (jti == NULL && user == NULL)
+    if (family != NULL && family[0] == '\0')
+        family = NULL;
+    if (jti == NULL && user == NULL && family == NULL)
         return JWTX_BL_CLEAR;
     if (jti != NULL && (jlen = key_len(bl, jti, "jti")) == (size_t)-1)
         return JWTX_BL_UNAVAILABLE;
     if (user != NULL && (ulen = key_len(bl, user, "user")) == (size_t)-1)
         return JWTX_BL_UNAVAILABLE;
+    if (family != NULL && (flen = family_len(bl, family)) == (size_t)-1)
+        return JWTX_BL_UNAVAILABLE;
     if (!gate(bl))
         return JWTX_BL_UNAVAILABLE;
-    int rc = bl->ops->check(bl->be, jti, jlen, user, ulen, iat, now);
+    int rc = bl->ops->check(bl->be, jti, jlen, user, ulen, iat, family, flen, now);
+    if (rc == JWTXP_BL_OLD_SCHEMA) {
+        (void)family_outcome(bl, rc); /* told once; the circuit stays closed */
+        return JWTX_BL_UNAVAILABLE;
+    }
     if (rc != JWTX_BL_CLEAR && rc != JWTX_BL_REVOKED)
         rc = JWTX_BL_UNAVAILABLE;
-    outcome(bl, rc != JWTX_BL_UNAVAILABLE);
+    if (family != NULL && rc != JWTX_BL_UNAVAILABLE)
+        rc = family_outcome(bl, rc); /* also closes the circuit */
+    else
+        outcome(bl, rc != JWTX_BL_UNAVAILABLE);
     return rc;
 }
 
@@ -768,4 +802,154 @@ int jwtx_blocklist_ban_list(jwtx_blocklist *bl, long long now,
     if (!gate(bl))
         return -1;
     return attempt_outcome(bl, bl->ops->ban_list(bl->be, now, cb, ctx));
+}
+
+/* ---- sessions (refresh-token families) -------------------------------- */
+
+/* The result of a family operation. A store whose schema predates the
+ * family tables still answers the other operations: that is told once (and
+ * once more when it is upgraded under us), answered -1, and does not open
+ * the circuit. */
+static int family_outcome(jwtx_blocklist *bl, int rc)
+{
+    if (rc == JWTXP_BL_OLD_SCHEMA) {
+        if (!bl->old_families) {
+            const char *cause = bl->ops->last_error(bl->be);
+            say(bl, "session store unavailable: %s (refreshes and tokens of sessions answer 503)",
+                cause && cause[0] ? cause : "old schema; run `jwtx blocklist init`");
+        }
+        bl->old_families = true;
+        return -1;
+    }
+    if (rc >= 0 && bl->old_families) {
+        say(bl, "session store available again (%s)", bl->ops->kind);
+        bl->old_families = false;
+    }
+    outcome(bl, rc >= 0);
+    return rc < 0 ? -1 : rc;
+}
+
+/* Store life of something that ends at exp (0 = forever): exp + leeway. */
+static long long life_of(const jwtx_blocklist *bl, bool has_exp, long long exp)
+{
+    if (!has_exp)
+        return 0;
+    long long until = exp > LLONG_MAX - bl->leeway ? LLONG_MAX : exp + bl->leeway;
+    return until <= 0 ? 1 : until;
+}
+
+int jwtx_blocklist_family_start(jwtx_blocklist *bl, const char *family, const char *user,
+                                long long now, bool has_expires, long long expires)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t flen = family_len(bl, family);
+    if (flen == (size_t)-1)
+        return -1;
+    size_t ulen = key_len(bl, user, "user");
+    if (ulen == (size_t)-1)
+        return -1;
+    if (has_expires && expires <= 0) {
+        snprintf(bl->err, sizeof bl->err, "a family must expire after the epoch");
+        return -1;
+    }
+    if (!gate(bl))
+        return -1;
+    int rc = bl->ops->family_start(bl->be, family, flen, user, ulen, now, has_expires ? expires : 0,
+                                   life_of(bl, has_expires, expires));
+    return family_outcome(bl, rc) < 0 ? -1 : 0;
+}
+
+int jwtx_blocklist_family_rotate(jwtx_blocklist *bl, const jwtx_rotation *r, char *family_out,
+                                 size_t out_size)
+{
+    if (family_out != NULL && out_size > 0)
+        family_out[0] = '\0';
+    if (bl == NULL || r == NULL || family_out == NULL || out_size < JWTX_BLOCKLIST_FAMILY_MAX + 1)
+        return -1;
+    bl->err[0] = '\0';
+    jwtxp_bl_rotate a;
+    memset(&a, 0, sizeof a);
+    const char *family = r->family != NULL && r->family[0] != '\0' ? r->family : NULL;
+    if ((a.jlen = key_len(bl, r->jti, "jti")) == (size_t)-1 ||
+        (a.ulen = key_len(bl, r->user, "user")) == (size_t)-1)
+        return -1;
+    if (family != NULL && (a.flen = family_len(bl, family)) == (size_t)-1)
+        return -1;
+    if (family == NULL && (a.nflen = family_len(bl, r->new_family)) == (size_t)-1)
+        return -1;
+    if (r->grace < 0) {
+        snprintf(bl->err, sizeof bl->err, "negative grace period");
+        return -1;
+    }
+    a.jti = r->jti;
+    a.fam = family;
+    a.new_fam = family == NULL ? r->new_family : NULL;
+    a.user = r->user;
+    a.now = r->now;
+    a.grace = r->grace;
+    a.slide = r->slide;
+    /* The rotated record must outlive every moment the presented token is
+     * still accepted (exp + leeway): until then, its return is a reuse. */
+    a.jti_until = life_of(bl, r->has_exp, r->exp);
+    if (r->slide) {
+        a.expires = r->has_new_expires ? r->new_expires : 0;
+        a.until = life_of(bl, r->has_new_expires, r->new_expires);
+    } else {
+        a.expires = r->has_exp ? r->exp : 0;
+        a.until = a.jti_until;
+    }
+    if (!gate(bl))
+        return -1;
+    int rc = bl->ops->family_rotate(bl->be, &a, family_out, out_size);
+    family_out[out_size - 1] = '\0';
+    rc = family_outcome(bl, rc);
+    if (rc != JWTX_BL_ROTATED && rc != JWTX_BL_REUSED && rc != JWTX_BL_ENDED)
+        return -1;
+    return rc;
+}
+
+int jwtx_blocklist_family_end(jwtx_blocklist *bl, const char *family, long long now)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t flen = family_len(bl, family);
+    if (flen == (size_t)-1 || !gate(bl))
+        return -1;
+    int rc = family_outcome(bl, bl->ops->family_end(bl->be, family, flen, now));
+    return rc < 0 ? -1 : (rc > 0 ? 1 : 0);
+}
+
+int jwtx_blocklist_family_end_user(jwtx_blocklist *bl, const char *user, long long now,
+                                   long long *ended)
+{
+    if (bl == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t ulen = key_len(bl, user, "user");
+    if (ulen == (size_t)-1 || !gate(bl))
+        return -1;
+    long long n = 0;
+    int rc = family_outcome(bl, bl->ops->family_end_user(bl->be, user, ulen, now, &n));
+    if (rc < 0)
+        return -1;
+    if (ended != NULL)
+        *ended = n;
+    return 0;
+}
+
+int jwtx_blocklist_family_list(jwtx_blocklist *bl, const char *user, long long now,
+                               int (*cb)(const jwtx_family_info *f, void *ctx), void *ctx)
+{
+    if (bl == NULL || cb == NULL)
+        return -1;
+    bl->err[0] = '\0';
+    size_t ulen = 0;
+    if (user != NULL && (ulen = key_len(bl, user, "user")) == (size_t)-1)
+        return -1;
+    if (!gate(bl))
+        return -1;
+    return family_outcome(bl, bl->ops->family_list(bl->be, user, ulen, now, cb, ctx));
 }

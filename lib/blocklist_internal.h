@@ -9,10 +9,34 @@
 #ifndef JWTX_BLOCKLIST_INTERNAL_H
 #define JWTX_BLOCKLIST_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "jwtx/blocklist.h"
 
 typedef int (*jwtxp_bl_list_cb)(const char *kind, const char *key, long long until, void *ctx);
 typedef int (*jwtxp_bl_ban_cb)(const char *key, long long until, void *ctx);
+typedef int (*jwtxp_bl_family_cb)(const jwtx_family_info *f, void *ctx);
+
+/* One rotation (jwtx_blocklist_family_rotate) as a back end gets it: keys
+ * checked, lives computed by the front end. */
+typedef struct jwtxp_bl_rotate {
+    const char *jti; /* the presented refresh token's jti */
+    size_t jlen;
+    long long jti_until; /* keep the rotated record until then (0 = forever) */
+    const char *fam;     /* its family; NULL: start new_fam */
+    size_t flen;
+    const char *new_fam;
+    size_t nflen;
+    const char *user;
+    size_t ulen;
+    long long now, grace;
+    /* The family's expiry (0 = never) and its life in the store (expires +
+     * leeway, 0 = forever): for a new family, and for an existing one when
+     * slide is set; otherwise unused. */
+    bool slide;
+    long long expires, until;
+} jwtxp_bl_rotate;
 
 /* A login-attempt operation on a SQLite store whose schema predates the
  * login tables (made by an older `jwtx blocklist init`): not a failure of
@@ -26,9 +50,12 @@ typedef struct jwtxp_bl_ops {
     int (*init)(void *be, int *made);
     /* 0 ok, -1 unavailable */
     int (*ping)(void *be);
-    /* JWTX_BL_CLEAR / REVOKED / UNAVAILABLE; jti or user may be NULL but not both */
+    /* JWTX_BL_CLEAR / REVOKED / UNAVAILABLE (JWTXP_BL_OLD_SCHEMA: fam given
+     * to a store without the family tables); jti, user and fam may each be
+     * NULL but not all. fam non-NULL: also REVOKED unless that family is live
+     * (present and not ended). */
     int (*check)(void *be, const char *jti, size_t jti_len, const char *user, size_t user_len,
-                 long long iat, long long now);
+                 long long iat, const char *fam, size_t fam_len, long long now);
     /* until 0 = forever, else until > now; ttl = until - now for stores that count down */
     int (*revoke)(void *be, const char *jti, size_t len, long long until, long long now);
     int (*revoke_user)(void *be, const char *user, size_t len, long long cutoff);
@@ -52,6 +79,21 @@ typedef struct jwtxp_bl_ops {
     int (*ban_lift)(void *be, const char *key, size_t len);
     /* Bans in force at now; cb's non-zero return stops the walk (then 1). */
     int (*ban_list)(void *be, long long now, jwtxp_bl_ban_cb cb, void *ctx);
+    /* Sessions (blocklist.h). Each returns -1 when the store cannot answer,
+     * JWTXP_BL_OLD_SCHEMA when it has no family tables. family_start: a
+     * family that exists already is -1. family_rotate: JWTX_BL_ROTATED /
+     * REUSED / ENDED as jwtx_blocklist_family_rotate, atomically; fam_out
+     * gets the family (NUL-terminated, "" when unknown). family_end: 1 a live
+     * family was ended, 0 it was not live. family_end_user: *n ended.
+     * family_list: user NULL = all users; live families only (ended == 0,
+     * expires == 0 or > now); cb's non-zero return stops the walk (then 1). */
+    int (*family_start)(void *be, const char *fam, size_t flen, const char *user, size_t ulen,
+                        long long now, long long expires, long long until);
+    int (*family_rotate)(void *be, const jwtxp_bl_rotate *r, char *fam_out, size_t out_size);
+    int (*family_end)(void *be, const char *fam, size_t flen, long long now);
+    int (*family_end_user)(void *be, const char *user, size_t ulen, long long now, long long *n);
+    int (*family_list)(void *be, const char *user, size_t ulen, long long now,
+                       jwtxp_bl_family_cb cb, void *ctx);
     const char *(*last_error)(const void *be);
     void (*destroy)(void *be);
 } jwtxp_bl_ops;

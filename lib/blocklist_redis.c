@@ -340,8 +340,12 @@ static int op_check(redis_be *b, void *arg)
 }
 
 static int rd_check(void *be, const char *jti, size_t jti_len, const char *user, size_t user_len,
-                    long long iat, long long now)
+                    long long iat, const char *fam, size_t fam_len, long long now)
 {
+    if (fam != NULL) { /* TODO(sessions): families */
+        (void)fam_len;
+        return JWTX_BL_UNAVAILABLE;
+    }
     redis_be *b = be;
     (void)now; /* Redis expires jti keys by itself */
     check_arg a = {.iat = iat, .result = JWTX_BL_UNAVAILABLE};
@@ -821,6 +825,46 @@ void *jwtxp_bl_redis_new(jwtxp_redis_target *t, const char *prefix, long long ti
     return b;
 }
 
+/* ---- sessions: TODO(sessions), placeholders that fail closed */
+
+static int rd_fam_todo(void *be, const char *what)
+{
+    fail(be, what, "not built yet");
+    return -1;
+}
+
+static int rd_family_start(void *be, const char *fam, size_t flen, const char *user, size_t ulen,
+                           long long now, long long expires, long long until)
+{
+    (void)fam, (void)flen, (void)user, (void)ulen, (void)now, (void)expires, (void)until;
+    return rd_fam_todo(be, "family start");
+}
+
+static int rd_family_rotate(void *be, const jwtxp_bl_rotate *r, char *fam_out, size_t out_size)
+{
+    (void)r, (void)fam_out, (void)out_size;
+    return rd_fam_todo(be, "family rotate");
+}
+
+static int rd_family_end(void *be, const char *fam, size_t flen, long long now)
+{
+    (void)fam, (void)flen, (void)now;
+    return rd_fam_todo(be, "family end");
+}
+
+static int rd_family_end_user(void *be, const char *user, size_t ulen, long long now, long long *n)
+{
+    (void)user, (void)ulen, (void)now, (void)n;
+    return rd_fam_todo(be, "family end user");
+}
+
+static int rd_family_list(void *be, const char *user, size_t ulen, long long now,
+                          jwtxp_bl_family_cb cb, void *ctx)
+{
+    (void)user, (void)ulen, (void)now, (void)cb, (void)ctx;
+    return rd_fam_todo(be, "family list");
+}
+
 const jwtxp_bl_ops jwtxp_bl_redis_ops = {
     .kind = "redis",
     .init = rd_init,
@@ -838,6 +882,11 @@ const jwtxp_bl_ops jwtxp_bl_redis_ops = {
     .ban_set = rd_ban_set,
     .ban_lift = rd_ban_lift,
     .ban_list = rd_ban_list,
+    .family_start = rd_family_start,
+    .family_rotate = rd_family_rotate,
+    .family_end = rd_family_end,
+    .family_end_user = rd_family_end_user,
+    .family_list = rd_family_list,
     .last_error = rd_last_error,
     .destroy = rd_destroy,
 };

@@ -633,8 +633,12 @@ static int sq_ping(void *be)
 }
 
 static int sq_check(void *be, const char *jti, size_t jti_len, const char *user, size_t user_len,
-                    long long iat, long long now)
+                    long long iat, const char *fam, size_t fam_len, long long now)
 {
+    if (fam != NULL) { /* TODO(sessions): families */
+        (void)fam_len;
+        return JWTX_BL_UNAVAILABLE;
+    }
     sqlite_be *b = be;
     if (ensure_open(b) != 0)
         return JWTX_BL_UNAVAILABLE;
@@ -1050,6 +1054,47 @@ void *jwtxp_bl_sqlite_new(const char *path, long long timeout_ms)
     return b;
 }
 
+/* ---- sessions: TODO(sessions), placeholders that fail closed */
+
+static int sq_fam_todo(void *be, const char *what)
+{
+    snprintf(((sqlite_be *)be)->err, sizeof((sqlite_be *)be)->err, "sqlite: %s: not built yet",
+             what);
+    return -1;
+}
+
+static int sq_family_start(void *be, const char *fam, size_t flen, const char *user, size_t ulen,
+                           long long now, long long expires, long long until)
+{
+    (void)fam, (void)flen, (void)user, (void)ulen, (void)now, (void)expires, (void)until;
+    return sq_fam_todo(be, "family start");
+}
+
+static int sq_family_rotate(void *be, const jwtxp_bl_rotate *r, char *fam_out, size_t out_size)
+{
+    (void)r, (void)fam_out, (void)out_size;
+    return sq_fam_todo(be, "family rotate");
+}
+
+static int sq_family_end(void *be, const char *fam, size_t flen, long long now)
+{
+    (void)fam, (void)flen, (void)now;
+    return sq_fam_todo(be, "family end");
+}
+
+static int sq_family_end_user(void *be, const char *user, size_t ulen, long long now, long long *n)
+{
+    (void)user, (void)ulen, (void)now, (void)n;
+    return sq_fam_todo(be, "family end user");
+}
+
+static int sq_family_list(void *be, const char *user, size_t ulen, long long now,
+                          jwtxp_bl_family_cb cb, void *ctx)
+{
+    (void)user, (void)ulen, (void)now, (void)cb, (void)ctx;
+    return sq_fam_todo(be, "family list");
+}
+
 const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {
     .kind = "sqlite",
     .init = sq_init,
@@ -1067,6 +1112,11 @@ const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {
     .ban_set = sq_ban_set,
     .ban_lift = sq_ban_lift,
     .ban_list = sq_ban_list,
+    .family_start = sq_family_start,
+    .family_rotate = sq_family_rotate,
+    .family_end = sq_family_end,
+    .family_end_user = sq_family_end_user,
+    .family_list = sq_family_list,
     .last_error = sq_last_error,
     .destroy = sq_destroy,
 };

@@ -227,4 +227,118 @@ int jwtx_blocklist_ban_lift(jwtx_blocklist *bl, const char *key)
 int jwtx_blocklist_ban_list(jwtx_blocklist *bl, long long now,
                             int (*cb)(const char *key, long long until, void *ctx), void *ctx);
 
+/*
+ * Sessions: refresh-token families (JWTX_REFRESH_ROTATION). A login starts a
+ * family (a random id carried in every token of the session as the claim
+ * "fam"); each refresh rotates the refresh token, recording the one presented
+ * as rotated; a rotated token presented again after the grace period ends the
+ * family, and so does a logout. A token of a family that is not live (ended,
+ * or unknown to the store) is revoked: the family is part of the revocation
+ * check (jwtx_blocklist_check_family), in the same single lookup.
+ *
+ * SQLite: tables families (one row per family: user, started, last refresh,
+ * expires, ended) and rotated (one row per rotated refresh token: its family,
+ * when it was rotated, until when it is kept), schema version 3, made or
+ * upgraded by `jwtx blocklist init`. On an older store the family operations
+ * fail (-1), a check with a family is UNAVAILABLE (fail closed), and the
+ * first such failure is logged once, saying to run `jwtx blocklist init`.
+ * Redis: see blocklist_redis.c (keys under <prefix>fam:, <prefix>rot:,
+ * <prefix>ufam:), each family operation one atomic script.
+ *
+ * The store keeps a family until its expiry plus JWT_DECODE_LEEWAY (forever
+ * when expires is 0), a rotated token until its exp plus the leeway;
+ * jwtx_blocklist_purge deletes both when they are over (Redis lets them
+ * expire). Every function fails closed like the others (open circuit,
+ * state-change log lines, a removed or replaced SQLite file).
+ */
+
+/* Longest family id accepted (bytes); ours are UUIDs (36). */
+#define JWTX_BLOCKLIST_FAMILY_MAX 128
+
+/* As jwtx_blocklist_check, and with family non-NULL also REVOKED when that
+ * family is not live in the store (ended, or unknown: a store that lost it
+ * fails closed). family NULL or "" is jwtx_blocklist_check. A family longer
+ * than JWTX_BLOCKLIST_FAMILY_MAX is UNAVAILABLE. One round trip. */
+int jwtx_blocklist_check_family(jwtx_blocklist *bl, const char *jti, const char *user,
+                                long long iat, const char *family, long long now)
+    __attribute__((warn_unused_result));
+
+/* Records a new live family of user, started at now, whose refresh tokens
+ * expire at `expires` (has_expires false: never). Kept until expires +
+ * leeway. A family id that exists already fails (-1). Returns 0 or -1. */
+int jwtx_blocklist_family_start(jwtx_blocklist *bl, const char *family, const char *user,
+                                long long now, bool has_expires, long long expires)
+    __attribute__((warn_unused_result));
+
+/* One refresh under rotation: the refresh token presented (jti, its exp,
+ * its family claim) is rotated. */
+typedef struct jwtx_rotation {
+    const char *jti; /* the presented refresh token's jti (required) */
+    bool has_exp;    /* its exp (false: none) */
+    long long exp;
+    const char *family;     /* its family claim; NULL: a token from before rotation */
+    const char *new_family; /* with family NULL: the id of the family to start */
+    const char *user;       /* the token's identity (required) */
+    long long now;
+    long long grace; /* JWTX_REFRESH_REUSE_GRACE, seconds >= 0 */
+    bool slide;      /* JWTX_REFRESH_SLIDING: the family now expires at new_expires */
+    bool has_new_expires;
+    long long new_expires; /* with slide (has_new_expires false: never) */
+} jwtx_rotation;
+
+/* Results of jwtx_blocklist_family_rotate. */
+enum {
+    JWTX_BL_ROTATED = 0, /* rotate: issue new tokens of the family */
+    JWTX_BL_REUSED = 1,  /* a rotated token came back after the grace period: the family
+                            has just been ended */
+    JWTX_BL_ENDED = 2    /* the family is not live (ended before, or unknown) */
+};
+
+/* Atomically (one transaction or script, safe against concurrent refreshes
+ * by other processes and gateways):
+ *   - if r->jti was rotated before: its family is the one recorded with it;
+ *     not live: ENDED; rotated more than r->grace seconds ago: the family is
+ *     ended (ended = now) and REUSED; else (within grace) the family's last
+ *     refresh becomes now and ROTATED (a second refresh of the same token, as
+ *     two tabs do; the grace period still counts from the first rotation);
+ *   - else, with r->family: not live: ENDED; else r->jti is recorded as
+ *     rotated at now (kept until its exp + leeway), the family's last refresh
+ *     becomes now (and with r->slide its expiry new_expires), ROTATED;
+ *   - else (no family claim): a family r->new_family of r->user is started
+ *     (expiring as the token does, or at new_expires with slide) and r->jti
+ *     recorded as rotated in it, ROTATED.
+ * family_out (size >= JWTX_BLOCKLIST_FAMILY_MAX + 1) gets the family the
+ * result is about ("" when unknown). Returns ROTATED, REUSED, ENDED, or -1
+ * when the store cannot answer or the arguments are bad (never ROTATED then). */
+int jwtx_blocklist_family_rotate(jwtx_blocklist *bl, const jwtx_rotation *r, char *family_out,
+                                 size_t out_size) __attribute__((warn_unused_result));
+
+/* Ends family at now (logout, `jwtx sessions end`). Returns 1 when a live
+ * family was ended, 0 when it was not live (ended before, unknown), -1 on
+ * failure. */
+int jwtx_blocklist_family_end(jwtx_blocklist *bl, const char *family, long long now)
+    __attribute__((warn_unused_result));
+
+/* Ends every live family of user at now; *ended (may be NULL) gets how
+ * many. Returns 0 or -1. */
+int jwtx_blocklist_family_end_user(jwtx_blocklist *bl, const char *user, long long now,
+                                   long long *ended) __attribute__((warn_unused_result));
+
+/* A family as listed. Strings borrowed for the callback. */
+typedef struct jwtx_family_info {
+    const char *family;
+    const char *user;
+    long long started;      /* login */
+    long long last_refresh; /* 0: never refreshed */
+    long long expires;      /* 0: never */
+    long long ended;        /* 0: live */
+} jwtx_family_info;
+
+/* Calls cb once per live family (not ended, not expired at now) of user, or
+ * of every user when user is NULL. cb must not use bl; a non-zero return
+ * stops the walk and this returns 1. Returns 0 when done, -1 on failure.
+ * SQLite sorts by started then family; Redis order is unspecified. */
+int jwtx_blocklist_family_list(jwtx_blocklist *bl, const char *user, long long now,
+                               int (*cb)(const jwtx_family_info *f, void *ctx), void *ctx);
+
 #endif
