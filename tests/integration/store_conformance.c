@@ -11,8 +11,9 @@
  * Times are explicit `now` values from one base (the wall clock at start,
  * so that a store counting down lives, Redis, gets sane TTLs); ids carry a
  * tag (default: pid and time) so that runs never meet. Lines "until KIND
- * KEY VALUE" tell the suite which store lives to compare with the server's
- * TTLs. Prints one line per assertion and ends with "N passed, N failed".
+ * KEY UNTIL NOW" tell the suite which store lives to compare with the
+ * server's TTLs (UNTIL - NOW when the operation at NOW ran). Prints one line per assertion and ends
+ * with "N passed, N failed".
  */
 #include <errno.h>
 #include <limits.h>
@@ -60,6 +61,13 @@ static const char *id(const char *name)
     char *b = bufs[next++ % 16];
     snprintf(b, sizeof bufs[0], "%s-%s", tag, name);
     return b;
+}
+
+/* Tells the suite a life given to the store: KIND KEY until, set by an
+ * operation at `now` (a store that counts down gives it until - now). */
+static void told(const char *kind, const char *key, long long until, long long now)
+{
+    printf("until %s %s %lld %lld\n", kind, key, until, now);
 }
 
 static jwtx_blocklist *open_store(long long timeout_ms)
@@ -301,8 +309,8 @@ static void scenario_migration(jwtx_blocklist *bl)
     if (list(bl, u, T + 41, &l) == 0)
         expect_listed(&l, "no family, no exp: never expires", id("f-new-noexp"), u, T + 40, T + 40,
                       0);
-    printf("until fam %s 0\n", id("f-new-noexp"));
-    printf("until rot %s 0\n", id("old-refresh-noexp"));
+    told("fam", id("f-new-noexp"), 0, T + 40);
+    told("rot", id("old-refresh-noexp"), 0, T + 40);
 }
 
 static void scenario_slide(jwtx_blocklist *bl)
@@ -328,8 +336,8 @@ static void scenario_slide(jwtx_blocklist *bl)
     expect_rotate(bl, "no slide", &r2, JWTX_BL_ROTATED, f);
     if (list(bl, u, T + 61, &l) == 0)
         expect_listed(&l, "no slide keeps the expiry", f, u, T, T + 60, T + 5000);
-    printf("until fam %s %lld\n", f, T + 5000 + LEEWAY);
-    printf("until rot %s %lld\n", id("rs1"), T + 100 + LEEWAY);
+    told("fam", f, T + 5000 + LEEWAY, T + 50);
+    told("rot", id("rs1"), T + 100 + LEEWAY, T + 50);
 
     const char *f2 = id("f-slide-never");
     start(bl, f2, u, T, T + 100);
@@ -338,8 +346,8 @@ static void scenario_slide(jwtx_blocklist *bl)
     expect_rotate(bl, "slide to never", &r3, JWTX_BL_ROTATED, f2);
     if (list(bl, u, T + 71, &l) == 0)
         expect_listed(&l, "slide to never", f2, u, T, T + 70, 0);
-    printf("until fam %s 0\n", f2);
-    printf("until ufam %s 0\n", u);
+    told("fam", f2, 0, T + 70);
+    told("ufam", u, 0, T + 70);
 }
 
 static void scenario_end(jwtx_blocklist *bl)
@@ -382,6 +390,8 @@ static void scenario_end_user(jwtx_blocklist *bl)
         ok(l.n == 0, "end_user: nothing listed (%d)", l.n);
     if (list(bl, v, T + 13, &l) == 0)
         expect_listed(&l, "end_user: another user's session", id("f-v1"), v, T, 0, T + 1000);
+    told("fam", id("f-v1"), T + 1000 + LEEWAY, T);
+    told("ufam", v, T + 1000 + LEEWAY, T + 13); /* a list trims the index and sets its life */
 }
 
 static void scenario_list(jwtx_blocklist *bl)
@@ -417,7 +427,7 @@ static void scenario_list(jwtx_blocklist *bl)
     }
     ok(jwtx_blocklist_family_list(bl, u, T + 10, NULL, NULL) == -1,
        "list without a callback fails (-1)");
-    printf("until fam %s %lld\n", id("f-l1"), T + 700 + LEEWAY);
+    told("fam", id("f-l1"), T + 700 + LEEWAY, T);
 }
 
 static int stop_at_first(const jwtx_family_info *f, void *ctx)
