@@ -7,6 +7,9 @@
  *   store_conformance [--prefix P] [--tag T] URL     the scenarios
  *   store_conformance [--prefix P] --down URL        a store that cannot
  *       answer: every family operation -1, every check UNAVAILABLE
+ *   store_conformance [--prefix P] --probe FAM JTI USER URL   prints what
+ *       a check, a rotation, a list, an end of the user and an end answer
+ *       (for a suite that damaged the store on purpose)
  *
  * Times are explicit `now` values from one base (the wall clock at start,
  * so that a store counting down lives, Redis, gets sane TTLs); ids carry a
@@ -633,15 +636,34 @@ static void scenario_down(jwtx_blocklist *bl)
     ok(e != NULL && e[0] != '\0', "down: a cause is given (%s)", e ? e : "");
 }
 
+/* One of each operation on what the suite put in the store (damaged
+ * keys): prints each result, asserts nothing. */
+static void probe(jwtx_blocklist *bl, const char *fam, const char *jti, const char *user)
+{
+    printf("check %s\n", check_name(jwtx_blocklist_check_family(bl, jti, user, T, fam, T)));
+    jwtx_rotation r = rotation(jti, T + 1000, fam, user, T);
+    char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+    printf("rotate %d\n", jwtx_blocklist_family_rotate(bl, &r, out, sizeof out));
+    listed l;
+    memset(&l, 0, sizeof l);
+    printf("list %d\n", jwtx_blocklist_family_list(bl, user, T, collect, &l));
+    printf("end_user %d\n", jwtx_blocklist_family_end_user(bl, user, T, NULL));
+    printf("end %d\n", jwtx_blocklist_family_end(bl, fam, T));
+}
+
 int main(int argc, char **argv)
 {
     bool down = false;
+    char **probe_args = NULL;
     static char deftag[64];
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (strcmp(argv[i], "--down") == 0)
             down = true;
-        else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--probe") == 0 && i + 3 < argc) {
+            probe_args = argv + i + 1;
+            i += 3;
+        } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
             prefix = argv[++i];
         else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc)
             tag = argv[++i];
@@ -649,7 +671,8 @@ int main(int argc, char **argv)
             break;
     }
     if (i + 1 != argc) {
-        fprintf(stderr, "usage: %s [--prefix P] [--tag T] [--down] URL\n", argv[0]);
+        fprintf(stderr, "usage: %s [--prefix P] [--tag T] [--down | --probe FAM JTI USER] URL\n",
+                argv[0]);
         return 2;
     }
     url = argv[i];
@@ -660,6 +683,11 @@ int main(int argc, char **argv)
     }
     jwtx_blocklist *bl = open_store(2000);
     printf("store %s, tag %s, T %lld\n", jwtx_blocklist_kind(bl), tag, T);
+    if (probe_args != NULL) {
+        probe(bl, probe_args[0], probe_args[1], probe_args[2]);
+        jwtx_blocklist_free(bl);
+        return 0;
+    }
     if (down) {
         scenario_down(bl);
     } else {

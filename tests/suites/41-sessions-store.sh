@@ -141,6 +141,35 @@ EOF
 run_driver --prefix "$PREFIX" --tag rt2 "$URL" >/dev/null
 check "redis: a second run in the same store" 0 $?
 
+# A damaged store fails closed: a check is never CLEAR where the family's
+# state is not a clean "1", and no operation reads a key of the wrong type
+# as anything but a failure (-1).
+probe() { # NAME EXPECTED FAM JTI USER
+    got=$("$DRIVER" --prefix "$PREFIX" --probe "$3" "$4" "$5" "$URL" 2>&1 | grep -v '^store ' | tr '\n' ' ')
+    check "redis damaged: $1" "$2" "${got% }"
+}
+rcli SET "${PREFIX}famst:bad1" x >/dev/null
+rcli HSET "${PREFIX}fam:bad1" user bu1 started 1 last 0 expires 0 until 0 ended 0 >/dev/null
+probe "family state neither 0 nor 1: check unavailable, rotation ENDED" \
+    "check UNAVAILABLE rotate 2 list 0 end_user 0 end 0" bad1 bj1 bu1
+rcli RPUSH "${PREFIX}famst:bad2" 1 >/dev/null
+probe "family state of the wrong type" \
+    "check UNAVAILABLE rotate -1 list 0 end_user 0 end -1" bad2 bj2 bu2
+rcli SET "${PREFIX}famst:bad3" 1 >/dev/null
+probe "live state without its record: rotate and end fail" \
+    "check CLEAR rotate -1 list 0 end_user 0 end -1" bad3 bj3 bu3
+rcli SET "${PREFIX}rot:bj4" x >/dev/null
+probe "rotated record of the wrong type" \
+    "check REVOKED rotate -1 list 0 end_user 0 end 0" bad4 bj4 bu4
+rcli SET "${PREFIX}ufam:bu5" x >/dev/null
+probe "user index of the wrong type" \
+    "check REVOKED rotate 2 list -1 end_user -1 end 0" bad5 bj5 bu5
+rcli SET "${PREFIX}famst:bad6" 1 >/dev/null
+rcli HSET "${PREFIX}fam:bad6" user bu6 started abc last 0 expires 0 until 0 ended 0 >/dev/null
+rcli ZADD "${PREFIX}ufam:bu6" +inf bad6 >/dev/null
+probe "family record with a time that is not a number: list fails" \
+    "check CLEAR rotate 0 list -1 end_user 0 end 0" bad6 bj6 bu6
+
 # ---- SQLite (the back end on branch sess-sqlite)
 echo "--- the scenarios against SQLite"
 umask 077
