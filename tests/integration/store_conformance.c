@@ -5,6 +5,7 @@
  * answer alike.
  *
  *   store_conformance [--prefix P] [--tag T] URL     the scenarios
+ *   (--timeout MS: the store's timeout, default 2000)
  *   store_conformance [--prefix P] --down URL        a store that cannot
  *       answer: every family operation -1, every check UNAVAILABLE
  *   store_conformance [--prefix P] --probe FAM JTI USER URL   prints what
@@ -37,7 +38,8 @@
 
 static int passed, failed;
 static const char *url, *prefix, *tag;
-static long long T; /* the base time of every scenario */
+static long long T;                 /* the base time of every scenario */
+static long long timeout_ms = 2000; /* --timeout */
 
 static void ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -80,12 +82,12 @@ static void told(const char *kind, const char *key, long long until, long long n
     printf("until %s %s %lld %lld\n", kind, key, until, now);
 }
 
-static jwtx_blocklist *open_store(long long timeout_ms)
+static jwtx_blocklist *open_store(long long ms)
 {
     jwtx_blocklist *bl = NULL;
     jwtx_error err;
     memset(&err, 0, sizeof err);
-    if (jwtx_blocklist_open_url(url, prefix, timeout_ms, LEEWAY, &bl, &err) != 0 || bl == NULL) {
+    if (jwtx_blocklist_open_url(url, prefix, ms, LEEWAY, &bl, &err) != 0 || bl == NULL) {
         fprintf(stderr, "cannot open the store: %s\n", err.text);
         exit(2);
     }
@@ -665,14 +667,18 @@ int main(int argc, char **argv)
             i += 3;
         } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
             prefix = argv[++i];
+        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+            timeout_ms = atoll(argv[++i]);
         else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc)
             tag = argv[++i];
         else
             break;
     }
     if (i + 1 != argc) {
-        fprintf(stderr, "usage: %s [--prefix P] [--tag T] [--down | --probe FAM JTI USER] URL\n",
-                argv[0]);
+        fprintf(
+            stderr,
+            "usage: %s [--prefix P] [--tag T] [--timeout MS] [--down | --probe FAM JTI USER] URL\n",
+            argv[0]);
         return 2;
     }
     url = argv[i];
@@ -681,7 +687,7 @@ int main(int argc, char **argv)
         snprintf(deftag, sizeof deftag, "c%ld-%lld", (long)getpid(), T);
         tag = deftag;
     }
-    jwtx_blocklist *bl = open_store(2000);
+    jwtx_blocklist *bl = open_store(timeout_ms);
     printf("store %s, tag %s, T %lld\n", jwtx_blocklist_kind(bl), tag, T);
     if (probe_args != NULL) {
         probe(bl, probe_args[0], probe_args[1], probe_args[2]);

@@ -36,7 +36,10 @@ stop_redis() {
         rm -f "$pidfile"
     fi
 }
-cleanup() { stop_redis; rm -rf "$work"; }
+cleanup() {
+    [ -s "$pidfile" ] && kill -CONT "$(cat "$pidfile")" 2>/dev/null
+    stop_redis; rm -rf "$work"
+}
 trap cleanup EXIT INT TERM
 
 PASS='se ss@pw'
@@ -188,6 +191,18 @@ norm "$work/redis.out" >"$work/redis.norm"
 norm "$work/last.out" >"$work/sqlite.norm"
 check "sqlite and redis: the same assertions, the same results" "" \
     "$(diff "$work/redis.norm" "$work/sqlite.norm" | head -n 6)"
+
+# ---- Redis hanging (stopped with SIGSTOP: connections are accepted by the
+# kernel, nothing answers): every operation times out, -1 / UNAVAILABLE.
+echo "--- Redis not answering"
+rpid=$(cat "$pidfile")
+kill -STOP "$rpid"
+run_driver --prefix "$PREFIX" --timeout 200 --down "$URL"
+check "redis hanging: driver exit status" 0 $?
+kill -CONT "$rpid"
+check "redis hanging: a cause is a timeout" "1" \
+    "$(grep -c 'down: a cause is given (.*\(timed out\|Resource temporarily unavailable\)' "$work/last.out")"
+check "redis back: answers again" "PONG" "$(rcli PING)"
 
 # ---- Redis down
 echo "--- Redis down"
