@@ -584,6 +584,14 @@ static int refresh_rotate(jwtx_gateway *gw, const jwtx_request *req, jwtx_respon
     client_of(gw, req, addr);
     jwtx_error err;
     jwtx_error_clear(&err);
+    const char *type = jwtx_token_type(&v->token);
+    if (type == NULL || strcmp(type, "refresh") != 0) {
+        /* Only a refresh token is rotated, even where the server turned the
+         * type check off (JWTX_VERIFY_TYPE=0): an access token must never
+         * become a refresh token of the session. */
+        jwtx_error_set(&err, JWTX_ERR_ONLY_REFRESH, NULL);
+        return answer_error(gw, resp, &err);
+    }
     if (jti == NULL || jti[0] == '\0') {
         /* No store entry can name it as rotated: never renewed. */
         jwtx_error_set(&err, JWTX_ERR_MISSING_CLAIM, "Missing claim: jti");

@@ -2387,6 +2387,30 @@ static void test_rotation_login_refresh(void)
     expect_protected(&gw, acc5, 401, REVOKED, "migrated family ended");
     expect_protected(&gw, bob.access, 200, BOB, "bob's other session");
 
+    /* an access token is never rotated, even with the type check off */
+    const char *const no_type[] = {"JWTX_VERIFY_TYPE", "0", NULL};
+    run(jwtx_route_refresh, &gw, &(rq){.method = "POST", .token = bob.access, .params = no_type},
+        &resp);
+    expect_error(&resp, 422, "{\"msg\":\"Only refresh tokens are allowed\"}\n", NULL,
+                 "rotation: access token with JWTX_VERIFY_TYPE=0");
+    jwtx_response_clear(&resp);
+    /* a refresh token with an empty jti (not one of ours) is not renewed */
+    char *nojti = NULL;
+    {
+        jwtx_token_spec sp = {.refresh = true};
+        json_t *cl = json_pack("{s:s}", "jti", "");
+        sp.claims = cl;
+        jwtx_buf o;
+        jwtx_buf_init(&o);
+        jwtx_error e;
+        CU_ASSERT_EQUAL_FATAL(jwtx_token_create(&gw.cfg, "bob", &sp, &o, NULL, &e), 0);
+        nojti = o.data;
+        json_decref(cl);
+    }
+    expect_refresh_status(&gw, nojti, 422, "{\"msg\":\"Missing claim: jti\"}\n",
+                          "rotation: refresh token with an empty jti");
+    free(nojti);
+
     /* rotation off on the same store: the answer of today, whatever fam
      * the token holds, and no fam in what it issues */
     run(jwtx_route_refresh, &off, &(rq){.method = "POST", .token = ref4}, &resp);
