@@ -5,14 +5,19 @@
  * answer alike.
  *
  *   store_conformance [--prefix P] [--tag T] URL     the scenarios
+ *   (--timeout MS: the store's timeout, default 2000)
  *   store_conformance [--prefix P] --down URL        a store that cannot
  *       answer: every family operation -1, every check UNAVAILABLE
+ *   store_conformance [--prefix P] --probe FAM JTI USER URL   prints what
+ *       a check, a rotation, a list, an end of the user and an end answer
+ *       (for a suite that damaged the store on purpose)
  *
  * Times are explicit `now` values from one base (the wall clock at start,
  * so that a store counting down lives, Redis, gets sane TTLs); ids carry a
  * tag (default: pid and time) so that runs never meet. Lines "until KIND
- * KEY VALUE" tell the suite which store lives to compare with the server's
- * TTLs. Prints one line per assertion and ends with "N passed, N failed".
+ * KEY UNTIL NOW" tell the suite which store lives to compare with the
+ * server's TTLs (UNTIL - NOW when the operation at NOW ran). Prints one line per assertion and ends
+ * with "N passed, N failed".
  */
 #include <errno.h>
 #include <limits.h>
@@ -33,7 +38,8 @@
 
 static int passed, failed;
 static const char *url, *prefix, *tag;
-static long long T; /* the base time of every scenario */
+static long long T;                 /* the base time of every scenario */
+static long long timeout_ms = 2000; /* --timeout */
 
 static void ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -52,22 +58,36 @@ static void ok(bool cond, const char *fmt, ...)
         failed++;
 }
 
-/* "<tag>-<name>": an id of this run. Static buffers, a few at a time. */
+/* "<tag>-<name>": an id of this run, valid until the end (freed there). */
+static char *ids[1024];
+static int nids;
+
 static const char *id(const char *name)
 {
-    static char bufs[16][200];
-    static int next;
-    char *b = bufs[next++ % 16];
-    snprintf(b, sizeof bufs[0], "%s-%s", tag, name);
+    size_t len = strlen(tag) + strlen(name) + 2;
+    char *b = nids < 1024 ? malloc(len) : NULL;
+    if (b == NULL) {
+        fprintf(stderr, "out of ids\n");
+        exit(2);
+    }
+    snprintf(b, len, "%s-%s", tag, name);
+    ids[nids++] = b;
     return b;
 }
 
-static jwtx_blocklist *open_store(long long timeout_ms)
+/* Tells the suite a life given to the store: KIND KEY until, set by an
+ * operation at `now` (a store that counts down gives it until - now). */
+static void told(const char *kind, const char *key, long long until, long long now)
+{
+    printf("until %s %s %lld %lld\n", kind, key, until, now);
+}
+
+static jwtx_blocklist *open_store(long long ms)
 {
     jwtx_blocklist *bl = NULL;
     jwtx_error err;
     memset(&err, 0, sizeof err);
-    if (jwtx_blocklist_open_url(url, prefix, timeout_ms, LEEWAY, &bl, &err) != 0 || bl == NULL) {
+    if (jwtx_blocklist_open_url(url, prefix, ms, LEEWAY, &bl, &err) != 0 || bl == NULL) {
         fprintf(stderr, "cannot open the store: %s\n", err.text);
         exit(2);
     }
@@ -301,8 +321,8 @@ static void scenario_migration(jwtx_blocklist *bl)
     if (list(bl, u, T + 41, &l) == 0)
         expect_listed(&l, "no family, no exp: never expires", id("f-new-noexp"), u, T + 40, T + 40,
                       0);
-    printf("until fam %s 0\n", id("f-new-noexp"));
-    printf("until rot %s 0\n", id("old-refresh-noexp"));
+    told("fam", id("f-new-noexp"), 0, T + 40);
+    told("rot", id("old-refresh-noexp"), 0, T + 40);
 }
 
 static void scenario_slide(jwtx_blocklist *bl)
@@ -328,8 +348,8 @@ static void scenario_slide(jwtx_blocklist *bl)
     expect_rotate(bl, "no slide", &r2, JWTX_BL_ROTATED, f);
     if (list(bl, u, T + 61, &l) == 0)
         expect_listed(&l, "no slide keeps the expiry", f, u, T, T + 60, T + 5000);
-    printf("until fam %s %lld\n", f, T + 5000 + LEEWAY);
-    printf("until rot %s %lld\n", id("rs1"), T + 100 + LEEWAY);
+    told("fam", f, T + 5000 + LEEWAY, T + 50);
+    told("rot", id("rs1"), T + 100 + LEEWAY, T + 50);
 
     const char *f2 = id("f-slide-never");
     start(bl, f2, u, T, T + 100);
@@ -338,8 +358,8 @@ static void scenario_slide(jwtx_blocklist *bl)
     expect_rotate(bl, "slide to never", &r3, JWTX_BL_ROTATED, f2);
     if (list(bl, u, T + 71, &l) == 0)
         expect_listed(&l, "slide to never", f2, u, T, T + 70, 0);
-    printf("until fam %s 0\n", f2);
-    printf("until ufam %s 0\n", u);
+    told("fam", f2, 0, T + 70);
+    told("ufam", u, 0, T + 70);
 }
 
 static void scenario_end(jwtx_blocklist *bl)
@@ -382,6 +402,22 @@ static void scenario_end_user(jwtx_blocklist *bl)
         ok(l.n == 0, "end_user: nothing listed (%d)", l.n);
     if (list(bl, v, T + 13, &l) == 0)
         expect_listed(&l, "end_user: another user's session", id("f-v1"), v, T, 0, T + 1000);
+    /* A family whose life in the store is over (expires + leeway <= now)
+     * is not live: not counted (Redis has let it go; SQLite still has the
+     * row until a purge). One within the leeway still is (its refresh
+     * tokens are still accepted): ended and counted. */
+    const char *w = id("oscar");
+    start(bl, id("f-w1"), w, T, T + 1000);
+    start(bl, id("f-w2"), w, T - 100, T - 10); /* life over at T - 10 + LEEWAY */
+    start(bl, id("f-w3"), w, T - 100, T - 2);  /* within the leeway at T */
+    n = -1;
+    rc = jwtx_blocklist_family_end_user(bl, w, T, &n);
+    ok(rc == 0 && n == 2, "end_user counts the families not past their life: 2 (got %d, %lld)", rc,
+       n);
+    expect_check(bl, "end_user: the family within the leeway is ended", NULL, w, T, id("f-w3"), T,
+                 JWTX_BL_REVOKED);
+    told("fam", id("f-v1"), T + 1000 + LEEWAY, T);
+    told("ufam", v, T + 1000 + LEEWAY, T + 13); /* a list trims the index and sets its life */
 }
 
 static void scenario_list(jwtx_blocklist *bl)
@@ -417,7 +453,7 @@ static void scenario_list(jwtx_blocklist *bl)
     }
     ok(jwtx_blocklist_family_list(bl, u, T + 10, NULL, NULL) == -1,
        "list without a callback fails (-1)");
-    printf("until fam %s %lld\n", id("f-l1"), T + 700 + LEEWAY);
+    told("fam", id("f-l1"), T + 700 + LEEWAY, T);
 }
 
 static int stop_at_first(const jwtx_family_info *f, void *ctx)
@@ -602,23 +638,47 @@ static void scenario_down(jwtx_blocklist *bl)
     ok(e != NULL && e[0] != '\0', "down: a cause is given (%s)", e ? e : "");
 }
 
+/* One of each operation on what the suite put in the store (damaged
+ * keys): prints each result, asserts nothing. */
+static void probe(jwtx_blocklist *bl, const char *fam, const char *jti, const char *user)
+{
+    printf("check %s\n", check_name(jwtx_blocklist_check_family(bl, jti, user, T, fam, T)));
+    jwtx_rotation r = rotation(jti, T + 1000, fam, user, T);
+    char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+    printf("rotate %d\n", jwtx_blocklist_family_rotate(bl, &r, out, sizeof out));
+    listed l;
+    memset(&l, 0, sizeof l);
+    printf("list %d\n", jwtx_blocklist_family_list(bl, user, T, collect, &l));
+    printf("end_user %d\n", jwtx_blocklist_family_end_user(bl, user, T, NULL));
+    printf("end %d\n", jwtx_blocklist_family_end(bl, fam, T));
+}
+
 int main(int argc, char **argv)
 {
     bool down = false;
+    char **probe_args = NULL;
     static char deftag[64];
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (strcmp(argv[i], "--down") == 0)
             down = true;
-        else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--probe") == 0 && i + 3 < argc) {
+            probe_args = argv + i + 1;
+            i += 3;
+        } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
             prefix = argv[++i];
+        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+            timeout_ms = atoll(argv[++i]);
         else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc)
             tag = argv[++i];
         else
             break;
     }
     if (i + 1 != argc) {
-        fprintf(stderr, "usage: %s [--prefix P] [--tag T] [--down] URL\n", argv[0]);
+        fprintf(
+            stderr,
+            "usage: %s [--prefix P] [--tag T] [--timeout MS] [--down | --probe FAM JTI USER] URL\n",
+            argv[0]);
         return 2;
     }
     url = argv[i];
@@ -627,8 +687,13 @@ int main(int argc, char **argv)
         snprintf(deftag, sizeof deftag, "c%ld-%lld", (long)getpid(), T);
         tag = deftag;
     }
-    jwtx_blocklist *bl = open_store(2000);
+    jwtx_blocklist *bl = open_store(timeout_ms);
     printf("store %s, tag %s, T %lld\n", jwtx_blocklist_kind(bl), tag, T);
+    if (probe_args != NULL) {
+        probe(bl, probe_args[0], probe_args[1], probe_args[2]);
+        jwtx_blocklist_free(bl);
+        return 0;
+    }
     if (down) {
         scenario_down(bl);
     } else {
@@ -645,6 +710,8 @@ int main(int argc, char **argv)
         scenario_concurrency_agree(bl);
     }
     jwtx_blocklist_free(bl);
+    for (int k = 0; k < nids; k++)
+        free(ids[k]);
     printf("store-conformance (%s): %d passed, %d failed\n", down ? "down" : "scenarios", passed,
            failed);
     return failed == 0 ? 0 : 1;
