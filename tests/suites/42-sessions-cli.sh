@@ -1,5 +1,5 @@
 #!/bin/sh
-# 41-sessions-cli: `jwtx sessions list|end` end to end against a SQLite file
+# 42-sessions-cli: `jwtx sessions list|end` end to end against a SQLite file
 # and a real redis-server (started here on a free 127.0.0.1 port below
 # 32768, with a password and a database number). Sessions (families) are
 # made through the library by tests/helpers/sessions_seed.c, as login and
