@@ -211,6 +211,12 @@ check "audit not writable: exit 1" 1 $rc
 has "audit not writable: says nothing was changed" "nothing was changed" "$out"
 check "audit not writable: the session lives on" clear "$("$SEED" "$work/off.conf" check keep-fam carol "$now" 2>&1)"
 
+# A user name that is not UTF-8: --json still prints JSON (the bytes as \xNN).
+odd=$(printf 'b\377ad')
+"$SEED" "$work/sqlite.conf" start odd-fam "$odd" "$now" 0 >/dev/null 2>&1
+out=$("$JWTX" sessions --conf "$work/sqlite.conf" list "$odd" --json 2>&1); rc=$?
+check "user not UTF-8: list --json" "0 b\\xffad" "$rc $(printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["user"])' 2>&1)"
+
 # A store made before sessions (schema version 2): exit 3 saying to run
 # `jwtx blocklist init`, which upgrades it; then the commands work.
 sed "s|$work/bl.db|$work/v2.db|" "$work/sqlite.conf" >"$work/v2.conf"
