@@ -177,7 +177,8 @@ static const char *const family_sql[FS__N] = {
     [FS_TOUCH] = "UPDATE families SET last_refresh = ?2 WHERE fam = ?1",
     [FS_SLIDE] = "UPDATE families SET last_refresh = ?2, expires = ?3, until = ?4 WHERE fam = ?1",
     [FS_END] = "UPDATE families SET ended = ?2 WHERE fam = ?1 AND ended = 0",
-    [FS_END_USER] = "UPDATE families SET ended = ?2 WHERE user = ?1 AND ended = 0",
+    [FS_END_USER] = "UPDATE families SET ended = ?2 WHERE user = ?1 AND ended = 0 AND "
+                    "(until = 0 OR until > ?3)",
     [FS_LIST_USER] = "SELECT " FAMILY_COLUMNS " FROM families WHERE user = ?1 AND ended = 0 "
                      "AND (expires = 0 OR expires > ?2) ORDER BY started, fam",
     [FS_LIST_ALL] = "SELECT " FAMILY_COLUMNS " FROM families WHERE ended = 0 "
@@ -1449,9 +1450,12 @@ static int sq_family_end_user(void *be, const char *user, size_t ulen, long long
     int rc = ensure_family(b);
     if (rc != 0)
         return rc;
+    /* Families whose store life is over are gone as far as any token can
+     * tell (Redis has let them expire): not ended again, not counted. */
     sqlite3_stmt *st = b->fs[FS_END_USER];
     sqlite3_bind_text(st, 1, user, (int)ulen, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, ended_at(now));
+    sqlite3_bind_int64(st, 3, now);
     if (run(b, st, "end the families of a user") != 0)
         return -1;
     *n = sqlite3_changes(b->db);
