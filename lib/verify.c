@@ -24,21 +24,25 @@ const char *jwtx_verified_identity(const jwtx_verified *v)
     return v != NULL && v->identity != NULL ? v->identity : "";
 }
 
-/* The identity claim as text, computed once per request (new string). */
-static char *identity_text(const jwtx_config *cfg, const jwtx_token *tok)
+char *jwtx_identity_text(const json_t *id)
 {
-    const json_t *id = json_object_get(tok->claims, cfg->identity_claim);
     if (id == NULL)
         return strdup("");
     if (json_is_string(id))
         return strndup(json_string_value(id), json_string_length(id));
     jwtx_buf b;
     jwtx_buf_init(&b);
-    if (jwtx_json_dump(id, 0, &b) != 0 || b.failed) {
+    if (jwtx_json_dump(id, JWTX_JSON_SORT_KEYS, &b) != 0 || b.failed) {
         jwtx_buf_clear(&b);
         return NULL;
     }
     return jwtx_buf_take(&b, NULL);
+}
+
+/* The identity claim as text, computed once per request (new string). */
+static char *identity_text(const jwtx_config *cfg, const jwtx_token *tok)
+{
+    return jwtx_identity_text(json_object_get(tok->claims, cfg->identity_claim));
 }
 
 int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *users,

@@ -6,6 +6,9 @@
  *   jwtx revoke --conf FILE --jti JTI --until EPOCH     (0 = forever)
  *   jwtx revoke --conf FILE --user NAME [--at EPOCH]    (default: now)
  *
+ * NAME is the identity as the gateway keys it (jwtx_identity_text): a string
+ * identity as it is; an object or array identity as JSON in any spelling,
+ * rewritten here into the canonical form (keys sorted, compact).
  * A token is verified with the conf's keys (an expired one is accepted: it
  * may still be in use within the leeway) and its jti revoked until its exp.
  * Exit 0 done, 1 failure (bad token, no store configured), 2 usage, 3 the
@@ -39,6 +42,25 @@ static int parse_epoch(const char *s, long long *out)
         return -1;
     *out = v;
     return 0;
+}
+
+/* The user key for --user: NAME as it is, unless it is a JSON object or
+ * array, which is rewritten into the canonical text. A new string, or NULL
+ * (out of memory). */
+static char *user_key(const char *name)
+{
+    const char *p = name + strspn(name, " \t\r\n");
+    if (*p == '{' || *p == '[') {
+        json_t *v = jwtx_json_parse(name, strlen(name), NULL, 0);
+        if (v != NULL && (json_is_object(v) || json_is_array(v))) {
+            char *key = jwtx_identity_text(v);
+            json_decref(v);
+            return key;
+        }
+        json_decref(v);
+        fprintf(stderr, "jwtx revoke: --user is not a JSON object or array: taken as a name\n");
+    }
+    return strdup(name);
 }
 
 /* Verifies the token and finds its jti and exp. 0, or an exit status. */
@@ -109,16 +131,21 @@ int cmd_revoke(int argc, char **argv)
     jwtx_blocklist *bl = NULL;
     if (tool_open_store(conf, &cfg, &bl) != 0)
         return 1;
-    char *jti = NULL;
+    char *jti = NULL, *key = NULL;
     long long now = (long long)time(NULL);
     if (user != NULL) {
         if (at_arg == NULL)
             at = now;
-        if (jwtx_blocklist_revoke_user(bl, user, at) != 0) {
-            status = user[0] ? tool_store_unavailable(bl) : 2;
+        if ((key = user_key(user)) == NULL) {
+            fprintf(stderr, "jwtx: out of memory\n");
+            status = 1;
             goto out;
         }
-        printf("revoked every token of %s issued at or before %lld\n", user, at);
+        if (jwtx_blocklist_revoke_user(bl, key, at) != 0) {
+            status = key[0] ? tool_store_unavailable(bl) : 2;
+            goto out;
+        }
+        printf("revoked every token of %s issued at or before %lld\n", key, at);
         status = 0;
         goto out;
     }
@@ -140,6 +167,7 @@ int cmd_revoke(int argc, char **argv)
     status = 0;
 out:
     free(jti);
+    free(key);
     jwtx_blocklist_free(bl);
     jwtx_config_clear(&cfg);
     return status;

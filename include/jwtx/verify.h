@@ -39,9 +39,22 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
                         const jwtx_request *req, const jwtx_route_opts *opts, jwtx_verified *out,
                         jwtx_error *err) __attribute__((warn_unused_result));
 
-/* The identity of a verified token as text: a string claim as it is (it
- * never holds a NUL: tokens.c refuses that), any other JSON value in its
- * compact form; "" when anonymous. Borrowed from v, never truncated. */
+/* The identity of a verified token as text (jwtx_identity_text of its
+ * identity claim); "" when anonymous. Borrowed from v, never truncated. */
 const char *jwtx_verified_identity(const jwtx_verified *v);
+
+/* The one text form of an identity, used as the user key of the revocation
+ * store (user cut-offs, sessions), REMOTE_USER and the user lookup:
+ * - a string as it is, byte for byte (a token's never holds a NUL);
+ * - any other JSON value canonical: what Python writes with
+ *   json.dumps(v, sort_keys=True, separators=(",", ":")): no whitespace,
+ *   object keys sorted by code point (at every depth), strings with
+ *   ensure_ascii escapes (\uXXXX lowercase, "/" not escaped), an integer in
+ *   decimal, any other number as Python's repr(float) ("100.0" for 1e2 or
+ *   100.00, "1e+16"): 1 and 1.0 stay two identities, as json.dumps keeps them.
+ * So {"b":2,"a":1} and { "a" : 1, "\u0062" : 2 } both give {"a":1,"b":2}.
+ * NULL (no claim) gives "". Returns a new string (free), or NULL on
+ * allocation failure. */
+char *jwtx_identity_text(const json_t *id) __attribute__((warn_unused_result));
 
 #endif

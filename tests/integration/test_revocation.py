@@ -144,6 +144,66 @@ R.eq(srv.request("GET", "/protected", headers=bearer(t_b)).body, REVOKED,
      "sqlite: revoke --user rejects the user's earlier tokens")
 srv.stop()
 
+# ---- a non-string identity: one user key whatever the spelling -------------------------
+# JWT_VERIFY_SUB = False lets sub hold an object. The gateway keys the user by
+# the identity's canonical JSON (keys sorted, compact, ensure_ascii), and
+# `jwtx revoke --user JSON` rewrites its argument into the same form, so any
+# spelling of the object revokes the tokens of every other spelling.
+run = harness.tmpdir("rev-objid-")
+db = os.path.join(run, "blocklist.sqlite")
+srv = harness.Lighttpd(conf_text("sqlite:" + db, "JWT_VERIFY_SUB = False\n"), run_dir=run)
+
+
+def raw_token(payload_text):
+    """An HS256 token over exact payload bytes (PyJWT would respell them)."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    signing = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(payload_text.encode())
+    return signing + "." + b64(hmac.new(SECRET.encode(), signing.encode(), hashlib.sha256).digest())
+
+
+def obj_token(sub_text, i):
+    return raw_token('{"fresh":false,"iat":%d,"jti":"objid-%d","type":"access","sub":%s,'
+                     '"exp":%d}' % (int(time.time()) - 5, i, sub_text, int(time.time()) + 600))
+
+
+SPELLINGS = ['{"org":"\\u00e9t\\u00e9","id":9}', '{ "id" : 9, "org" : "\u00e9t\u00e9" }',
+             '{"\\u0069d":9,"org":"\\u00E9t\\u00e9"}']
+toks = [obj_token(sp, i) for i, sp in enumerate(SPELLINGS)]
+R.eq([srv.request("GET", "/protected", headers=bearer(t)).status for t in toks], [200] * 3,
+     "object identity: three spellings accepted")
+other = obj_token('{"id":10,"org":"\\u00e9t\\u00e9"}', 9)
+p = subprocess.run([harness.JWTX, "revoke", "--conf", srv.conf, "--user",
+                    '{"org": "\u00e9t\u00e9", "id": 9}'], capture_output=True, text=True)
+R.eq((p.returncode, p.stdout.split(" issued")[0], "taken as a name" in p.stderr),
+     (0, 'revoked every token of {"id":9,"org":"\\u00e9t\\u00e9"}', False),
+     "object identity: jwtx revoke --user writes the canonical key")
+R.eq([srv.request("GET", "/protected", headers=bearer(t)).body for t in toks], [REVOKED] * 3,
+     "object identity: revoke --user (another spelling) rejects every spelling's tokens")
+R.eq(srv.request("GET", "/protected", headers=bearer(other)).status, 200,
+     "object identity: another identity is untouched")
+# logout everywhere at the gateway keys by the same text: tokens made after
+# the first cut-off (a later second), logged out everywhere with one spelling
+time.sleep(1.1)
+fresh = [raw_token('{"fresh":false,"iat":%d,"jti":"objid-new-%d","type":"access","sub":%s,'
+                   '"exp":%d}' % (int(time.time()), i, sp, int(time.time()) + 600))
+         for i, sp in enumerate(SPELLINGS)]
+R.eq([srv.request("GET", "/protected", headers=bearer(t)).status for t in fresh], [200] * 3,
+     "object identity: tokens made after the cut-off are accepted")
+r = srv.request("POST", "/logout?everywhere=1", headers=bearer(fresh[1]))
+R.eq((r.status, r.body), (200, msg("All tokens revoked")), "object identity: logout everywhere")
+R.eq([srv.request("GET", "/protected", headers=bearer(t)).body for t in fresh], [REVOKED] * 3,
+     "object identity: logout everywhere (one spelling) rejects every spelling's tokens")
+p = subprocess.run([harness.JWTX, "blocklist", "--conf", srv.conf, "list"], capture_output=True,
+                   text=True)
+R.check('user\t{"id":9,"org":"\\x5cu00e9t\\x5cu00e9"}\t' in p.stdout,
+        "object identity: the store holds the canonical key", p.stdout)
+srv.stop()
+
 # ---- SQLite: the file removed, restored, replaced under a running gateway ----------------
 # JWTX_BLOCKLIST_RETRY_MS = 0: every request asks the store, so each answer
 # below is exact (the open circuit is tested with Redis further down).

@@ -24,6 +24,7 @@
 #include "jwtx/config.h"
 #include "jwtx/errors.h"
 #include "jwtx/json.h"
+#include "jwtx/json.h"
 #include "jwtx/locate.h"
 #include "jwtx/request.h"
 #include "jwtx/tokens.h"
@@ -618,6 +619,87 @@ static void test_user_cutoff(void)
     jwtx_config_clear(&cfg);
 }
 
+/* A non-string identity has one key whatever the token's spelling: a cut-off
+ * made under the canonical text revokes the token whose object lists its
+ * keys in another order (and the text of both is the canonical one). */
+static void test_user_cutoff_object_identity(void)
+{
+    jwtx_config cfg;
+    CU_ASSERT_EQUAL_FATAL(load_cfg(&cfg, "JWT_VERIFY_SUB = False\n"), 0);
+    static const char *const spellings[] = {
+        "{\"sub\": {\"id\": 9, \"org\": \"\u00e9t\u00e9\"}}",
+        "{\"sub\": {\"org\": \"\u00e9t\u00e9\", \"id\": 9}}",
+    };
+    const char *key = "{\"id\":9,\"org\":\"\\u00e9t\\u00e9\"}";
+    CU_ASSERT_EQUAL_FATAL(jwtx_blocklist_revoke_user(bl, key, (long long)NOW - 1), 0);
+    for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+        char *tok = mint(&cfg, "x", ACCESS, NOW - 5, spellings[i], NULL);
+        jwtx_request r;
+        req_bearer(&r, "GET", tok);
+        jwtx_route_opts o;
+        jwtx_route_opts_init(&o);
+        char label[48];
+        snprintf(label, sizeof label, "object identity spelling %zu", i);
+        vexp e = {JWTX_ERR_REVOKED, "Token has been revoked", false, 0, NULL};
+        expect_verify(&cfg, bl, NULL, &r, &o, &e, label);
+        /* without the store: passes, with the canonical text */
+        vexp p = {JWTX_OK, NULL, false, JWTX_LOC_HEADERS, key};
+        expect_verify(&cfg, NULL, NULL, &r, &o, &p, label);
+        jwtx_request_clear(&r);
+        free(tok);
+    }
+    jwtx_config_clear(&cfg);
+}
+
+/* jwtx_identity_text: strings as they are, anything else canonical, the
+ * same text for every spelling of one value (as Python's json.dumps with
+ * sort_keys=True and compact separators). */
+static void test_identity_text_canonical(void)
+{
+    static const struct {
+        const char *json;
+        const char *text;
+    } rows[] = {
+        {"\"alice\"", "alice"},
+        {"\"{\\\"b\\\": 1}\"", "{\"b\": 1}"}, /* a string: as it is */
+        {"\"\\u00e9\"", "\xc3\xa9"},          /* a string: its bytes */
+        {"{\"b\":2,\"a\":1}", "{\"a\":1,\"b\":2}"},
+        {" { \"a\" : 1 ,\n \"b\" : 2 } ", "{\"a\":1,\"b\":2}"},
+        {"{\"\\u0062\":2,\"a\":1}", "{\"a\":1,\"b\":2}"},
+        {"{\"z\":{\"y\":[{\"d\":1,\"c\":2}],\"x\":null},\"a\":true}",
+         "{\"a\":true,\"z\":{\"x\":null,\"y\":[{\"c\":2,\"d\":1}]}}"},
+        {"{\"n\":\"\xc3\xa9\\/\"}", "{\"n\":\"\\u00e9/\"}"},
+        {"{\"n\":\"\\u00E9\"}", "{\"n\":\"\\u00e9\"}"},
+        {"{\"\xc3\xa9\":1,\"z\":2,\"\\ud83d\\ude00\":3}",
+         "{\"z\":2,\"\\u00e9\":1,\"\\ud83d\\ude00\":3}"},
+        {"42", "42"},
+        {"-0", "0"},
+        {"1e2", "100.0"},
+        {"100.00", "100.0"},
+        {"1E+16", "1e+16"},
+        {"[1, 2.50, 25e-1]", "[1,2.5,2.5]"},
+        {"[1, 1.0]", "[1,1.0]"},
+        {"null", "null"},
+        {"false", "false"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char why[128];
+        json_t *v = jwtx_json_parse(rows[i].json, strlen(rows[i].json), why, sizeof why);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+        char *t = jwtx_identity_text(v);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        if (strcmp(t, rows[i].text) != 0)
+            fprintf(stderr, "\n  row %zu: %s -> %s, want %s\n", i, rows[i].json, t, rows[i].text);
+        JWTX_ASSERT_STR(t, rows[i].text);
+        free(t);
+        json_decref(v);
+    }
+    char *none = jwtx_identity_text(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(none);
+    JWTX_ASSERT_STR(none, "");
+    free(none);
+}
+
 /* ------------------------------------------------------------ sessions */
 
 #define ROTATION "JWTX_BLOCKLIST = 'sqlite:unused.sqlite'\nJWTX_REFRESH_ROTATION = True\n"
@@ -949,6 +1031,9 @@ static const jwtx_cu_test tests[] = {
     {"step order (type, fresh, revoked, claims, user)", test_step_order},
     {"unavailable store is 503, never a pass", test_store_unavailable},
     {"user cut-off revokes older tokens", test_user_cutoff},
+    {"user cut-off: one key for every spelling of an object identity",
+     test_user_cutoff_object_identity},
+    {"identity text: canonical for non-strings", test_identity_text_canonical},
     {"verify_type and custom types", test_verify_type},
     {"JWTX_USER_LOOKUP", test_user_lookup},
     {"required claims", test_required_claims},
