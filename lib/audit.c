@@ -170,6 +170,11 @@ size_t jwtx_audit_format(const jwtx_audit_event *ev, char *buf, size_t size)
         puts_(&o, " until=");
         put_time(&o, ev->until);
     }
+    if (ev->suppressed > 0) {
+        char n[32];
+        snprintf(n, sizeof n, " suppressed=%lld", ev->suppressed);
+        puts_(&o, n);
+    }
     if (cut)
         puts_(&o, " truncated=1");
     return o.len < size ? o.len : (size > 0 ? size - 1 : 0);

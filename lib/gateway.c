@@ -343,15 +343,21 @@ static int login_regulated(jwtx_gateway *gw, const jwtx_request *req, jwtx_respo
         return login_store_unavailable(gw, req, resp, addr);
     if (!v.banned)
         return 1;
-    jwtx_audit_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.event = "login_banned";
-    ev.addr = addr;
-    ev.user = c->username;
-    ev.route = req->path;
-    ev.ban = jwtx_regulate_kind_name(v.kind);
-    ev.until = v.until;
-    jwtx_audit_log(gw->audit, &ev);
+    /* Throttled per ban key: a flood while banned writes a few lines a
+     * minute, the next one counting those left out. */
+    long long suppressed = 0;
+    if (jwtx_regulate_log_banned(gw->regulator, &v, c->username, addr, &suppressed)) {
+        jwtx_audit_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.event = "login_banned";
+        ev.addr = addr;
+        ev.user = c->username;
+        ev.route = req->path;
+        ev.ban = jwtx_regulate_kind_name(v.kind);
+        ev.until = v.until;
+        ev.suppressed = suppressed;
+        jwtx_audit_log(gw->audit, &ev);
+    }
     char secs[24];
     snprintf(secs, sizeof secs, "%lld", v.retry_after);
     if (answer_code(gw, resp, JWTX_ERR_TOO_MANY_ATTEMPTS) != 0 ||

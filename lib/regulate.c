@@ -244,12 +244,26 @@ const jwtx_regulate_backend *jwtx_regulate_memory_backend(void)
 
 /* ---- the rules ---------------------------------------------------------- */
 
+/* One ban key's login_banned lines in the current window (see
+ * jwtx_regulate_log_banned). The table is direct-mapped by the key's hash: a
+ * key takes over its slot from another one (whose count of unwritten
+ * attempts is then dropped). */
+typedef struct log_slot {
+    char key[JWTX_REGULATE_KEY_MAX]; /* "" = free */
+    long long start;                 /* the window's first line */
+    long long written;               /* lines written in the window */
+    long long suppressed;            /* refused attempts not written since the last line */
+} log_slot;
+
+#define LOG_SLOTS 64
+
 struct jwtx_regulator {
     jwtx_regulate_limits lim;
     const jwtx_regulate_backend *be;
     void *ctx;
     jwtx_regulate_clock_fn clock;
     void *clock_ctx;
+    log_slot log[LOG_SLOTS];
 };
 
 const char *jwtx_regulate_kind_name(jwtx_regulate_kind kind)
@@ -370,6 +384,35 @@ int jwtx_regulate_key(jwtx_regulate_kind kind, const char *user, const char *add
     if (out == NULL || size < KEY_MAX)
         return -1;
     return make_key(kind, user, addr, out, size) ? 0 : -1;
+}
+
+bool jwtx_regulate_log_banned(jwtx_regulator *r, const jwtx_regulate_verdict *v, const char *user,
+                              const char *addr, long long *suppressed)
+{
+    *suppressed = 0;
+    char key[KEY_MAX];
+    if (r == NULL || v == NULL || !make_key(v->kind, user, addr, key, sizeof key))
+        return true;
+    long long now = jwtx_regulate_now(r);
+    long long limit = v->kind == JWTX_REG_USER ? JWTX_REGULATE_LOG_USER : JWTX_REGULATE_LOG_OWN;
+    log_slot *s = &r->log[hash_key(key) % LOG_SLOTS];
+    bool same = strcmp(s->key, key) == 0;
+    if (!same || now - s->start >= JWTX_REGULATE_LOG_WINDOW || now < s->start) {
+        *suppressed = same ? s->suppressed : 0;
+        snprintf(s->key, sizeof s->key, "%s", key);
+        s->start = now;
+        s->written = 1;
+        s->suppressed = 0;
+        return true;
+    }
+    if (s->written < limit) {
+        s->written++;
+        *suppressed = s->suppressed;
+        s->suppressed = 0;
+        return true;
+    }
+    s->suppressed++;
+    return false;
 }
 
 int jwtx_regulate_check(jwtx_regulator *r, const char *user, const char *addr,

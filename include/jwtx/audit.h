@@ -58,6 +58,7 @@ typedef struct jwtx_audit_event {
     const char *reason; /* a word of jwtx: unknown_user, wrong_password, ... */
     const char *ban;    /* a word of jwtx: which key a ban is on (pair/address/user) */
     long long until;    /* end of a ban (seconds since the epoch); 0 = none */
+    long long suppressed; /* login_banned: refused attempts not written before; 0 = none */
 } jwtx_audit_event;
 
 /* Formats ev as one line (no newline) into buf, always NUL-terminated when

@@ -169,6 +169,22 @@ int jwtx_regulate_check(jwtx_regulator *r, const char *user, const char *addr,
 int jwtx_regulate_failure(jwtx_regulator *r, const char *user, const char *addr,
                           jwtx_regulate_verdict *v);
 
+/* Throttles the audit line of a refused (banned) attempt, per process: per
+ * ban key (the verdict's kind for user and addr), at most
+ * JWTX_REGULATE_LOG_OWN lines per JWTX_REGULATE_LOG_WINDOW seconds of the
+ * regulator's clock for a ban on the client's address (pair, address: the
+ * lines fail2ban counts, as many as its jail needs), JWTX_REGULATE_LOG_USER
+ * for a user ban (which any address can make refuse, fail2ban ignores it).
+ * Returns true when the line is to be written, with *suppressed = the
+ * attempts of that key refused without a line since its last one (0 when
+ * none, or when the key lost its slot to another: a fixed table of 64
+ * slots, nothing allocated); false to write nothing (counted). */
+#define JWTX_REGULATE_LOG_WINDOW 60
+#define JWTX_REGULATE_LOG_OWN 10
+#define JWTX_REGULATE_LOG_USER 1
+bool jwtx_regulate_log_banned(jwtx_regulator *r, const jwtx_regulate_verdict *v, const char *user,
+                              const char *addr, long long *suppressed);
+
 /* After a successful login: clears the pair's count. Returns 0 or -1. */
 int jwtx_regulate_success(jwtx_regulator *r, const char *user, const char *addr);
 

@@ -1149,7 +1149,7 @@ static char *token_with_sub(jwtx_gateway *gw, const char *json)
 /* With JWT_VERIFY_SUB = False the identity may be any JSON value: the
  * protected example answers that value (as FJE's jsonify does: keys sorted,
  * compact, ASCII), not its text; a string identity is answered as before.
- * The authorizer hands the value's compact JSON text (token key order) to
+ * The authorizer hands the value's canonical text (jwtx_identity_text: keys sorted) to
  * the backend in REMOTE_USER / JWT_IDENTITY. */
 static void test_protected_json_identity(void)
 {
@@ -1165,7 +1165,7 @@ static void test_protected_json_identity(void)
          "{\"id\":1,\"n\":\"x\"}"},
         {"{\"n\": \"\\u00e9\", \"id\": [1, 2.5, null, true]}",
          "{\"logged_in_as\":{\"id\":[1,2.5,null,true],\"n\":\"\\u00e9\"}}\n",
-         "{\"n\":\"\\u00e9\",\"id\":[1,2.5,null,true]}"},
+         "{\"id\":[1,2.5,null,true],\"n\":\"\\u00e9\"}"},
         {"-1.5", "{\"logged_in_as\":-1.5}\n", "-1.5"},
         {"false", "{\"logged_in_as\":false}\n", "false"},
         {"null", "{\"logged_in_as\":null}\n", "null"},
@@ -1181,7 +1181,7 @@ static void test_protected_json_identity(void)
         {"-0.0", "{\"logged_in_as\":-0.0}\n", "-0.0"},
         {"{\"a\\u0000c\": 1, \"a\\u0000b\": 2}",
          "{\"logged_in_as\":{\"a\\u0000b\":2,\"a\\u0000c\":1}}\n",
-         "{\"a\\u0000c\":1,\"a\\u0000b\":2}"},
+         "{\"a\\u0000b\":2,\"a\\u0000c\":1}"},
         {"\"42\"", "{\"logged_in_as\":\"42\"}\n", "42"},
         {"\"alice\"", ALICE, "alice"},
         {"\"r\\u00e9n\\u00e9 \\\"q\\\"\"", "{\"logged_in_as\":\"r\\u00e9n\\u00e9 \\\"q\\\"\"}\n",
@@ -1970,6 +1970,86 @@ static void test_login_regulation(void)
     CU_ASSERT_PTR_NULL(strstr(g->text, "wonderland"));
     CU_ASSERT_PTR_NULL(strstr(g->text, "builder"));
     CU_ASSERT_PTR_NULL(strstr(g->text, "nope"));
+    jwtx_audit_set_server_writer(gw.audit, NULL, NULL);
+    free(g);
+    jwtx_gateway_close(&gw);
+}
+
+/* Lines of g that contain what. */
+static int grabbed_count(const grabbed *g, const char *what)
+{
+    int n = 0;
+    for (const char *p = g->text; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+/* login_banned lines are throttled per ban key and process: a flood against a
+ * banned pair writes JWTX_REGULATE_LOG_OWN lines a minute, against a locked
+ * user JWTX_REGULATE_LOG_USER; the next line counts the attempts left out. */
+static void test_login_banned_throttled(void)
+{
+    jwtx_gateway gw;
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "reg",
+                                  BASE BOTH "JWTX_LOGIN_MAX_FAILURES = 2\n"
+                                            "JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS = 0\n"
+                                            "JWTX_LOGIN_MAX_FAILURES_PER_USER = 4\n"
+                                            "JWTX_LOGIN_BAN_TIME = 3600\n"),
+                          0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gw.regulator);
+    jwtx_regulate_set_clock(gw.regulator, reg_clock, NULL);
+    reg_now = 2000000000;
+    grabbed *g = calloc(1, sizeof *g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    jwtx_audit_set_server_writer(gw.audit, grab, g);
+
+    /* a pair ban (alice from .50), then 25 refused attempts in one second */
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.50", "alice", "x"), 401);
+    for (int i = 0; i < 25; i++)
+        CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.50", "alice", "x"), 429);
+    const char *pair = "event=login_banned addr=192.0.2.50 user=\"alice\"";
+    CU_ASSERT_EQUAL(grabbed_count(g, pair), JWTX_REGULATE_LOG_OWN);
+    CU_ASSERT_EQUAL(grabbed_count(g, "suppressed="), 0);
+    /* 59 s later: still the same window */
+    reg_now += 59;
+    CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.50", "alice", "x"), 429);
+    CU_ASSERT_EQUAL(grabbed_count(g, pair), JWTX_REGULATE_LOG_OWN);
+    /* a minute on: one line again, with the count of those left out */
+    reg_now += 1;
+    CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.50", "alice", "x"), 429);
+    CU_ASSERT_EQUAL(grabbed_count(g, pair), JWTX_REGULATE_LOG_OWN + 1);
+    char line[2048];
+    CU_ASSERT_PTR_NOT_NULL(
+        grabbed_line(g, " ban=pair until=2033-05-18T04:33:20Z suppressed=16", line, sizeof line));
+    /* another key is not held back by this one */
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.51", "alice", "x"), 401);
+    CU_ASSERT_EQUAL(login_status(&gw, "192.0.2.51", "alice", "x"), 429);
+    CU_ASSERT_EQUAL(grabbed_count(g, "event=login_banned addr=192.0.2.51 "), 1);
+
+    /* a user ban (bob, 4 failures from 4 addresses): one line a minute,
+     * whatever the address, then the count */
+    reg_now += 100;
+    for (int i = 0; i < 4; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "198.51.100.%d", i + 1);
+        CU_ASSERT_EQUAL(login_status(&gw, a, "bob", "x"), 401);
+    }
+    for (int i = 0; i < 30; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "203.0.113.%d", i + 1);
+        CU_ASSERT_EQUAL(login_status(&gw, a, "bob", "builder"), 429);
+    }
+    CU_ASSERT_EQUAL(grabbed_count(g, "user=\"bob\" route=\"/login\" ban=user"),
+                    2); /* ban_start too */
+    CU_ASSERT_EQUAL(grabbed_count(g, "event=login_banned"), JWTX_REGULATE_LOG_OWN + 3);
+    reg_now += 60;
+    CU_ASSERT_EQUAL(login_status(&gw, "203.0.113.99", "bob", "builder"), 429);
+    CU_ASSERT_PTR_NOT_NULL(
+        grabbed_line(g, "event=login_banned addr=203.0.113.99 user=\"bob\"", line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, " ban=user until="));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, " suppressed=29"));
     jwtx_audit_set_server_writer(gw.audit, NULL, NULL);
     free(g);
     jwtx_gateway_close(&gw);
@@ -2932,6 +3012,7 @@ static const jwtx_cu_test tests[] = {
     {"jwks", test_jwks},
     {"jwtx_gateway_open errors", test_gateway_open_errors},
     {"login protection: bans, 429, the three keys, IPv6 /64, audit", test_login_regulation},
+    {"login protection: login_banned lines throttled per ban key", test_login_banned_throttled},
     {"login protection: message key, off, trusted proxy, audit file",
      test_login_regulation_options},
     {"audit: missing fields, refresh, logout", test_audit_events},
