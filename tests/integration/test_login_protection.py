@@ -163,7 +163,8 @@ R.eq((f.get("user"), f.get("route"), f.get("reason")),
      ('"testuser"', '"/login1"', "wrong_password"), "a failure line names user, route and reason")
 R.check(len(events("ban_start", A)) == 1 and events("ban_start", A)[0].get("ban") == "pair"
         and "until" in events("ban_start", A)[0], "one ban_start line, ban=pair, with until")
-R.eq(len(events("login_banned", A)), 22, "every refused attempt has a login_banned line (2 + 20)")
+R.eq(len(events("login_banned", A)), 10,
+     "22 refused attempts of one ban key in a minute: 10 login_banned lines (the throttle)")
 R.eq(len(events("login_success", A)), 1, "the login after the ban: one login_success line")
 R.check(any(e.get("ban") == "address" for e in events("ban_start", S)), "the spraying address: ban=address")
 R.eq([f.get("reason") for f in events("login_failure", S)], ["unknown_user"] * 6,
