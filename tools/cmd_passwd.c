@@ -3,7 +3,8 @@
  * user to an htpasswd file or change a user's password, with a bcrypt hash
  * that Apache's htpasswd and the gateway both accept. With --conf, every token
  * of the user issued until now is then revoked ("log out everywhere", the
- * store's per-user cut-off of `jwtx revoke --user`).
+ * store's per-user cut-off of `jwtx revoke --user`), and the conf's
+ * JWTX_BCRYPT_COST is the cost when --cost is not given.
  *
  * The password comes from standard input when it is not a terminal (the first
  * line, without its line ending), otherwise it is asked twice on /dev/tty with
@@ -151,7 +152,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: jwtx passwd [--cost N] [--conf CONF] FILE USER\n"
             "  adds USER to the htpasswd FILE (created if missing) or changes the\n"
-            "  password, as a bcrypt hash of cost N (%d to %d, default %d). The\n"
+            "  password, as a bcrypt hash of cost N (%d to %d; default: CONF's\n"
+            "  JWTX_BCRYPT_COST with --conf, else %d). The\n"
             "  password is read from standard input (first line) when it is not a\n"
             "  terminal, otherwise asked twice on the terminal.\n"
             "  --conf CONF: then revoke every token of USER issued until now in the\n"
@@ -181,6 +183,7 @@ static int log_out_everywhere(jwtx_blocklist *bl, const char *conf, const char *
 int cmd_passwd(int argc, char **argv)
 {
     long cost = JWTX_USERS_COST_DEFAULT;
+    bool cost_given = false;
     const char *conf = NULL;
     const char *pos[2];
     int npos = 0;
@@ -218,6 +221,7 @@ int cmd_passwd(int argc, char **argv)
         }
         char *end;
         errno = 0;
+        cost_given = true;
         cost = strtol(val, &end, 10);
         if (errno != 0 || end == val || *end != '\0' || cost < JWTX_USERS_COST_MIN ||
             cost > JWTX_USERS_COST_MAX) {
@@ -236,6 +240,8 @@ int cmd_passwd(int argc, char **argv)
     jwtx_blocklist *bl = NULL;
     if (conf != NULL && tool_open_store(conf, &cfg, &bl) != 0)
         return 1;
+    if (conf != NULL && !cost_given)
+        cost = (long)cfg.bcrypt_cost; /* checked at load: 4..14 */
 
     char pw[PW_BUF];
     int rc = 1;

@@ -195,6 +195,17 @@ check "conf: a token issued after the change works" has "$(protected "$L/jwtx.co
 out=$(echo 'newer pw' | $J passwd --cost 4 "--conf=$L/jwtx.conf" "$U" frank 2>&1); rc=$?
 check "conf: --conf=FILE form" is $rc 0 "$(protected "$L/jwtx.conf" "$tok2")" \
     'Status: 401 UNAUTHORIZED {"msg":"Token has been revoked"} '
+# JWTX_BCRYPT_COST: the cost of `jwtx passwd --conf` when --cost is not given
+printf 'JWT_SECRET_KEY = "0123456789abcdef0123456789abcdef"\nJWTX_BLOCKLIST = "sqlite:%s/store.sqlite"\nJWTX_BCRYPT_COST = 5\n' "$L" >"$L/cost5.conf"
+chmod 600 "$L/cost5.conf"
+out=$(echo 'cost pw' | $J passwd --conf "$L/cost5.conf" "$U" hank 2>&1); rc=$?
+check "cost: exit 0 with JWTX_BCRYPT_COST = 5" [ $rc -eq 0 ]
+check "cost: JWTX_BCRYPT_COST = 5 gives a \$2y\$05\$ hash" grep -q '^hank:\$2y\$05\$' "$U"
+check "cost: ... that verifies" htv "$U" hank 'cost pw'
+echo 'cost pw2' | $J passwd --cost 4 --conf "$L/cost5.conf" "$U" hank >/dev/null 2>&1
+check "cost: --cost 4 wins over JWTX_BCRYPT_COST" grep -q '^hank:\$2y\$04\$' "$U"
+echo 'cost pw3' | $J passwd --conf "$L/jwtx.conf" "$U" hank >/dev/null 2>&1
+check "cost: a conf without JWTX_BCRYPT_COST: its default 10" grep -q '^hank:\$2y\$10\$' "$U"
 cp "$U" "$T/users.before"
 out=$(echo 'x pw' | $J passwd --cost 4 --conf "$L/missing.conf" "$U" frank 2>&1); rc=$?
 check "conf: a conf that cannot be read: exit 1, named" is $rc 1 "$out" "jwtx: $L/missing.conf: cannot open: No such file or directory"
