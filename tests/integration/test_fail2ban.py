@@ -484,6 +484,20 @@ def run_jail():
         time.sleep(1.0)
         R.eq(harness.tail(bans, 10 ** 6), "ban %s\n" % bad,
              "fail2ban-server: the 10th failure bans %s, and only it" % bad)
+        # an address that keeps trying while jwtx bans it: its login_banned
+        # lines are throttled (10 a minute per ban key), and those with its 3
+        # failures are still enough for the jail (maxretry 10)
+        flood = "203.0.113.60"
+        got = [send(flood, "flooded", "x").status for _ in range(40)]
+        R.eq(got, [401] * 3 + [429] * 37, "flood: 3 failures, then 37 attempts refused (ban=pair)")
+        end = time.time() + 15
+        while time.time() < end and "ban " + flood not in harness.tail(bans, 10 ** 6):
+            time.sleep(0.1)
+        R.eq(harness.tail(bans, 10 ** 6), "ban %s\nban %s\n" % (bad, flood),
+             "fail2ban-server: the throttled login_banned lines still ban %s" % flood)
+        lines = [ln for ln in harness.tail(errlog, 10 ** 7).splitlines()
+                 if "event=login_banned addr=%s " % flood in ln]
+        R.eq(len(lines), 10, "flood: 37 refused attempts in a minute write 10 login_banned lines")
     finally:
         subprocess.run(["fail2ban-client", "-c", cdir, "-s", sock, "stop"], capture_output=True)
         harness.stop(server)
