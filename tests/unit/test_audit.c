@@ -42,6 +42,23 @@ static void test_format_exact(void)
     JWTX_ASSERT_STR(line, "time=2026-12-03T10:21:54Z event=ban_start addr=2001:db8:1:2::/64 "
                           "user=\"alice\" ban=pair until=2026-12-03T10:36:54Z");
 
+    /* suppressed (throttled login_banned) comes after until; 0 is left out */
+    jwtx_audit_event lb = {.time = T0,
+                           .event = "login_banned",
+                           .addr = "192.0.2.1",
+                           .user = "alice",
+                           .route = "/login",
+                           .ban = "pair",
+                           .until = T0 + 900,
+                           .suppressed = 37};
+    jwtx_audit_format(&lb, line, sizeof line);
+    JWTX_ASSERT_STR(line, "time=2026-12-03T10:21:54Z event=login_banned addr=192.0.2.1 "
+                          "user=\"alice\" route=\"/login\" ban=pair "
+                          "until=2026-12-03T10:36:54Z suppressed=37");
+    lb.suppressed = 0;
+    jwtx_audit_format(&lb, line, sizeof line);
+    CU_ASSERT_PTR_NULL(strstr(line, "suppressed"));
+
     jwtx_audit_event lo = {.time = T0, .event = "logout", .user = "", .jti = "abc-123"};
     jwtx_audit_format(&lo, line, sizeof line);
     JWTX_ASSERT_STR(line, "time=2026-12-03T10:21:54Z event=logout user=\"\" jti=\"abc-123\"");
