@@ -937,7 +937,9 @@ static const char family_start_lua[] = FAMILY_LUA_HELPERS
     "index_add(KEYS[3], ARGV[6], ARGV[5]) "
     "return 0";
 
-/* One rotation, by the rules of jwtx_blocklist_family_rotate. KEYS: rot of
+/* One rotation, by the rules of jwtx_blocklist_family_rotate. later(a, b)
+ * is the later of two expiries or lives as decimal strings ('0': never, the
+ * latest; one that is not a number fails the script). KEYS: rot of
  * the jti, fam and famst of the token's family (or of the new one), ufam of
  * the user. ARGV[3..]: family id, 'f' (the token has it) or 'n' (start it),
  * user, grace, the rotated record's until, slide '1'/'0', the family's
@@ -945,6 +947,11 @@ static const char family_start_lua[] = FAMILY_LUA_HELPERS
  * rotated record names the family it was rotated in: that one counts, and
  * the grace period runs from its first rotation. */
 static const char family_rotate_lua[] = FAMILY_LUA_HELPERS
+    "local function later(a, b) "
+    "  if a == '0' or b == '0' then return '0' end "
+    "  local x, y = tonumber(a), tonumber(b) "
+    "  if not x or not y then error('a family record is damaged') end "
+    "  if x >= y then return a end return b end "
     "local rec = redis.call('HMGET', KEYS[1], 'fam', 'at') "
     "if rec[1] then "
     "  local f = rec[1] "
@@ -952,7 +959,14 @@ static const char family_rotate_lua[] = FAMILY_LUA_HELPERS
     "  local at = tonumber(rec[2]) "
     "  if not at then error('a rotated record has no time') end "
     "  if now - at > tonumber(ARGV[6]) then end_family(f) return {1, f} end "
-    "  redis.call('HSET', P .. 'fam:' .. f, 'last', ARGV[1]) "
+    "  local fk = P .. 'fam:' .. f "
+    "  redis.call('HSET', fk, 'last', ARGV[1]) "
+    "  if ARGV[8] == '1' then "
+    "    local cur = redis.call('HMGET', fk, 'expires', 'until') "
+    "    local e, u = later(cur[1], ARGV[9]), later(cur[2], ARGV[10]) "
+    "    redis.call('HSET', fk, 'expires', e, 'until', u) "
+    "    live_ttl(fk, u) live_ttl(P .. 'famst:' .. f, u) "
+    "    index_add(P .. 'ufam:' .. family_user(f), f, u) end "
     "  return {0, f} end "
     "local f = ARGV[3] "
     "if ARGV[4] == 'f' then "

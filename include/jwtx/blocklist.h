@@ -314,8 +314,11 @@ enum {
  *   - if r->jti was rotated before: its family is the one recorded with it;
  *     not live: ENDED; rotated more than r->grace seconds ago: the family is
  *     ended (ended = now) and REUSED; else (within grace) the family's last
- *     refresh becomes now and ROTATED (a second refresh of the same token, as
- *     two tabs do; the grace period still counts from the first rotation);
+ *     refresh becomes now, with r->slide its expiry and life in the store
+ *     the later of theirs and new_expires' (never being the latest: the
+ *     refresh token issued now must not outlive its family), and ROTATED
+ *     (a second refresh of the same token, as two tabs do; the grace period
+ *     still counts from the first rotation);
  *   - else, with r->family: not live: ENDED; else r->jti is recorded as
  *     rotated at now (kept until its exp + leeway), the family's last refresh
  *     becomes now (and with r->slide its expiry new_expires), ROTATED;

@@ -337,9 +337,22 @@ static void scenario_slide(jwtx_blocklist *bl)
     listed l;
     if (list(bl, u, T + 51, &l) == 0)
         expect_listed(&l, "slide moves the expiry", f, u, T, T + 50, T + 5000);
+    /* The same token again within grace: the refresh token issued then
+     * expires at its new_expires, so the family (and its keys) must live as
+     * long; a smaller new_expires never shortens it. */
+    r.now = T + 58;
+    r.new_expires = T + 5100;
+    expect_rotate(bl, "slide within grace", &r, JWTX_BL_ROTATED, f);
+    if (list(bl, u, T + 58, &l) == 0)
+        expect_listed(&l, "slide within grace moves the expiry too", f, u, T, T + 58, T + 5100);
+    r.now = T + 59;
+    r.new_expires = T + 4000;
+    expect_rotate(bl, "slide within grace, earlier expiry", &r, JWTX_BL_ROTATED, f);
+    if (list(bl, u, T + 59, &l) == 0)
+        expect_listed(&l, "slide within grace keeps the later expiry", f, u, T, T + 59, T + 5100);
     /* Past the old expiry, the family still lives. */
     if (list(bl, u, T + 200, &l) == 0)
-        expect_listed(&l, "slide: listed past the old expiry", f, u, T, T + 50, T + 5000);
+        expect_listed(&l, "slide: listed past the old expiry", f, u, T, T + 59, T + 5100);
     expect_check(bl, "slide: live past the old expiry", id("d1"), u, T + 50, f, T + 200,
                  JWTX_BL_CLEAR);
     jwtx_rotation r2 = rotation(id("rs2"), T + 5000, f, u, T + 60);
@@ -347,8 +360,8 @@ static void scenario_slide(jwtx_blocklist *bl)
     r2.new_expires = T + 9000; /* ignored without slide */
     expect_rotate(bl, "no slide", &r2, JWTX_BL_ROTATED, f);
     if (list(bl, u, T + 61, &l) == 0)
-        expect_listed(&l, "no slide keeps the expiry", f, u, T, T + 60, T + 5000);
-    told("fam", f, T + 5000 + LEEWAY, T + 50);
+        expect_listed(&l, "no slide keeps the expiry", f, u, T, T + 60, T + 5100);
+    told("fam", f, T + 5100 + LEEWAY, T + 58);
     told("rot", id("rs1"), T + 100 + LEEWAY, T + 50);
 
     const char *f2 = id("f-slide-never");
