@@ -1328,6 +1328,62 @@ static int rd_family_list(void *be, const char *user, size_t ulen, long long now
     return rc;
 }
 
+typedef struct fam_get_arg {
+    const char *key;
+    size_t klen;
+    long long now;
+    jwtx_family_info *info;
+    char *user_buf;
+    size_t user_size;
+    int found;
+} fam_get_arg;
+
+static int op_family_get(redis_be *b, void *arg)
+{
+    fam_get_arg *a = arg;
+    static const char what[] = "read a session family";
+    a->found = 0;
+    redisReply *r =
+        redisCommand(b->c, "HMGET %b user started last expires until ended", a->key, a->klen);
+    int rc = want(b, r, REDIS_REPLY_ARRAY, what);
+    if (rc == 0 && r->elements != 6)
+        rc = fail(b, what, "unexpected reply");
+    if (rc == 0 && r->element[0]->type != REDIS_REPLY_NIL) {
+        redisReply **e = r->element;
+        jwtx_family_info f;
+        long long until = 0, ended = 0;
+        if (family_info(&f, "", e[0], e[1], e[2], e[3]) != 0 || e[4]->type != REDIS_REPLY_STRING ||
+            parse_ll(e[4]->str, e[4]->len, &until) != 0 || e[5]->type != REDIS_REPLY_STRING ||
+            parse_ll(e[5]->str, e[5]->len, &ended) != 0 || e[0]->len >= a->user_size) {
+            rc = fail(b, what, "a family record is damaged");
+        } else if (until == 0 || until > a->now) {
+            memcpy(a->user_buf, e[0]->str, e[0]->len);
+            a->user_buf[e[0]->len] = '\0';
+            a->info->started = f.started;
+            a->info->last_refresh = f.last_refresh;
+            a->info->expires = f.expires;
+            a->info->ended = ended;
+            a->found = 1;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_family_get(void *be, const char *fam, size_t flen, long long now,
+                         jwtx_family_info *info, char *user_buf, size_t user_size)
+{
+    redis_be *b = be;
+    fam_get_arg a = {.now = now, .info = info, .user_buf = user_buf, .user_size = user_size};
+    char *key = make_key(b, "fam:", fam, flen, &a.klen);
+    if (key == NULL)
+        return fail(b, "read a session family", "out of memory");
+    a.key = key;
+    int rc = run_op(b, op_family_get, &a);
+    free(key);
+    return rc == 0 ? a.found : -1;
+}
+
 const jwtxp_bl_ops jwtxp_bl_redis_ops = {
     .kind = "redis",
     .init = rd_init,
@@ -1350,6 +1406,7 @@ const jwtxp_bl_ops jwtxp_bl_redis_ops = {
     .family_end = rd_family_end,
     .family_end_user = rd_family_end_user,
     .family_list = rd_family_list,
+    .family_get = rd_family_get,
     .last_error = rd_last_error,
     .destroy = rd_destroy,
 };

@@ -152,6 +152,7 @@ enum {
     FS_END_USER,
     FS_LIST_USER,
     FS_LIST_ALL,
+    FS_GET,
     FS_PURGE_FAMILIES,
     FS_PURGE_ROTATED,
     FS__N
@@ -190,6 +191,9 @@ static const char *const family_sql[FS__N] = {
                      "AND (expires = 0 OR expires > ?2) ORDER BY started, fam",
     [FS_LIST_ALL] = "SELECT " FAMILY_COLUMNS " FROM families WHERE ended = 0 "
                     "AND (expires = 0 OR expires > ?2) ORDER BY started, fam",
+    /* By primary key: one B-tree descent. */
+    [FS_GET] = "SELECT user, started, last_refresh, expires, ended FROM families "
+               "WHERE fam = ?1 AND (until = 0 OR until > ?2)",
     [FS_PURGE_FAMILIES] = "DELETE FROM families WHERE fam IN (SELECT fam FROM families "
                           "WHERE until > 0 AND until <= ?1 LIMIT ?2)",
     [FS_PURGE_ROTATED] = "DELETE FROM rotated WHERE rowid IN (SELECT rowid FROM rotated "
@@ -1514,6 +1518,46 @@ static int sq_family_list(void *be, const char *user, size_t ulen, long long now
     return result;
 }
 
+static int sq_family_get(void *be, const char *fam, size_t flen, long long now,
+                         jwtx_family_info *info, char *user_buf, size_t user_size)
+{
+    sqlite_be *b = be;
+    int rc = ensure_family(b);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = b->fs[FS_GET];
+    sqlite3_bind_text(st, 1, fam, (int)flen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int got = 0;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *u = sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (u == NULL || n >= user_size) {
+            got = -1;
+        } else {
+            memcpy(user_buf, u, n);
+            user_buf[n] = '\0';
+            info->started = sqlite3_column_int64(st, 1);
+            info->last_refresh = sqlite3_column_int64(st, 2);
+            info->expires = sqlite3_column_int64(st, 3);
+            info->ended = sqlite3_column_int64(st, 4);
+            got = 1;
+        }
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        fail(b, "read a family");
+        after_error(b, rc);
+        return -1;
+    }
+    if (got < 0)
+        snprintf(b->err, sizeof b->err, "sqlite %s: read a family: its user is damaged", b->path);
+    return got;
+}
+
 const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {
     .kind = "sqlite",
     .init = sq_init,
@@ -1536,6 +1580,7 @@ const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {
     .family_end = sq_family_end,
     .family_end_user = sq_family_end_user,
     .family_list = sq_family_list,
+    .family_get = sq_family_get,
     .last_error = sq_last_error,
     .destroy = sq_destroy,
 };

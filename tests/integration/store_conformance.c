@@ -9,7 +9,7 @@
  *   store_conformance [--prefix P] --down URL        a store that cannot
  *       answer: every family operation -1, every check UNAVAILABLE
  *   store_conformance [--prefix P] --probe FAM JTI USER URL   prints what
- *       a check, a rotation, a list, an end of the user and an end answer
+ *       a check, a rotation, a list, an end of the user, an end and a get answer
  *       (for a suite that damaged the store on purpose)
  *
  * Times are explicit `now` values from one base (the wall clock at start,
@@ -375,6 +375,55 @@ static void scenario_slide(jwtx_blocklist *bl)
     told("ufam", u, 0, T + 70);
 }
 
+/* One family by id: live or ended, until its store life is over. */
+static void expect_get(jwtx_blocklist *bl, const char *what, const char *fam, long long now,
+                       int want, const char *user, long long started, long long last,
+                       long long expires, long long ended)
+{
+    jwtx_family_info f;
+    char ubuf[JWTX_BLOCKLIST_KEY_MAX + 1];
+    int rc = jwtx_blocklist_family_get(bl, fam, now, &f, ubuf, sizeof ubuf);
+    if (want != 1) {
+        ok(rc == want && ubuf[0] == '\0' && f.user == NULL && f.started == 0,
+           "%s: get is %d (got %d%s%s)", what, want, rc, rc < 0 ? ": " : "",
+           rc < 0 ? jwtx_blocklist_last_error(bl) : "");
+        return;
+    }
+    ok(rc == 1 && f.family == fam && f.user == ubuf && strcmp(ubuf, user) == 0 &&
+           f.started == started && f.last_refresh == last && f.expires == expires &&
+           f.ended == ended,
+       "%s: get is 1: user %s, started T%+lld, last %lld, expires %lld, ended %lld (got %d: %s, "
+       "T%+lld, %lld, %lld, %lld%s%s)",
+       what, user, started - T, last, expires, ended, rc, ubuf, f.started - T, f.last_refresh,
+       f.expires, f.ended, rc < 0 ? ": " : "", rc < 0 ? jwtx_blocklist_last_error(bl) : "");
+}
+
+static void scenario_get(jwtx_blocklist *bl)
+{
+    const char *u = id("gina"), *f = id("f-get"), *fn = id("f-get-never");
+    start(bl, f, u, T, T + 100);
+    expect_get(bl, "get a new family", f, T, 1, u, T, 0, T + 100, 0);
+    jwtx_rotation r = rotation(id("rg1"), T + 100, f, u, T + 10);
+    expect_rotate(bl, "get: a refresh", &r, JWTX_BL_ROTATED, f);
+    expect_get(bl, "get after a refresh", f, T + 11, 1, u, T, T + 10, T + 100, 0);
+    expect_get(bl, "get past its expiry, within the leeway", f, T + 100 + LEEWAY - 1, 1, u, T,
+               T + 10, T + 100, 0);
+    expect_get(bl, "get once its store life is over", f, T + 100 + LEEWAY, 0, NULL, 0, 0, 0, 0);
+    ok(jwtx_blocklist_family_end(bl, f, T + 20) == 1, "get: end the family");
+    expect_get(bl, "get an ended family", f, T + 21, 1, u, T, T + 10, T + 100, T + 20);
+    expect_get(bl, "get an unknown family", id("f-get-unknown"), T, 0, NULL, 0, 0, 0, 0);
+    start(bl, fn, u, T + 1, 0);
+    expect_get(bl, "get a family that never expires", fn, T + 1000000000, 1, u, T + 1, 0, 0, 0);
+    char longfam[JWTX_BLOCKLIST_FAMILY_MAX + 2];
+    memset(longfam, 'f', sizeof longfam - 1);
+    longfam[sizeof longfam - 1] = '\0';
+    expect_get(bl, "get a family id too long", longfam, T, -1, NULL, 0, 0, 0, 0);
+    jwtx_family_info info;
+    char small[16];
+    ok(jwtx_blocklist_family_get(bl, fn, T, &info, small, sizeof small) == -1 && small[0] == '\0',
+       "get with a user buffer below JWTX_BLOCKLIST_KEY_MAX + 1: -1");
+}
+
 static void scenario_end(jwtx_blocklist *bl)
 {
     const char *u = id("erin"), *f = id("f-end");
@@ -644,6 +693,10 @@ static void scenario_down(jwtx_blocklist *bl)
     memset(&l, 0, sizeof l);
     ok(jwtx_blocklist_family_list(bl, u, T, collect, &l) == -1, "down: list of a user is -1");
     ok(jwtx_blocklist_family_list(bl, NULL, T, collect, &l) == -1, "down: list of all is -1");
+    jwtx_family_info info;
+    char ubuf[JWTX_BLOCKLIST_KEY_MAX + 1];
+    ok(jwtx_blocklist_family_get(bl, f, T, &info, ubuf, sizeof ubuf) == -1 && ubuf[0] == '\0',
+       "down: get is -1");
     expect_check(bl, "down: with a family", "down-jti", u, T, f, T, JWTX_BL_UNAVAILABLE);
     expect_check(bl, "down: family only", NULL, NULL, 0, f, T, JWTX_BL_UNAVAILABLE);
     expect_check(bl, "down: without a family", "down-jti", u, T, NULL, T, JWTX_BL_UNAVAILABLE);
@@ -664,6 +717,9 @@ static void probe(jwtx_blocklist *bl, const char *fam, const char *jti, const ch
     printf("list %d\n", jwtx_blocklist_family_list(bl, user, T, collect, &l));
     printf("end_user %d\n", jwtx_blocklist_family_end_user(bl, user, T, NULL));
     printf("end %d\n", jwtx_blocklist_family_end(bl, fam, T));
+    jwtx_family_info info;
+    char ubuf[JWTX_BLOCKLIST_KEY_MAX + 1];
+    printf("get %d\n", jwtx_blocklist_family_get(bl, fam, T, &info, ubuf, sizeof ubuf));
 }
 
 int main(int argc, char **argv)
@@ -714,6 +770,7 @@ int main(int argc, char **argv)
         scenario_unknown(bl);
         scenario_migration(bl);
         scenario_slide(bl);
+        scenario_get(bl);
         scenario_end(bl);
         scenario_end_user(bl);
         scenario_list(bl);

@@ -168,29 +168,29 @@ probe() { # NAME EXPECTED FAM JTI USER
 rcli SET "${PREFIX}famst:bad1" x >/dev/null
 rcli HSET "${PREFIX}fam:bad1" user bu1 started 1 last 0 expires 0 until 0 ended 0 >/dev/null
 probe "family state neither 0 nor 1: check unavailable, rotation ENDED" \
-    "check UNAVAILABLE rotate 2 list 0 end_user 0 end 0" bad1 bj1 bu1
+    "check UNAVAILABLE rotate 2 list 0 end_user 0 end 0 get 1" bad1 bj1 bu1
 rcli RPUSH "${PREFIX}famst:bad2" 1 >/dev/null
 probe "family state of the wrong type" \
-    "check UNAVAILABLE rotate -1 list 0 end_user 0 end -1" bad2 bj2 bu2
+    "check UNAVAILABLE rotate -1 list 0 end_user 0 end -1 get 0" bad2 bj2 bu2
 rcli SET "${PREFIX}famst:bad3" 1 >/dev/null
 probe "live state without its record: rotate and end fail" \
-    "check CLEAR rotate -1 list 0 end_user 0 end -1" bad3 bj3 bu3
+    "check CLEAR rotate -1 list 0 end_user 0 end -1 get 0" bad3 bj3 bu3
 rcli SET "${PREFIX}rot:bj4" x >/dev/null
 probe "rotated record of the wrong type" \
-    "check REVOKED rotate -1 list 0 end_user 0 end 0" bad4 bj4 bu4
+    "check REVOKED rotate -1 list 0 end_user 0 end 0 get 0" bad4 bj4 bu4
 rcli SET "${PREFIX}ufam:bu5" x >/dev/null
 probe "user index of the wrong type" \
-    "check REVOKED rotate 2 list -1 end_user -1 end 0" bad5 bj5 bu5
+    "check REVOKED rotate 2 list -1 end_user -1 end 0 get 0" bad5 bj5 bu5
 rcli SET "${PREFIX}famst:bad6" 1 >/dev/null
 rcli HSET "${PREFIX}fam:bad6" user bu6 started abc last 0 expires 0 until 0 ended 0 >/dev/null
 rcli ZADD "${PREFIX}ufam:bu6" +inf bad6 >/dev/null
 probe "family record with a time that is not a number: list fails" \
-    "check CLEAR rotate 0 list -1 end_user 0 end 0" bad6 bj6 bu6
+    "check CLEAR rotate 0 list -1 end_user 0 end 0 get -1" bad6 bj6 bu6
 rcli SET "${PREFIX}famst:bad7" 1 >/dev/null
 rcli HSET "${PREFIX}fam:bad7" user bu7 started 1 last 0 expires zz until 0 ended 0 >/dev/null
 rcli ZADD "${PREFIX}ufam:bu7" +inf bad7 >/dev/null
 probe "family record with an expiry that is not a number: list fails" \
-    "check CLEAR rotate 0 list -1 end_user 0 end 0" bad7 bj7 bu7
+    "check CLEAR rotate 0 list -1 end_user 0 end 0 get -1" bad7 bj7 bu7
 
 # ---- SQLite (the back end on branch sess-sqlite)
 echo "--- the scenarios against SQLite"
