@@ -5,7 +5,10 @@
  * answer alike.
  *
  *   store_conformance [--prefix P] [--tag T] URL     the scenarios
- *   (--timeout MS: the store's timeout, default 2000)
+ *   (--timeout MS: the store's timeout, default 2000; --between CMD: runs
+ *   the shell command CMD before each scenario, e.g. a SCRIPT FLUSH of the
+ *   Redis server, and adds a scenario of the other scripts: revocations,
+ *   login failures and bans)
  *   store_conformance [--prefix P] --down URL        a store that cannot
  *       answer: every family operation -1, every check UNAVAILABLE
  *   store_conformance [--prefix P] --probe FAM JTI USER URL   prints what
@@ -40,6 +43,7 @@ static int passed, failed;
 static const char *url, *prefix, *tag;
 static long long T;                 /* the base time of every scenario */
 static long long timeout_ms = 2000; /* --timeout */
+static const char *between;         /* --between: a shell command run before each scenario */
 
 static void ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -674,6 +678,29 @@ static void scenario_concurrency_agree(jwtx_blocklist *bl)
                   JWTX_BL_ROTATED, f);
 }
 
+/* The other scripts of a store (revocations, login attempts and bans), for
+ * a run with --between (a Redis server made to forget its scripts). */
+static void scenario_scripts(jwtx_blocklist *bl)
+{
+    const char *j = id("s-jti"), *u = id("s-user"), *k = id("s-key");
+    ok(jwtx_blocklist_revoke(bl, j, true, T + 100, T) == 0, "scripts: revoke a jti");
+    expect_check(bl, "scripts: the revoked jti", j, NULL, T, NULL, T + 1, JWTX_BL_REVOKED);
+    ok(jwtx_blocklist_revoke_user(bl, u, T + 5) == 0, "scripts: revoke a user");
+    expect_check(bl, "scripts: a token of the user from before", NULL, u, T + 5, NULL, T + 6,
+                 JWTX_BL_REVOKED);
+    long long n = -1;
+    int rc = jwtx_blocklist_attempt_add(bl, k, T, 60, 10, &n);
+    ok(rc == 0 && n == 1, "scripts: a login failure counted (got %d, %lld)", rc, n);
+    if (between != NULL && system(between) != 0)
+        ok(false, "scripts: %s", between);
+    rc = jwtx_blocklist_attempt_add(bl, k, T + 1, 60, 10, &n);
+    ok(rc == 0 && n == 2, "scripts: a second login failure counted (got %d, %lld)", rc, n);
+    ok(jwtx_blocklist_ban_set(bl, k, T + 2, T + 100) == 0, "scripts: a ban set");
+    long long until = 0;
+    rc = jwtx_blocklist_ban_get(bl, k, T + 3, &until);
+    ok(rc == 1 && until == T + 100, "scripts: the ban is in force (got %d, T%+lld)", rc, until - T);
+}
+
 /* Every family operation fails and no check is CLEAR. */
 static void scenario_down(jwtx_blocklist *bl)
 {
@@ -740,13 +767,16 @@ int main(int argc, char **argv)
             timeout_ms = atoll(argv[++i]);
         else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc)
             tag = argv[++i];
+        else if (strcmp(argv[i], "--between") == 0 && i + 1 < argc)
+            between = argv[++i];
         else
             break;
     }
     if (i + 1 != argc) {
         fprintf(
             stderr,
-            "usage: %s [--prefix P] [--tag T] [--timeout MS] [--down | --probe FAM JTI USER] URL\n",
+            "usage: %s [--prefix P] [--tag T] [--timeout MS] [--between CMD] [--down | --probe FAM "
+            "JTI USER] URL\n",
             argv[0]);
         return 2;
     }
@@ -766,18 +796,22 @@ int main(int argc, char **argv)
     if (down) {
         scenario_down(bl);
     } else {
-        scenario_rotation(bl);
-        scenario_unknown(bl);
-        scenario_migration(bl);
-        scenario_slide(bl);
-        scenario_get(bl);
-        scenario_end(bl);
-        scenario_end_user(bl);
-        scenario_list(bl);
-        scenario_list_stop(bl);
-        scenario_plain_check(bl);
-        scenario_concurrency(bl);
-        scenario_concurrency_agree(bl);
+        void (*const scenarios[])(jwtx_blocklist *) = {
+            scenario_rotation,    scenario_unknown,     scenario_migration,
+            scenario_slide,       scenario_get,         scenario_end,
+            scenario_end_user,    scenario_list,        scenario_list_stop,
+            scenario_plain_check, scenario_concurrency, scenario_concurrency_agree,
+            scenario_scripts,
+        };
+        for (size_t k = 0; k < sizeof scenarios / sizeof scenarios[0]; k++) {
+            if (scenarios[k] == scenario_scripts && between == NULL)
+                continue;
+            /* e.g. SCRIPT FLUSH: every script must still run (sent in full
+             * again), never fail or answer wrong */
+            if (between != NULL && system(between) != 0)
+                ok(false, "before a scenario: %s", between);
+            scenarios[k](bl);
+        }
     }
     jwtx_blocklist_free(bl);
     for (int k = 0; k < nids; k++)

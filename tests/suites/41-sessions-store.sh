@@ -158,6 +158,33 @@ out=$("$JWTX" blocklist --conf "$work/redis.conf" list 2>&1 | cut -f1,2 | sort |
 check "redis: jwtx blocklist list ignores the session keys" \
     "jti	rt-p-revoked jti	rt2-p-revoked user	rt-ivan user	rt2-ivan " "$out"
 
+# Scripts go as EVALSHA of their SHA1, in full (EVAL) only when the server
+# does not have them. The runs above taught the server every family script:
+# a run now sends no EVAL at all.
+rcli CONFIG RESETSTAT >/dev/null
+run_driver --prefix "$PREFIX" --tag rt3 "$URL" >/dev/null
+check "redis: a run with the scripts known" 0 $?
+cstat() { # COMMAND -> its calls in INFO commandstats (0: none)
+    rcli INFO commandstats | tr -d '\r' | sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0
+}
+n=$(cstat evalsha)
+[ "$n" -gt 0 ] && ok "redis: scripts sent as EVALSHA ($n)" || ko "redis: no EVALSHA sent"
+check "redis: no script sent in full when the server has it (EVAL calls)" 0 "$(cstat eval)"
+# The server forgets its scripts (SCRIPT FLUSH, as a restart does) before
+# every scenario, and once between two script calls in one scenario: every
+# operation still answers right (sent in full after NOSCRIPT), nothing
+# fails, no check is CLEAR that should not be.
+rcli CONFIG RESETSTAT >/dev/null
+flush="redis-cli -h 127.0.0.1 -p $port --no-auth-warning -a '$PASS' SCRIPT FLUSH >/dev/null"
+run_driver --prefix "$PREFIX" --tag rt4 --between "$flush" "$URL" >/dev/null
+check "redis: SCRIPT FLUSH between operations: driver exit status" 0 $?
+grep '^FAIL' "$work/last.out" | head -n 5
+n=$(cstat eval)
+[ "$n" -gt 0 ] && ok "redis: after SCRIPT FLUSH the scripts are sent in full ($n EVAL)" \
+    || ko "redis: after SCRIPT FLUSH no EVAL was sent"
+n=$(cstat evalsha)
+[ "$n" -gt 0 ] && ok "redis: and EVALSHA again afterwards ($n)" || ko "redis: no EVALSHA after SCRIPT FLUSH"
+
 # A damaged store fails closed: a check is never CLEAR where the family's
 # state is not a clean "1", and no operation reads a key of the wrong type
 # as anything but a failure (-1).
