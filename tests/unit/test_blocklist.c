@@ -1566,6 +1566,25 @@ static void test_sqlite_family_expiry_slide(void)
     CU_ASSERT_EQUAL(fl.n, 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a", "bob", now, "S4", now + 60),
                     JWTX_BL_CLEAR);
+    /* one family by id: found until its store life (expires + leeway) is over */
+    jwtx_family_info fi;
+    char user[JWTX_BLOCKLIST_KEY_MAX + 1];
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "S4", now + 79, &fi, user, sizeof user), 1);
+    JWTX_ASSERT_STR(user, "bob");
+    CU_ASSERT_PTR_EQUAL(fi.user, user);
+    CU_ASSERT_EQUAL(fi.started, now);
+    CU_ASSERT_EQUAL(fi.expires, now + 50);
+    CU_ASSERT_EQUAL(fi.ended, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "S4", now + 80, &fi, user, sizeof user), 0);
+    JWTX_ASSERT_STR(user, "");
+    CU_ASSERT_PTR_NULL(fi.user);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "S4", now + 61), 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "S4", now + 62, &fi, user, sizeof user), 1);
+    CU_ASSERT_EQUAL(fi.ended, now + 61);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "nope", now, &fi, user, sizeof user), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "S4", now, &fi, user, 16), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "", now, &fi, user, sizeof user), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(NULL, "S4", now, &fi, user, sizeof user), -1);
     jwtx_blocklist_free(bl);
 }
 
