@@ -940,6 +940,32 @@ int jwtx_blocklist_family_end_user(jwtx_blocklist *bl, const char *user, long lo
     return 0;
 }
 
+int jwtx_blocklist_family_get(jwtx_blocklist *bl, const char *family, long long now,
+                              jwtx_family_info *info, char *user_buf, size_t user_size)
+{
+    if (info != NULL)
+        memset(info, 0, sizeof *info);
+    if (user_buf != NULL && user_size > 0)
+        user_buf[0] = '\0';
+    if (bl == NULL || info == NULL || user_buf == NULL || user_size < JWTX_BLOCKLIST_KEY_MAX + 1)
+        return -1;
+    bl->err[0] = '\0';
+    size_t flen = family_len(bl, family);
+    if (flen == (size_t)-1 || !gate(bl))
+        return -1;
+    int rc = family_outcome(
+        bl, bl->ops->family_get(bl->be, family, flen, now, info, user_buf, user_size));
+    if (rc != 1) {
+        memset(info, 0, sizeof *info);
+        user_buf[0] = '\0';
+        return rc < 0 ? -1 : 0;
+    }
+    user_buf[user_size - 1] = '\0';
+    info->family = family;
+    info->user = user_buf;
+    return 1;
+}
+
 int jwtx_blocklist_family_list(jwtx_blocklist *bl, const char *user, long long now,
                                int (*cb)(const jwtx_family_info *f, void *ctx), void *ctx)
 {

@@ -94,6 +94,11 @@ typedef struct jwtxp_bl_ops {
     int (*family_end_user)(void *be, const char *user, size_t ulen, long long now, long long *n);
     int (*family_list)(void *be, const char *user, size_t ulen, long long now,
                        jwtxp_bl_family_cb cb, void *ctx);
+    /* One family by id, not past its store life (until 0 or > now): 1 with
+     * *info filled (family left to the caller; user copied into user_buf,
+     * of user_size >= JWTX_BLOCKLIST_KEY_MAX + 1), 0 none. */
+    int (*family_get)(void *be, const char *fam, size_t flen, long long now, jwtx_family_info *info,
+                      char *user_buf, size_t user_size);
     const char *(*last_error)(const void *be);
     void (*destroy)(void *be);
 } jwtxp_bl_ops;

@@ -26,7 +26,7 @@
  *                       longest-lived member. Ended families leave it;
  *                       members whose life is over (or whose family is gone)
  *                       are trimmed whenever a script uses it.
- * start, rotate, end and end-of-a-user are one Lua script each (EVAL),
+ * start, rotate, end and end-of-a-user are one Lua script each,
  * atomic across gateways; list of a user is one script too, list of every
  * user a SCAN over <prefix>fam:*.
  *
@@ -58,6 +58,7 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "jwtx/blocklist.h"
 #include "blocklist_internal.h"
@@ -101,6 +102,26 @@ static const char ban_set_lua[] = "local cur = tonumber(redis.call('GET', KEYS[1
 
 #define SCAN_COUNT 500
 
+/* The Lua scripts, sent as EVALSHA of their SHA1 (computed once per
+ * handle, on first use), and in full (EVAL) only when the server answers
+ * NOSCRIPT: a new or restarted server, or SCRIPT FLUSH. The server then
+ * caches the script again, so the next EVALSHA finds it. EVALSHA of a
+ * script the server does not have runs nothing, so sending EVAL after it
+ * never runs a script twice; any other answer (an error too) is the
+ * script's, checked as before: nothing fails open. */
+enum {
+    SCR_REVOKE,
+    SCR_REVOKE_USER,
+    SCR_ATTEMPT_ADD,
+    SCR_BAN_SET,
+    SCR_FAM_START,
+    SCR_FAM_ROTATE,
+    SCR_FAM_END,
+    SCR_FAM_END_USER,
+    SCR_FAM_LIST,
+    SCR__N
+};
+
 typedef struct redis_be {
     jwtxp_redis_target t;
     char *prefix;
@@ -110,7 +131,78 @@ typedef struct redis_be {
     pid_t pid;
     char where[160]; /* "redis 127.0.0.1:6379" or "redis unix:/path", for messages */
     char err[512];
+    char sha[SCR__N][41]; /* SHA1 of each script, hex; "" until first used */
 } redis_be;
+
+static const char *const script_texts[SCR__N];
+
+/* The SHA1 of text in lowercase hex into out (41 bytes), as Redis names
+ * its scripts; "" when it cannot be computed (then EVAL is used). */
+static void script_sha(const char *text, char *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    out[0] = '\0';
+    if (EVP_Digest(text, strlen(text), md, &n, EVP_sha1(), NULL) != 1 || n != 20)
+        return;
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < n; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Runs script id: argv[0] and argv[1] are filled here (EVALSHA sha, or
+ * EVAL text), argv[2..] are numkeys, the keys and the arguments. The
+ * reply (NULL on an I/O error), to be checked by the caller. */
+static redisReply *run_script(redis_be *b, int id, int argc, const char **argv, size_t *len)
+{
+    const char *text = script_texts[id];
+    if (b->sha[id][0] == '\0')
+        script_sha(text, b->sha[id]);
+    if (b->sha[id][0] != '\0') {
+        argv[0] = "EVALSHA";
+        len[0] = 7;
+        argv[1] = b->sha[id];
+        len[1] = 40;
+        redisReply *r = redisCommandArgv(b->c, argc, argv, len);
+        if (r == NULL || r->type != REDIS_REPLY_ERROR || r->str == NULL ||
+            strncmp(r->str, "NOSCRIPT", 8) != 0)
+            return r;
+        freeReplyObject(r);
+    }
+    argv[0] = "EVAL";
+    len[0] = 4;
+    argv[1] = text;
+    len[1] = strlen(text);
+    return redisCommandArgv(b->c, argc, argv, len);
+}
+
+/* Script id on one key with up to four arguments (decimal numbers, or a
+ * string in args_s[i] when not NULL). */
+static redisReply *script_on_key(redis_be *b, int id, const char *key, size_t klen, int nargs,
+                                 const char *const *args_s, const long long *args_n)
+{
+    const char *argv[8];
+    size_t len[8];
+    char nums[4][24];
+    argv[2] = "1";
+    len[2] = 1;
+    argv[3] = key;
+    len[3] = klen;
+    for (int i = 0; i < nargs && i < 4; i++) {
+        if (args_s != NULL && args_s[i] != NULL) {
+            argv[4 + i] = args_s[i];
+            len[4 + i] = strlen(args_s[i]);
+        } else {
+            int w = snprintf(nums[i], sizeof nums[i], "%lld", args_n[i]);
+            argv[4 + i] = nums[i];
+            len[4 + i] = (size_t)w;
+        }
+    }
+    return run_script(b, id, 4 + (nargs < 4 ? nargs : 4), argv, len);
+}
 
 /* An operation on a connected context: 0 ok, -1 failed (b->err set). */
 typedef int (*redis_op)(redis_be *b, void *arg);
@@ -415,7 +507,7 @@ static int rd_check(void *be, const char *jti, size_t jti_len, const char *user,
 /* ---- revoke */
 
 typedef struct eval_arg {
-    const char *script;
+    int script;
     const char *key;
     size_t klen;
     long long value, value2; /* ARGV[1], ARGV[2] */
@@ -424,14 +516,14 @@ typedef struct eval_arg {
 static int op_eval(redis_be *b, void *arg)
 {
     eval_arg *a = arg;
-    redisReply *r = redisCommand(b->c, "EVAL %s 1 %b %lld %lld", a->script, a->key, a->klen,
-                                 a->value, a->value2);
+    long long v[2] = {a->value, a->value2};
+    redisReply *r = script_on_key(b, a->script, a->key, a->klen, 2, NULL, v);
     int rc = want(b, r, REDIS_REPLY_INTEGER, "EVAL");
     freeReplyObject(r);
     return rc;
 }
 
-static int eval_on_key(redis_be *b, const char *script, const char *kind, const char *s, size_t len,
+static int eval_on_key(redis_be *b, int script, const char *kind, const char *s, size_t len,
                        long long value, long long value2)
 {
     eval_arg a = {.script = script, .value = value, .value2 = value2};
@@ -447,12 +539,12 @@ static int eval_on_key(redis_be *b, const char *script, const char *kind, const 
 static int rd_revoke(void *be, const char *jti, size_t len, long long until, long long now)
 {
     long long ttl = until == 0 ? 0 : until - now; /* the front end ensures until > now */
-    return eval_on_key(be, revoke_lua, "jti:", jti, len, ttl, until);
+    return eval_on_key(be, SCR_REVOKE, "jti:", jti, len, ttl, until);
 }
 
 static int rd_revoke_user(void *be, const char *user, size_t len, long long cutoff)
 {
-    return eval_on_key(be, revoke_user_lua, "user:", user, len, cutoff, 0);
+    return eval_on_key(be, SCR_REVOKE_USER, "user:", user, len, cutoff, 0);
 }
 
 /* ---- count, list: SCAN over <prefix>* */
@@ -649,8 +741,9 @@ typedef struct login_arg {
 static int op_attempt_add(redis_be *b, void *arg)
 {
     login_arg *a = arg;
-    redisReply *r = redisCommand(b->c, "EVAL %s 1 %b %s %lld %lld %lld", attempt_add_lua, a->key,
-                                 a->klen, a->member, a->now, a->window, a->keep);
+    const char *s[4] = {a->member, NULL, NULL, NULL};
+    long long v[4] = {0, a->now, a->window, a->keep};
+    redisReply *r = script_on_key(b, SCR_ATTEMPT_ADD, a->key, a->klen, 4, s, v);
     int rc = want(b, r, REDIS_REPLY_INTEGER, "record a login failure");
     if (rc == 0)
         a->result = r->integer;
@@ -704,8 +797,8 @@ static int op_ban_get(redis_be *b, void *arg)
 static int op_ban_set(redis_be *b, void *arg)
 {
     login_arg *a = arg;
-    redisReply *r = redisCommand(b->c, "EVAL %s 1 %b %lld %lld", ban_set_lua, a->key, a->klen,
-                                 a->until, a->until - a->now);
+    long long v[2] = {a->until, a->until - a->now};
+    redisReply *r = script_on_key(b, SCR_BAN_SET, a->key, a->klen, 2, NULL, v);
     int rc = want(b, r, REDIS_REPLY_INTEGER, "set a login ban");
     freeReplyObject(r);
     return rc;
@@ -937,7 +1030,9 @@ static const char family_start_lua[] = FAMILY_LUA_HELPERS
     "index_add(KEYS[3], ARGV[6], ARGV[5]) "
     "return 0";
 
-/* One rotation, by the rules of jwtx_blocklist_family_rotate. KEYS: rot of
+/* One rotation, by the rules of jwtx_blocklist_family_rotate. later(a, b)
+ * is the later of two expiries or lives as decimal strings ('0': never, the
+ * latest; one that is not a number fails the script). KEYS: rot of
  * the jti, fam and famst of the token's family (or of the new one), ufam of
  * the user. ARGV[3..]: family id, 'f' (the token has it) or 'n' (start it),
  * user, grace, the rotated record's until, slide '1'/'0', the family's
@@ -945,6 +1040,11 @@ static const char family_start_lua[] = FAMILY_LUA_HELPERS
  * rotated record names the family it was rotated in: that one counts, and
  * the grace period runs from its first rotation. */
 static const char family_rotate_lua[] = FAMILY_LUA_HELPERS
+    "local function later(a, b) "
+    "  if a == '0' or b == '0' then return '0' end "
+    "  local x, y = tonumber(a), tonumber(b) "
+    "  if not x or not y then error('a family record is damaged') end "
+    "  if x >= y then return a end return b end "
     "local rec = redis.call('HMGET', KEYS[1], 'fam', 'at') "
     "if rec[1] then "
     "  local f = rec[1] "
@@ -952,7 +1052,14 @@ static const char family_rotate_lua[] = FAMILY_LUA_HELPERS
     "  local at = tonumber(rec[2]) "
     "  if not at then error('a rotated record has no time') end "
     "  if now - at > tonumber(ARGV[6]) then end_family(f) return {1, f} end "
-    "  redis.call('HSET', P .. 'fam:' .. f, 'last', ARGV[1]) "
+    "  local fk = P .. 'fam:' .. f "
+    "  redis.call('HSET', fk, 'last', ARGV[1]) "
+    "  if ARGV[8] == '1' then "
+    "    local cur = redis.call('HMGET', fk, 'expires', 'until') "
+    "    local e, u = later(cur[1], ARGV[9]), later(cur[2], ARGV[10]) "
+    "    redis.call('HSET', fk, 'expires', e, 'until', u) "
+    "    live_ttl(fk, u) live_ttl(P .. 'famst:' .. f, u) "
+    "    index_add(P .. 'ufam:' .. family_user(f), f, u) end "
     "  return {0, f} end "
     "local f = ARGV[3] "
     "if ARGV[4] == 'f' then "
@@ -1004,11 +1111,20 @@ static const char family_list_lua[] = FAMILY_LUA_HELPERS
     "index_fix(KEYS[1]) "
     "return out";
 
-/* The words of one EVAL, binary-safe (redisCommandArgv). */
+static const char *const script_texts[SCR__N] = {
+    [SCR_REVOKE] = revoke_lua,           [SCR_REVOKE_USER] = revoke_user_lua,
+    [SCR_ATTEMPT_ADD] = attempt_add_lua, [SCR_BAN_SET] = ban_set_lua,
+    [SCR_FAM_START] = family_start_lua,  [SCR_FAM_ROTATE] = family_rotate_lua,
+    [SCR_FAM_END] = family_end_lua,      [SCR_FAM_END_USER] = family_end_user_lua,
+    [SCR_FAM_LIST] = family_list_lua,
+};
+
+/* The words of one script call, binary-safe (redisCommandArgv). */
 #define SCRIPT_WORDS 24
 
 typedef struct script_call {
     const char *what; /* for messages */
+    int script;       /* SCR_* */
     int type;         /* the reply type wanted */
     int argc;
     const char *argv[SCRIPT_WORDS];
@@ -1055,15 +1171,17 @@ static void sc_key(script_call *c, redis_be *b, const char *kind, const char *s,
     sc_word(c, k, len);
 }
 
-/* EVAL script with nkeys keys to follow, then ARGV[1] = now, ARGV[2] =
- * the prefix: the caller adds the keys first, then the rest of ARGV. */
-static void sc_begin(script_call *c, const char *what, int type, const char *script, int nkeys)
+/* Script (SCR_*) with nkeys keys to follow, then ARGV[1] = now, ARGV[2] =
+ * the prefix: the caller adds the keys first, then the rest of ARGV. The
+ * first two words are filled when it is sent (run_script). */
+static void sc_begin(script_call *c, const char *what, int type, int script, int nkeys)
 {
     memset(c, 0, sizeof *c);
     c->what = what;
     c->type = type;
-    sc_word(c, "EVAL", 4);
-    sc_word(c, script, strlen(script));
+    c->script = script;
+    sc_word(c, "", 0);
+    sc_word(c, "", 0);
     sc_ll(c, nkeys);
 }
 
@@ -1087,7 +1205,7 @@ static int op_script(redis_be *b, void *arg)
     script_call *c = arg;
     freeReplyObject(c->reply);
     c->reply = NULL;
-    redisReply *r = redisCommandArgv(b->c, c->argc, c->argv, c->len);
+    redisReply *r = run_script(b, c->script, c->argc, c->argv, c->len);
     if (want(b, r, c->type, c->what) != 0) {
         freeReplyObject(r);
         return -1;
@@ -1109,7 +1227,7 @@ static int rd_family_start(void *be, const char *fam, size_t flen, const char *u
 {
     redis_be *b = be;
     script_call c;
-    sc_begin(&c, "start a session family", REDIS_REPLY_INTEGER, family_start_lua, 3);
+    sc_begin(&c, "start a session family", REDIS_REPLY_INTEGER, SCR_FAM_START, 3);
     sc_key(&c, b, "fam:", fam, flen);
     sc_key(&c, b, "famst:", fam, flen);
     sc_key(&c, b, "ufam:", user, ulen);
@@ -1131,7 +1249,7 @@ static int rd_family_rotate(void *be, const jwtxp_bl_rotate *r, char *fam_out, s
     const char *f = r->fam != NULL ? r->fam : r->new_fam;
     size_t flen = r->fam != NULL ? r->flen : r->nflen;
     script_call c;
-    sc_begin(&c, "rotate a refresh token", REDIS_REPLY_ARRAY, family_rotate_lua, 4);
+    sc_begin(&c, "rotate a refresh token", REDIS_REPLY_ARRAY, SCR_FAM_ROTATE, 4);
     sc_key(&c, b, "rot:", r->jti, r->jlen);
     sc_key(&c, b, "fam:", f, flen);
     sc_key(&c, b, "famst:", f, flen);
@@ -1167,7 +1285,7 @@ static int rd_family_end(void *be, const char *fam, size_t flen, long long now)
 {
     redis_be *b = be;
     script_call c;
-    sc_begin(&c, "end a session family", REDIS_REPLY_INTEGER, family_end_lua, 2);
+    sc_begin(&c, "end a session family", REDIS_REPLY_INTEGER, SCR_FAM_END, 2);
     sc_key(&c, b, "fam:", fam, flen);
     sc_key(&c, b, "famst:", fam, flen);
     sc_common(&c, b, now);
@@ -1183,7 +1301,7 @@ static int rd_family_end_user(void *be, const char *user, size_t ulen, long long
 {
     redis_be *b = be;
     script_call c;
-    sc_begin(&c, "end the session families of a user", REDIS_REPLY_INTEGER, family_end_user_lua, 1);
+    sc_begin(&c, "end the session families of a user", REDIS_REPLY_INTEGER, SCR_FAM_END_USER, 1);
     sc_key(&c, b, "ufam:", user, ulen);
     sc_common(&c, b, now);
     int rc = sc_run(&c, b);
@@ -1295,7 +1413,7 @@ static int rd_family_list(void *be, const char *user, size_t ulen, long long now
         return a.stopped ? 1 : 0;
     }
     script_call c;
-    sc_begin(&c, "list session families", REDIS_REPLY_ARRAY, family_list_lua, 1);
+    sc_begin(&c, "list session families", REDIS_REPLY_ARRAY, SCR_FAM_LIST, 1);
     sc_key(&c, b, "ufam:", user, ulen);
     sc_common(&c, b, now);
     int rc = sc_run(&c, b);
@@ -1312,6 +1430,62 @@ static int rd_family_list(void *be, const char *user, size_t ulen, long long now
     }
     sc_clear(&c);
     return rc;
+}
+
+typedef struct fam_get_arg {
+    const char *key;
+    size_t klen;
+    long long now;
+    jwtx_family_info *info;
+    char *user_buf;
+    size_t user_size;
+    int found;
+} fam_get_arg;
+
+static int op_family_get(redis_be *b, void *arg)
+{
+    fam_get_arg *a = arg;
+    static const char what[] = "read a session family";
+    a->found = 0;
+    redisReply *r =
+        redisCommand(b->c, "HMGET %b user started last expires until ended", a->key, a->klen);
+    int rc = want(b, r, REDIS_REPLY_ARRAY, what);
+    if (rc == 0 && r->elements != 6)
+        rc = fail(b, what, "unexpected reply");
+    if (rc == 0 && r->element[0]->type != REDIS_REPLY_NIL) {
+        redisReply **e = r->element;
+        jwtx_family_info f;
+        long long until = 0, ended = 0;
+        if (family_info(&f, "", e[0], e[1], e[2], e[3]) != 0 || e[4]->type != REDIS_REPLY_STRING ||
+            parse_ll(e[4]->str, e[4]->len, &until) != 0 || e[5]->type != REDIS_REPLY_STRING ||
+            parse_ll(e[5]->str, e[5]->len, &ended) != 0 || e[0]->len >= a->user_size) {
+            rc = fail(b, what, "a family record is damaged");
+        } else if (until == 0 || until > a->now) {
+            memcpy(a->user_buf, e[0]->str, e[0]->len);
+            a->user_buf[e[0]->len] = '\0';
+            a->info->started = f.started;
+            a->info->last_refresh = f.last_refresh;
+            a->info->expires = f.expires;
+            a->info->ended = ended;
+            a->found = 1;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_family_get(void *be, const char *fam, size_t flen, long long now,
+                         jwtx_family_info *info, char *user_buf, size_t user_size)
+{
+    redis_be *b = be;
+    fam_get_arg a = {.now = now, .info = info, .user_buf = user_buf, .user_size = user_size};
+    char *key = make_key(b, "fam:", fam, flen, &a.klen);
+    if (key == NULL)
+        return fail(b, "read a session family", "out of memory");
+    a.key = key;
+    int rc = run_op(b, op_family_get, &a);
+    free(key);
+    return rc == 0 ? a.found : -1;
 }
 
 const jwtxp_bl_ops jwtxp_bl_redis_ops = {
@@ -1336,6 +1510,7 @@ const jwtxp_bl_ops jwtxp_bl_redis_ops = {
     .family_end = rd_family_end,
     .family_end_user = rd_family_end_user,
     .family_list = rd_family_list,
+    .family_get = rd_family_get,
     .last_error = rd_last_error,
     .destroy = rd_destroy,
 };

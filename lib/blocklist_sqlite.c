@@ -147,10 +147,12 @@ enum {
     FS_ROT_ADD,
     FS_TOUCH,
     FS_SLIDE,
+    FS_SLIDE_LATER,
     FS_END,
     FS_END_USER,
     FS_LIST_USER,
     FS_LIST_ALL,
+    FS_GET,
     FS_PURGE_FAMILIES,
     FS_PURGE_ROTATED,
     FS__N
@@ -176,6 +178,12 @@ static const char *const family_sql[FS__N] = {
     [FS_ROT_ADD] = "INSERT INTO rotated(jti, fam, at, until) VALUES(?1, ?2, ?3, ?4)",
     [FS_TOUCH] = "UPDATE families SET last_refresh = ?2 WHERE fam = ?1",
     [FS_SLIDE] = "UPDATE families SET last_refresh = ?2, expires = ?3, until = ?4 WHERE fam = ?1",
+    /* FS_SLIDE keeping the later expiry and life (0: never, the latest). */
+    [FS_SLIDE_LATER] =
+        "UPDATE families SET last_refresh = ?2, "
+        "expires = CASE WHEN expires = 0 OR ?3 = 0 THEN 0 ELSE max(expires, ?3) END, "
+        "until = CASE WHEN until = 0 OR ?4 = 0 THEN 0 ELSE max(until, ?4) END "
+        "WHERE fam = ?1",
     [FS_END] = "UPDATE families SET ended = ?2 WHERE fam = ?1 AND ended = 0",
     [FS_END_USER] = "UPDATE families SET ended = ?2 WHERE user = ?1 AND ended = 0 AND "
                     "(until = 0 OR until > ?3)",
@@ -183,6 +191,9 @@ static const char *const family_sql[FS__N] = {
                      "AND (expires = 0 OR expires > ?2) ORDER BY started, fam",
     [FS_LIST_ALL] = "SELECT " FAMILY_COLUMNS " FROM families WHERE ended = 0 "
                     "AND (expires = 0 OR expires > ?2) ORDER BY started, fam",
+    /* By primary key: one B-tree descent. */
+    [FS_GET] = "SELECT user, started, last_refresh, expires, ended FROM families "
+               "WHERE fam = ?1 AND (until = 0 OR until > ?2)",
     [FS_PURGE_FAMILIES] = "DELETE FROM families WHERE fam IN (SELECT fam FROM families "
                           "WHERE until > 0 AND until <= ?1 LIMIT ?2)",
     [FS_PURGE_ROTATED] = "DELETE FROM rotated WHERE rowid IN (SELECT rowid FROM rotated "
@@ -1338,11 +1349,13 @@ static int family_live(sqlite_be *b, const char *fam, size_t flen)
 }
 
 /* The family's last refresh becomes now (with slide also its expiry and
- * life in the store). 0 or -1. */
-static int touch_family(sqlite_be *b, const char *fam, size_t flen, long long now, bool slide,
+ * life in the store: FS_SLIDE sets them, FS_SLIDE_LATER keeps the later of
+ * the stored and the given ones). 0 or -1. */
+static int touch_family(sqlite_be *b, const char *fam, size_t flen, long long now, int k,
                         long long expires, long long until)
 {
-    sqlite3_stmt *st = b->fs[slide ? FS_SLIDE : FS_TOUCH];
+    bool slide = k != FS_TOUCH;
+    sqlite3_stmt *st = b->fs[k];
     sqlite3_bind_text(st, 1, fam, (int)flen, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
     if (slide) {
@@ -1396,8 +1409,13 @@ static int rotate_in(sqlite_be *b, const jwtxp_bl_rotate *r, char *fam_out, size
             (unsigned long long)r->now - (unsigned long long)at > (unsigned long long)r->grace)
             return end_family(b, prev, plen, r->now) < 0 ? -1 : JWTX_BL_REUSED;
         /* Within the grace period: a second refresh of the same token (two
-         * tabs); the grace still counts from the first rotation. */
-        return touch_family(b, prev, plen, r->now, false, 0, 0) != 0 ? -1 : JWTX_BL_ROTATED;
+         * tabs); the grace still counts from the first rotation. With slide
+         * the token issued now expires at r->expires: the family must live
+         * as long as the latest token it has issued. */
+        return touch_family(b, prev, plen, r->now, r->slide ? FS_SLIDE_LATER : FS_TOUCH, r->expires,
+                            r->until) != 0
+                   ? -1
+                   : JWTX_BL_ROTATED;
     }
     if (r->fam != NULL) {
         copy_family(fam_out, out_size, r->fam, r->flen);
@@ -1405,7 +1423,8 @@ static int rotate_in(sqlite_be *b, const jwtxp_bl_rotate *r, char *fam_out, size
         if (l <= 0)
             return l < 0 ? -1 : JWTX_BL_ENDED;
         if (add_rotated(b, r, r->fam, r->flen) != 0 ||
-            touch_family(b, r->fam, r->flen, r->now, r->slide, r->expires, r->until) != 0)
+            touch_family(b, r->fam, r->flen, r->now, r->slide ? FS_SLIDE : FS_TOUCH, r->expires,
+                         r->until) != 0)
             return -1;
         return JWTX_BL_ROTATED;
     }
@@ -1499,6 +1518,46 @@ static int sq_family_list(void *be, const char *user, size_t ulen, long long now
     return result;
 }
 
+static int sq_family_get(void *be, const char *fam, size_t flen, long long now,
+                         jwtx_family_info *info, char *user_buf, size_t user_size)
+{
+    sqlite_be *b = be;
+    int rc = ensure_family(b);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = b->fs[FS_GET];
+    sqlite3_bind_text(st, 1, fam, (int)flen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int got = 0;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *u = sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (u == NULL || n >= user_size) {
+            got = -1;
+        } else {
+            memcpy(user_buf, u, n);
+            user_buf[n] = '\0';
+            info->started = sqlite3_column_int64(st, 1);
+            info->last_refresh = sqlite3_column_int64(st, 2);
+            info->expires = sqlite3_column_int64(st, 3);
+            info->ended = sqlite3_column_int64(st, 4);
+            got = 1;
+        }
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        fail(b, "read a family");
+        after_error(b, rc);
+        return -1;
+    }
+    if (got < 0)
+        snprintf(b->err, sizeof b->err, "sqlite %s: read a family: its user is damaged", b->path);
+    return got;
+}
+
 const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {
     .kind = "sqlite",
     .init = sq_init,
@@ -1521,6 +1580,7 @@ const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {
     .family_end = sq_family_end,
     .family_end_user = sq_family_end_user,
     .family_list = sq_family_list,
+    .family_get = sq_family_get,
     .last_error = sq_last_error,
     .destroy = sq_destroy,
 };

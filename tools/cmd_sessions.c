@@ -160,11 +160,8 @@ static int do_list(jwtx_blocklist *bl, const char *user, bool json)
     return status;
 }
 
-/* The families of a user (end --user: one audit line each), or the owner of
- * one family (end FAMILY). */
+/* The families of a user (end --user: one audit line each). */
 typedef struct collect {
-    const char *want; /* a family to find the user of; NULL: collect all */
-    char *user;       /* with want: its user */
     char **fams;
     size_t n, cap;
     int failed;
@@ -173,13 +170,6 @@ typedef struct collect {
 static int on_collect(const jwtx_family_info *f, void *ctx)
 {
     collect *c = ctx;
-    if (c->want != NULL) {
-        if (strcmp(f->family, c->want) != 0)
-            return 0;
-        if ((c->user = strdup(f->user)) == NULL)
-            c->failed = 1;
-        return 1;
-    }
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 8;
         char **p = realloc(c->fams, cap * sizeof *p);
@@ -203,7 +193,6 @@ static void collect_clear(collect *c)
     for (size_t i = 0; i < c->n; i++)
         free(c->fams[i]);
     free(c->fams);
-    free(c->user);
 }
 
 /* One session_end line; 0 or -1 (said on stderr). */
@@ -227,17 +216,17 @@ static int audit_end(jwtx_audit *a, const char *user, const char *family)
 static int end_family(jwtx_blocklist *bl, jwtx_audit *a, const char *family)
 {
     long long now = (long long)time(NULL);
-    collect c = {.want = family};
-    /* Only the audit line needs the user, and finding it walks every
-     * session: done only when there is a line to write. */
-    if (a != NULL && jwtx_blocklist_family_list(bl, NULL, now, on_collect, &c) < 0) {
-        collect_clear(&c);
-        return tool_store_unavailable(bl);
-    }
-    if (c.failed) {
-        collect_clear(&c);
-        fprintf(stderr, "jwtx: out of memory\n");
-        return 1;
+    /* Only the audit line needs the user: looked up by the family's id
+     * (one lookup), only when there is a line to write. */
+    char user[JWTX_BLOCKLIST_KEY_MAX + 1];
+    jwtx_family_info info;
+    const char *owner = NULL;
+    if (a != NULL) {
+        int got = jwtx_blocklist_family_get(bl, family, now, &info, user, sizeof user);
+        if (got < 0)
+            return tool_store_unavailable(bl);
+        if (got == 1)
+            owner = info.user;
     }
     int rc = jwtx_blocklist_family_end(bl, family, now);
     int status = 0;
@@ -250,15 +239,14 @@ static int end_family(jwtx_blocklist *bl, jwtx_audit *a, const char *family)
     } else {
         printf("ended session ");
         put_text(family);
-        if (c.user != NULL) {
+        if (owner != NULL) {
             printf(" of ");
-            put_text(c.user);
+            put_text(owner);
         }
         printf(": its tokens are revoked\n");
-        if (audit_end(a, c.user, family) != 0)
+        if (audit_end(a, owner, family) != 0)
             status = 1;
     }
-    collect_clear(&c);
     if (status == 0 && fflush(stdout) != 0)
         status = 1;
     return status;

@@ -314,8 +314,11 @@ enum {
  *   - if r->jti was rotated before: its family is the one recorded with it;
  *     not live: ENDED; rotated more than r->grace seconds ago: the family is
  *     ended (ended = now) and REUSED; else (within grace) the family's last
- *     refresh becomes now and ROTATED (a second refresh of the same token, as
- *     two tabs do; the grace period still counts from the first rotation);
+ *     refresh becomes now, with r->slide its expiry and life in the store
+ *     the later of theirs and new_expires' (never being the latest: the
+ *     refresh token issued now must not outlive its family), and ROTATED
+ *     (a second refresh of the same token, as two tabs do; the grace period
+ *     still counts from the first rotation);
  *   - else, with r->family: not live: ENDED; else r->jti is recorded as
  *     rotated at now (kept until its exp + leeway), the family's last refresh
  *     becomes now (and with r->slide its expiry new_expires), ROTATED;
@@ -348,6 +351,20 @@ typedef struct jwtx_family_info {
     long long expires;      /* 0: never */
     long long ended;        /* 0: live */
 } jwtx_family_info;
+
+/* One family by its id, live or ended, as long as the store keeps it (its
+ * life, expires + leeway, not over at now; forever when it never expires):
+ * what `jwtx sessions end FAMILY` needs to name the user. One lookup (SQLite:
+ * by primary key; Redis: one HMGET of <prefix>fam:<id>), whatever the number
+ * of families. On 1, *info is filled: family is the argument, user points
+ * to user_buf (user_size >= JWTX_BLOCKLIST_KEY_MAX + 1, NUL-terminated),
+ * started, last_refresh (0: never), expires (0: never) and ended (0: live,
+ * else when). Returns 1 found, 0 unknown (never started, or past its life
+ * in the store), -1 on failure or bad arguments (a record the store holds
+ * damaged is a failure); on 0 and -1 *info is zeroed and user_buf "". */
+int jwtx_blocklist_family_get(jwtx_blocklist *bl, const char *family, long long now,
+                              jwtx_family_info *info, char *user_buf, size_t user_size)
+    __attribute__((warn_unused_result));
 
 /* Calls cb once per live family (not ended, not expired at now) of user, or
  * of every user when user is NULL. cb must not use bl; a non-zero return

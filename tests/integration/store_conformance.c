@@ -5,11 +5,14 @@
  * answer alike.
  *
  *   store_conformance [--prefix P] [--tag T] URL     the scenarios
- *   (--timeout MS: the store's timeout, default 2000)
+ *   (--timeout MS: the store's timeout, default 2000; --between CMD: runs
+ *   the shell command CMD before each scenario, e.g. a SCRIPT FLUSH of the
+ *   Redis server, and adds a scenario of the other scripts: revocations,
+ *   login failures and bans)
  *   store_conformance [--prefix P] --down URL        a store that cannot
  *       answer: every family operation -1, every check UNAVAILABLE
  *   store_conformance [--prefix P] --probe FAM JTI USER URL   prints what
- *       a check, a rotation, a list, an end of the user and an end answer
+ *       a check, a rotation, a list, an end of the user, an end and a get answer
  *       (for a suite that damaged the store on purpose)
  *
  * Times are explicit `now` values from one base (the wall clock at start,
@@ -40,6 +43,7 @@ static int passed, failed;
 static const char *url, *prefix, *tag;
 static long long T;                 /* the base time of every scenario */
 static long long timeout_ms = 2000; /* --timeout */
+static const char *between;         /* --between: a shell command run before each scenario */
 
 static void ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -337,9 +341,22 @@ static void scenario_slide(jwtx_blocklist *bl)
     listed l;
     if (list(bl, u, T + 51, &l) == 0)
         expect_listed(&l, "slide moves the expiry", f, u, T, T + 50, T + 5000);
+    /* The same token again within grace: the refresh token issued then
+     * expires at its new_expires, so the family (and its keys) must live as
+     * long; a smaller new_expires never shortens it. */
+    r.now = T + 58;
+    r.new_expires = T + 5100;
+    expect_rotate(bl, "slide within grace", &r, JWTX_BL_ROTATED, f);
+    if (list(bl, u, T + 58, &l) == 0)
+        expect_listed(&l, "slide within grace moves the expiry too", f, u, T, T + 58, T + 5100);
+    r.now = T + 59;
+    r.new_expires = T + 4000;
+    expect_rotate(bl, "slide within grace, earlier expiry", &r, JWTX_BL_ROTATED, f);
+    if (list(bl, u, T + 59, &l) == 0)
+        expect_listed(&l, "slide within grace keeps the later expiry", f, u, T, T + 59, T + 5100);
     /* Past the old expiry, the family still lives. */
     if (list(bl, u, T + 200, &l) == 0)
-        expect_listed(&l, "slide: listed past the old expiry", f, u, T, T + 50, T + 5000);
+        expect_listed(&l, "slide: listed past the old expiry", f, u, T, T + 59, T + 5100);
     expect_check(bl, "slide: live past the old expiry", id("d1"), u, T + 50, f, T + 200,
                  JWTX_BL_CLEAR);
     jwtx_rotation r2 = rotation(id("rs2"), T + 5000, f, u, T + 60);
@@ -347,8 +364,8 @@ static void scenario_slide(jwtx_blocklist *bl)
     r2.new_expires = T + 9000; /* ignored without slide */
     expect_rotate(bl, "no slide", &r2, JWTX_BL_ROTATED, f);
     if (list(bl, u, T + 61, &l) == 0)
-        expect_listed(&l, "no slide keeps the expiry", f, u, T, T + 60, T + 5000);
-    told("fam", f, T + 5000 + LEEWAY, T + 50);
+        expect_listed(&l, "no slide keeps the expiry", f, u, T, T + 60, T + 5100);
+    told("fam", f, T + 5100 + LEEWAY, T + 58);
     told("rot", id("rs1"), T + 100 + LEEWAY, T + 50);
 
     const char *f2 = id("f-slide-never");
@@ -360,6 +377,55 @@ static void scenario_slide(jwtx_blocklist *bl)
         expect_listed(&l, "slide to never", f2, u, T, T + 70, 0);
     told("fam", f2, 0, T + 70);
     told("ufam", u, 0, T + 70);
+}
+
+/* One family by id: live or ended, until its store life is over. */
+static void expect_get(jwtx_blocklist *bl, const char *what, const char *fam, long long now,
+                       int want, const char *user, long long started, long long last,
+                       long long expires, long long ended)
+{
+    jwtx_family_info f;
+    char ubuf[JWTX_BLOCKLIST_KEY_MAX + 1];
+    int rc = jwtx_blocklist_family_get(bl, fam, now, &f, ubuf, sizeof ubuf);
+    if (want != 1) {
+        ok(rc == want && ubuf[0] == '\0' && f.user == NULL && f.started == 0,
+           "%s: get is %d (got %d%s%s)", what, want, rc, rc < 0 ? ": " : "",
+           rc < 0 ? jwtx_blocklist_last_error(bl) : "");
+        return;
+    }
+    ok(rc == 1 && f.family == fam && f.user == ubuf && strcmp(ubuf, user) == 0 &&
+           f.started == started && f.last_refresh == last && f.expires == expires &&
+           f.ended == ended,
+       "%s: get is 1: user %s, started T%+lld, last %lld, expires %lld, ended %lld (got %d: %s, "
+       "T%+lld, %lld, %lld, %lld%s%s)",
+       what, user, started - T, last, expires, ended, rc, ubuf, f.started - T, f.last_refresh,
+       f.expires, f.ended, rc < 0 ? ": " : "", rc < 0 ? jwtx_blocklist_last_error(bl) : "");
+}
+
+static void scenario_get(jwtx_blocklist *bl)
+{
+    const char *u = id("gina"), *f = id("f-get"), *fn = id("f-get-never");
+    start(bl, f, u, T, T + 100);
+    expect_get(bl, "get a new family", f, T, 1, u, T, 0, T + 100, 0);
+    jwtx_rotation r = rotation(id("rg1"), T + 100, f, u, T + 10);
+    expect_rotate(bl, "get: a refresh", &r, JWTX_BL_ROTATED, f);
+    expect_get(bl, "get after a refresh", f, T + 11, 1, u, T, T + 10, T + 100, 0);
+    expect_get(bl, "get past its expiry, within the leeway", f, T + 100 + LEEWAY - 1, 1, u, T,
+               T + 10, T + 100, 0);
+    expect_get(bl, "get once its store life is over", f, T + 100 + LEEWAY, 0, NULL, 0, 0, 0, 0);
+    ok(jwtx_blocklist_family_end(bl, f, T + 20) == 1, "get: end the family");
+    expect_get(bl, "get an ended family", f, T + 21, 1, u, T, T + 10, T + 100, T + 20);
+    expect_get(bl, "get an unknown family", id("f-get-unknown"), T, 0, NULL, 0, 0, 0, 0);
+    start(bl, fn, u, T + 1, 0);
+    expect_get(bl, "get a family that never expires", fn, T + 1000000000, 1, u, T + 1, 0, 0, 0);
+    char longfam[JWTX_BLOCKLIST_FAMILY_MAX + 2];
+    memset(longfam, 'f', sizeof longfam - 1);
+    longfam[sizeof longfam - 1] = '\0';
+    expect_get(bl, "get a family id too long", longfam, T, -1, NULL, 0, 0, 0, 0);
+    jwtx_family_info info;
+    char small[16];
+    ok(jwtx_blocklist_family_get(bl, fn, T, &info, small, sizeof small) == -1 && small[0] == '\0',
+       "get with a user buffer below JWTX_BLOCKLIST_KEY_MAX + 1: -1");
 }
 
 static void scenario_end(jwtx_blocklist *bl)
@@ -612,6 +678,29 @@ static void scenario_concurrency_agree(jwtx_blocklist *bl)
                   JWTX_BL_ROTATED, f);
 }
 
+/* The other scripts of a store (revocations, login attempts and bans), for
+ * a run with --between (a Redis server made to forget its scripts). */
+static void scenario_scripts(jwtx_blocklist *bl)
+{
+    const char *j = id("s-jti"), *u = id("s-user"), *k = id("s-key");
+    ok(jwtx_blocklist_revoke(bl, j, true, T + 100, T) == 0, "scripts: revoke a jti");
+    expect_check(bl, "scripts: the revoked jti", j, NULL, T, NULL, T + 1, JWTX_BL_REVOKED);
+    ok(jwtx_blocklist_revoke_user(bl, u, T + 5) == 0, "scripts: revoke a user");
+    expect_check(bl, "scripts: a token of the user from before", NULL, u, T + 5, NULL, T + 6,
+                 JWTX_BL_REVOKED);
+    long long n = -1;
+    int rc = jwtx_blocklist_attempt_add(bl, k, T, 60, 10, &n);
+    ok(rc == 0 && n == 1, "scripts: a login failure counted (got %d, %lld)", rc, n);
+    if (between != NULL && system(between) != 0)
+        ok(false, "scripts: %s", between);
+    rc = jwtx_blocklist_attempt_add(bl, k, T + 1, 60, 10, &n);
+    ok(rc == 0 && n == 2, "scripts: a second login failure counted (got %d, %lld)", rc, n);
+    ok(jwtx_blocklist_ban_set(bl, k, T + 2, T + 100) == 0, "scripts: a ban set");
+    long long until = 0;
+    rc = jwtx_blocklist_ban_get(bl, k, T + 3, &until);
+    ok(rc == 1 && until == T + 100, "scripts: the ban is in force (got %d, T%+lld)", rc, until - T);
+}
+
 /* Every family operation fails and no check is CLEAR. */
 static void scenario_down(jwtx_blocklist *bl)
 {
@@ -631,6 +720,10 @@ static void scenario_down(jwtx_blocklist *bl)
     memset(&l, 0, sizeof l);
     ok(jwtx_blocklist_family_list(bl, u, T, collect, &l) == -1, "down: list of a user is -1");
     ok(jwtx_blocklist_family_list(bl, NULL, T, collect, &l) == -1, "down: list of all is -1");
+    jwtx_family_info info;
+    char ubuf[JWTX_BLOCKLIST_KEY_MAX + 1];
+    ok(jwtx_blocklist_family_get(bl, f, T, &info, ubuf, sizeof ubuf) == -1 && ubuf[0] == '\0',
+       "down: get is -1");
     expect_check(bl, "down: with a family", "down-jti", u, T, f, T, JWTX_BL_UNAVAILABLE);
     expect_check(bl, "down: family only", NULL, NULL, 0, f, T, JWTX_BL_UNAVAILABLE);
     expect_check(bl, "down: without a family", "down-jti", u, T, NULL, T, JWTX_BL_UNAVAILABLE);
@@ -651,6 +744,9 @@ static void probe(jwtx_blocklist *bl, const char *fam, const char *jti, const ch
     printf("list %d\n", jwtx_blocklist_family_list(bl, user, T, collect, &l));
     printf("end_user %d\n", jwtx_blocklist_family_end_user(bl, user, T, NULL));
     printf("end %d\n", jwtx_blocklist_family_end(bl, fam, T));
+    jwtx_family_info info;
+    char ubuf[JWTX_BLOCKLIST_KEY_MAX + 1];
+    printf("get %d\n", jwtx_blocklist_family_get(bl, fam, T, &info, ubuf, sizeof ubuf));
 }
 
 int main(int argc, char **argv)
@@ -671,13 +767,16 @@ int main(int argc, char **argv)
             timeout_ms = atoll(argv[++i]);
         else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc)
             tag = argv[++i];
+        else if (strcmp(argv[i], "--between") == 0 && i + 1 < argc)
+            between = argv[++i];
         else
             break;
     }
     if (i + 1 != argc) {
         fprintf(
             stderr,
-            "usage: %s [--prefix P] [--tag T] [--timeout MS] [--down | --probe FAM JTI USER] URL\n",
+            "usage: %s [--prefix P] [--tag T] [--timeout MS] [--between CMD] [--down | --probe FAM "
+            "JTI USER] URL\n",
             argv[0]);
         return 2;
     }
@@ -697,17 +796,22 @@ int main(int argc, char **argv)
     if (down) {
         scenario_down(bl);
     } else {
-        scenario_rotation(bl);
-        scenario_unknown(bl);
-        scenario_migration(bl);
-        scenario_slide(bl);
-        scenario_end(bl);
-        scenario_end_user(bl);
-        scenario_list(bl);
-        scenario_list_stop(bl);
-        scenario_plain_check(bl);
-        scenario_concurrency(bl);
-        scenario_concurrency_agree(bl);
+        void (*const scenarios[])(jwtx_blocklist *) = {
+            scenario_rotation,    scenario_unknown,     scenario_migration,
+            scenario_slide,       scenario_get,         scenario_end,
+            scenario_end_user,    scenario_list,        scenario_list_stop,
+            scenario_plain_check, scenario_concurrency, scenario_concurrency_agree,
+            scenario_scripts,
+        };
+        for (size_t k = 0; k < sizeof scenarios / sizeof scenarios[0]; k++) {
+            if (scenarios[k] == scenario_scripts && between == NULL)
+                continue;
+            /* e.g. SCRIPT FLUSH: every script must still run (sent in full
+             * again), never fail or answer wrong */
+            if (between != NULL && system(between) != 0)
+                ok(false, "before a scenario: %s", between);
+            scenarios[k](bl);
+        }
     }
     jwtx_blocklist_free(bl);
     for (int k = 0; k < nids; k++)

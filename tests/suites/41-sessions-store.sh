@@ -158,6 +158,33 @@ out=$("$JWTX" blocklist --conf "$work/redis.conf" list 2>&1 | cut -f1,2 | sort |
 check "redis: jwtx blocklist list ignores the session keys" \
     "jti	rt-p-revoked jti	rt2-p-revoked user	rt-ivan user	rt2-ivan " "$out"
 
+# Scripts go as EVALSHA of their SHA1, in full (EVAL) only when the server
+# does not have them. The runs above taught the server every family script:
+# a run now sends no EVAL at all.
+rcli CONFIG RESETSTAT >/dev/null
+run_driver --prefix "$PREFIX" --tag rt3 "$URL" >/dev/null
+check "redis: a run with the scripts known" 0 $?
+cstat() { # COMMAND -> its calls in INFO commandstats (0: none)
+    rcli INFO commandstats | tr -d '\r' | sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0
+}
+n=$(cstat evalsha)
+[ "$n" -gt 0 ] && ok "redis: scripts sent as EVALSHA ($n)" || ko "redis: no EVALSHA sent"
+check "redis: no script sent in full when the server has it (EVAL calls)" 0 "$(cstat eval)"
+# The server forgets its scripts (SCRIPT FLUSH, as a restart does) before
+# every scenario, and once between two script calls in one scenario: every
+# operation still answers right (sent in full after NOSCRIPT), nothing
+# fails, no check is CLEAR that should not be.
+rcli CONFIG RESETSTAT >/dev/null
+flush="redis-cli -h 127.0.0.1 -p $port --no-auth-warning -a '$PASS' SCRIPT FLUSH >/dev/null"
+run_driver --prefix "$PREFIX" --tag rt4 --between "$flush" "$URL" >/dev/null
+check "redis: SCRIPT FLUSH between operations: driver exit status" 0 $?
+grep '^FAIL' "$work/last.out" | head -n 5
+n=$(cstat eval)
+[ "$n" -gt 0 ] && ok "redis: after SCRIPT FLUSH the scripts are sent in full ($n EVAL)" \
+    || ko "redis: after SCRIPT FLUSH no EVAL was sent"
+n=$(cstat evalsha)
+[ "$n" -gt 0 ] && ok "redis: and EVALSHA again afterwards ($n)" || ko "redis: no EVALSHA after SCRIPT FLUSH"
+
 # A damaged store fails closed: a check is never CLEAR where the family's
 # state is not a clean "1", and no operation reads a key of the wrong type
 # as anything but a failure (-1).
@@ -168,29 +195,29 @@ probe() { # NAME EXPECTED FAM JTI USER
 rcli SET "${PREFIX}famst:bad1" x >/dev/null
 rcli HSET "${PREFIX}fam:bad1" user bu1 started 1 last 0 expires 0 until 0 ended 0 >/dev/null
 probe "family state neither 0 nor 1: check unavailable, rotation ENDED" \
-    "check UNAVAILABLE rotate 2 list 0 end_user 0 end 0" bad1 bj1 bu1
+    "check UNAVAILABLE rotate 2 list 0 end_user 0 end 0 get 1" bad1 bj1 bu1
 rcli RPUSH "${PREFIX}famst:bad2" 1 >/dev/null
 probe "family state of the wrong type" \
-    "check UNAVAILABLE rotate -1 list 0 end_user 0 end -1" bad2 bj2 bu2
+    "check UNAVAILABLE rotate -1 list 0 end_user 0 end -1 get 0" bad2 bj2 bu2
 rcli SET "${PREFIX}famst:bad3" 1 >/dev/null
 probe "live state without its record: rotate and end fail" \
-    "check CLEAR rotate -1 list 0 end_user 0 end -1" bad3 bj3 bu3
+    "check CLEAR rotate -1 list 0 end_user 0 end -1 get 0" bad3 bj3 bu3
 rcli SET "${PREFIX}rot:bj4" x >/dev/null
 probe "rotated record of the wrong type" \
-    "check REVOKED rotate -1 list 0 end_user 0 end 0" bad4 bj4 bu4
+    "check REVOKED rotate -1 list 0 end_user 0 end 0 get 0" bad4 bj4 bu4
 rcli SET "${PREFIX}ufam:bu5" x >/dev/null
 probe "user index of the wrong type" \
-    "check REVOKED rotate 2 list -1 end_user -1 end 0" bad5 bj5 bu5
+    "check REVOKED rotate 2 list -1 end_user -1 end 0 get 0" bad5 bj5 bu5
 rcli SET "${PREFIX}famst:bad6" 1 >/dev/null
 rcli HSET "${PREFIX}fam:bad6" user bu6 started abc last 0 expires 0 until 0 ended 0 >/dev/null
 rcli ZADD "${PREFIX}ufam:bu6" +inf bad6 >/dev/null
 probe "family record with a time that is not a number: list fails" \
-    "check CLEAR rotate 0 list -1 end_user 0 end 0" bad6 bj6 bu6
+    "check CLEAR rotate 0 list -1 end_user 0 end 0 get -1" bad6 bj6 bu6
 rcli SET "${PREFIX}famst:bad7" 1 >/dev/null
 rcli HSET "${PREFIX}fam:bad7" user bu7 started 1 last 0 expires zz until 0 ended 0 >/dev/null
 rcli ZADD "${PREFIX}ufam:bu7" +inf bad7 >/dev/null
 probe "family record with an expiry that is not a number: list fails" \
-    "check CLEAR rotate 0 list -1 end_user 0 end 0" bad7 bj7 bu7
+    "check CLEAR rotate 0 list -1 end_user 0 end 0 get -1" bad7 bj7 bu7
 
 # ---- SQLite (the back end on branch sess-sqlite)
 echo "--- the scenarios against SQLite"

@@ -188,6 +188,19 @@ print(len(a), " ".join("%s:%s:%s:%s:%s" % (s["family"], s["user"], s["started"],
     case "$out" in "ended 0 sessions of nobody-here and revoked every token of nobody-here issued"*)
         ok "$store: end --user with no session";; *) ko "$store: end --user with no session: [$rc $out]";; esac
     check "$store: audit: no line when nothing ended" 2 "$(grep -c 'event=session_end' "$audit" 2>/dev/null)"
+
+    # end FAMILY of a session past its expiry but still kept (the leeway):
+    # not listed any more, yet ended, and its audit line names its user
+    # (looked up by id, not found among the listed sessions).
+    sed "s|^JWTX_AUDIT_LOG = .*|JWTX_AUDIT_LOG = \"$work/audit-$store-late.log\"|" "$conf" >"$work/$store-late.conf"
+    echo 'JWT_DECODE_LEEWAY = 300' >>"$work/$store-late.conf"
+    late=$store-late-3f1c2d4e-0000-4000-8000-000000000009
+    check "$store: seed a session past its expiry" ok \
+        "$("$SEED" "$work/$store-late.conf" start "$late" erin $((now - 100)) $((now - 5)) 2>&1)"
+    out=$("$JWTX" sessions --conf "$work/$store-late.conf" end "$late" 2>&1); rc=$?
+    check "$store: end a session past its expiry" "0 ended session $late of erin: its tokens are revoked" "$rc $out"
+    has "$store: audit: end FAMILY names the user of a session past its expiry" \
+        "event=session_end user=\"erin\" fam=\"$late\" reason=admin" "$(cat "$work/audit-$store-late.log" 2>/dev/null)"
 done
 
 # The default JWTX_AUDIT_LOG ("server"): no web server here, the line goes

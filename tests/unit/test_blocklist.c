@@ -1509,12 +1509,34 @@ static void test_sqlite_family_expiry_slide(void)
     memset(&fl, 0, sizeof fl);
     CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, "alice", exp + 1, fam_cb, &fl), 0);
     JWTX_ASSERT_STR(fl.s, "S1 alice 1700000000 1700000100 1700007300\n");
+    /* the same token again within grace: the token issued then expires
+     * later, so the family moves too (never back: the later one is kept) */
+    r.now = now + 105;
+    r.new_expires = now + 105 + 7200;
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_rotate(bl, &r, out, sizeof out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT expires FROM families WHERE fam = 'S1'"), now + 7305);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM families WHERE fam = 'S1'"), now + 7335);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT last_refresh FROM families WHERE fam = 'S1'"), now + 105);
+    r.now = now + 106;
+    r.new_expires = now + 200;
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_rotate(bl, &r, out, sizeof out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT expires FROM families WHERE fam = 'S1'"), now + 7305);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM families WHERE fam = 'S1'"), now + 7335);
+    r.now = now + 100;
     /* slide to "never" (no JWT_REFRESH_TOKEN_EXPIRES) */
     r.jti = "t3";
     r.has_new_expires = false;
     CU_ASSERT_EQUAL(jwtx_blocklist_family_rotate(bl, &r, out, sizeof out), JWTX_BL_ROTATED);
     CU_ASSERT_EQUAL(sql_int(p, "SELECT expires = 0 AND until = 0 FROM families WHERE fam = 'S1'"),
                     1);
+    /* within grace, "never" stays the later one */
+    r.now = now + 101;
+    r.has_new_expires = true;
+    r.new_expires = now + 500;
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_rotate(bl, &r, out, sizeof out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT expires = 0 AND until = 0 FROM families WHERE fam = 'S1'"),
+                    1);
+    r.now = now + 100;
     /* a token from before rotation with slide: the new family expires at
      * new_expires, its rotated record lives as the token does */
     r.jti = "t4";
@@ -1544,6 +1566,25 @@ static void test_sqlite_family_expiry_slide(void)
     CU_ASSERT_EQUAL(fl.n, 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a", "bob", now, "S4", now + 60),
                     JWTX_BL_CLEAR);
+    /* one family by id: found until its store life (expires + leeway) is over */
+    jwtx_family_info fi;
+    char user[JWTX_BLOCKLIST_KEY_MAX + 1];
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "S4", now + 79, &fi, user, sizeof user), 1);
+    JWTX_ASSERT_STR(user, "bob");
+    CU_ASSERT_PTR_EQUAL(fi.user, user);
+    CU_ASSERT_EQUAL(fi.started, now);
+    CU_ASSERT_EQUAL(fi.expires, now + 50);
+    CU_ASSERT_EQUAL(fi.ended, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "S4", now + 80, &fi, user, sizeof user), 0);
+    JWTX_ASSERT_STR(user, "");
+    CU_ASSERT_PTR_NULL(fi.user);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "S4", now + 61), 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "S4", now + 62, &fi, user, sizeof user), 1);
+    CU_ASSERT_EQUAL(fi.ended, now + 61);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "nope", now, &fi, user, sizeof user), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "S4", now, &fi, user, 16), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(bl, "", now, &fi, user, sizeof user), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_get(NULL, "S4", now, &fi, user, sizeof user), -1);
     jwtx_blocklist_free(bl);
 }
 
