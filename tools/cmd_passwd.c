@@ -177,6 +177,9 @@ static int log_out_everywhere(jwtx_blocklist *bl, const char *conf, const char *
         return status;
     }
     printf("jwtx: revoked every token of %s issued at or before %lld\n", user, at);
+    long long n = tool_end_user_sessions(bl, "jwtx passwd", user, at);
+    if (n > 0)
+        printf("jwtx: ended %lld session%s of %s\n", n, n == 1 ? "" : "s", user);
     return 0;
 }
 

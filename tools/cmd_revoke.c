@@ -44,25 +44,6 @@ static int parse_epoch(const char *s, long long *out)
     return 0;
 }
 
-/* The user key for --user: NAME as it is, unless it is a JSON object or
- * array, which is rewritten into the canonical text. A new string, or NULL
- * (out of memory). */
-static char *user_key(const char *name)
-{
-    const char *p = name + strspn(name, " \t\r\n");
-    if (*p == '{' || *p == '[') {
-        json_t *v = jwtx_json_parse(name, strlen(name), NULL, 0);
-        if (v != NULL && (json_is_object(v) || json_is_array(v))) {
-            char *key = jwtx_identity_text(v);
-            json_decref(v);
-            return key;
-        }
-        json_decref(v);
-        fprintf(stderr, "jwtx revoke: --user is not a JSON object or array: taken as a name\n");
-    }
-    return strdup(name);
-}
-
 /* Verifies the token and finds its jti and exp. 0, or an exit status. */
 static int token_jti(const jwtx_config *cfg, const char *arg, char **jti, bool *has_exp,
                      long long *exp)
@@ -136,7 +117,7 @@ int cmd_revoke(int argc, char **argv)
     if (user != NULL) {
         if (at_arg == NULL)
             at = now;
-        if ((key = user_key(user)) == NULL) {
+        if ((key = tool_user_key("jwtx revoke", user)) == NULL) {
             fprintf(stderr, "jwtx: out of memory\n");
             status = 1;
             goto out;
@@ -146,6 +127,13 @@ int cmd_revoke(int argc, char **argv)
             goto out;
         }
         printf("revoked every token of %s issued at or before %lld\n", key, at);
+        /* A cut-off of now ends the sessions as well; an earlier --at
+         * leaves the sessions started since then alone. */
+        if (at_arg == NULL) {
+            long long n = tool_end_user_sessions(bl, "jwtx revoke", key, now);
+            if (n > 0)
+                printf("ended %lld session%s of %s\n", n, n == 1 ? "" : "s", key);
+        }
         status = 0;
         goto out;
     }

@@ -363,12 +363,19 @@ int cmd_sessions(int argc, char **argv)
             return 1;
         }
     }
-    if (list)
-        status = do_list(bl, arg, json);
+    /* A user given as JSON (an object or array identity) is keyed by its
+     * canonical text, as the gateway and `jwtx revoke --user` key it. */
+    char *key = NULL;
+    if ((list || user != NULL) && (key = tool_user_key("jwtx sessions", name)) == NULL) {
+        fprintf(stderr, "jwtx: out of memory\n");
+        status = 1;
+    } else if (list)
+        status = do_list(bl, key, json);
     else if (user != NULL)
-        status = end_user(bl, audit, user);
+        status = end_user(bl, audit, key);
     else
         status = end_family(bl, audit, arg);
+    free(key);
     jwtx_audit_free(audit);
     jwtx_blocklist_free(bl);
     jwtx_config_clear(&cfg);

@@ -58,4 +58,21 @@ int tool_open_store(const char *conf, jwtx_config *cfg, jwtx_blocklist **bl);
  * and returns 3, the exit status for it. */
 int tool_store_unavailable(const jwtx_blocklist *bl);
 
+/* The store key of a user named on the command line (--user NAME, jwtx
+ * sessions list USER): NAME as it is, unless it is a JSON object or array,
+ * which is rewritten into the canonical text the gateway keys such an
+ * identity by (jwtx_identity_text). prog names the command in the note
+ * printed when NAME looks like JSON but is not. A new string, or NULL (out
+ * of memory). */
+char *tool_user_key(const char *prog, const char *name);
+
+/* After a user's cut-off was set at now (jwtx revoke --user, jwtx passwd
+ * --conf): ends the user's live sessions too (refresh-token families), so
+ * that `jwtx sessions list` does not show sessions whose tokens are all
+ * refused. The cut-off already refuses every token: a store that cannot end
+ * them (an older schema without sessions) only gets a note on stderr.
+ * Returns how many sessions were ended (0 on a note). */
+long long tool_end_user_sessions(jwtx_blocklist *bl, const char *prog, const char *user,
+                                 long long now);
+
 #endif

@@ -189,6 +189,36 @@ print(len(a), " ".join("%s:%s:%s:%s:%s" % (s["family"], s["user"], s["started"],
         ok "$store: end --user with no session";; *) ko "$store: end --user with no session: [$rc $out]";; esac
     check "$store: audit: no line when nothing ended" 2 "$(grep -c 'event=session_end' "$audit" 2>/dev/null)"
 
+    # jwtx revoke --user (a cut-off of now) ends the user's sessions too, so
+    # that list shows none whose tokens are refused; an earlier --at leaves
+    # the sessions alone.
+    c1=$store-c1-3f1c2d4e-0000-4000-8000-000000000011
+    c2=$store-c2-3f1c2d4e-0000-4000-8000-000000000012
+    check "$store: seed c1" ok "$("$SEED" "$conf" start "$c1" carol $((now - 100)) $((now + 3600)) 2>&1)"
+    check "$store: seed c2" ok "$("$SEED" "$conf" start "$c2" carol $((now - 90)) $((now + 3600)) 2>&1)"
+    out=$("$JWTX" revoke --conf "$conf" --user carol --at $((now - 1000)) 2>&1); rc=$?
+    check "$store: revoke --user --at past: exit 0" 0 $rc
+    out=$("$JWTX" sessions --conf "$conf" list carol 2>&1)
+    check "$store: revoke --user --at past: sessions still listed" 2 "$(printf '%s\n' "$out" | grep -c "^$store-c")"
+    out=$("$JWTX" revoke --conf "$conf" --user carol 2>&1); rc=$?
+    check "$store: revoke --user: exit 0" 0 $rc
+    has "$store: revoke --user: says it ended the sessions" "ended 2 sessions of carol" "$out"
+    out=$("$JWTX" sessions --conf "$conf" list carol 2>&1); rc=$?
+    check "$store: revoke --user: no session left" "0 jwtx: no live session of carol" "$rc $out"
+    check "$store: revoke --user: c1's tokens revoked" revoked "$("$SEED" "$conf" check "$c1" carol "$now" 2>&1)"
+
+    # A user given as JSON is the canonical text the gateway keys an
+    # object identity by: any spelling lists and ends the same sessions.
+    j1=$store-j1-3f1c2d4e-0000-4000-8000-000000000013
+    check "$store: seed a session of an object identity" ok \
+        "$("$SEED" "$conf" start "$j1" '{"id":7,"org":"x"}' $((now - 100)) $((now + 3600)) 2>&1)"
+    out=$("$JWTX" sessions --conf "$conf" list '{ "org": "x", "id": 7 }' 2>&1)
+    check "$store: list an object identity in another spelling" "$j1" "$(printf '%s\n' "$out" | cut -f1)"
+    out=$("$JWTX" sessions --conf "$conf" end --user '{"org":"x",  "id":7}' 2>&1); rc=$?
+    has "$store: end --user of an object identity in another spelling" \
+        'ended 1 session of {"id":7,"org":"x"}' "$out"
+    check "$store: its token revoked" revoked "$("$SEED" "$conf" check "$j1" '{"id":7,"org":"x"}' "$now" 2>&1)"
+
     # end FAMILY of a session past its expiry but still kept (the leeway):
     # not listed any more, yet ended, and its audit line names its user
     # (looked up by id, not found among the listed sessions).
@@ -261,6 +291,9 @@ check "schema 2: list exits 3" 3 $rc
 has "schema 2: says to run init" "jwtx blocklist init" "$out"
 out=$("$JWTX" sessions --conf "$work/v2.conf" end --user alice 2>&1); rc=$?
 check "schema 2: end --user exits 3" 3 $rc
+out=$("$JWTX" revoke --conf "$work/v2.conf" --user alice 2>&1); rc=$?
+check "schema 2: revoke --user still sets the cut-off (exit 0)" 0 $rc
+has "schema 2: revoke --user notes the sessions were not ended" "the sessions of alice were not ended" "$out"
 "$JWTX" blocklist --conf "$work/v2.conf" init >/dev/null 2>&1; check "schema 2: init upgrades" 0 $?
 out=$("$JWTX" sessions --conf "$work/v2.conf" list alice 2>&1); rc=$?
 check "schema 2 upgraded: list" "0 jwtx: no live session of alice" "$rc $out"
