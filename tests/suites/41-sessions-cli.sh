@@ -145,10 +145,10 @@ for store in sqlite redis; do
 import json, sys
 a = sorted(json.load(sys.stdin), key=lambda s: s["family"])
 print(len(a), " ".join("%s:%s:%s:%s:%s" % (s["family"], s["user"], s["started"],
-      "null" if s["last_refresh"] is None else "t", s["expires"]) for s in a))' 2>&1)
+      "null" if s["last_refresh"] is None else "t", s["expires"]) for s in a))' 2>/dev/null)
     check "$store: list --json" "2 $a1:alice:$((now - 100)):t:$((now + 3600)) $a2:alice:$((now - 50)):null:None" "$got"
     out=$("$JWTX" sessions --conf "$conf" --json list bob 2>&1); rc=$?
-    check "$store: --json before the action, bob's one session" "0 1" "$rc $(printf '%s' "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>&1)"
+    check "$store: --json before the action, bob's one session" "0 1" "$rc $(printf '%s' "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null)"
 
     # end FAMILY: that session only.
     check "$store: a1 token before end" clear "$("$SEED" "$conf" check "$a1" alice "$now" 2>&1)"
@@ -209,6 +209,23 @@ out=$("$JWTX" sessions --conf "$work/badaudit.conf" end keep-fam 2>&1); rc=$?
 check "audit not writable: exit 1" 1 $rc
 has "audit not writable: says nothing was changed" "nothing was changed" "$out"
 check "audit not writable: the session lives on" clear "$("$SEED" "$work/off.conf" check keep-fam carol "$now" 2>&1)"
+
+# A store made before sessions (schema version 2): exit 3 saying to run
+# `jwtx blocklist init`, which upgrades it; then the commands work.
+sed "s|$work/bl.db|$work/v2.db|" "$work/sqlite.conf" >"$work/v2.conf"
+"$JWTX" blocklist --conf "$work/v2.conf" init >/dev/null 2>&1
+python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("DROP TABLE families; DROP TABLE rotated; PRAGMA user_version = 2;")
+db.close()' "$work/v2.db" || ko "make a version 2 store"
+out=$("$JWTX" sessions --conf "$work/v2.conf" list alice 2>&1); rc=$?
+check "schema 2: list exits 3" 3 $rc
+has "schema 2: says to run init" "jwtx blocklist init" "$out"
+out=$("$JWTX" sessions --conf "$work/v2.conf" end --user alice 2>&1); rc=$?
+check "schema 2: end --user exits 3" 3 $rc
+"$JWTX" blocklist --conf "$work/v2.conf" init >/dev/null 2>&1; check "schema 2: init upgrades" 0 $?
+out=$("$JWTX" sessions --conf "$work/v2.conf" list alice 2>&1); rc=$?
+check "schema 2 upgraded: list" "0 jwtx: no live session of alice" "$rc $out"
 
 # Usage errors (exit 2) and no store (exit 1).
 c=$work/sqlite.conf
