@@ -488,6 +488,64 @@ R.eq(claim_names(OA), [n for n in claim_names(A0) if n != "fam"],
      "rotation off: the same claims in the same order, without fam")
 R.eq(refresh(goff, OR).status, 200, "rotation off: a refresh token can be used again")
 
+# ---- cookies only, and the implicit refresh of the access cookie ----------------------------
+# JWT_TOKEN_LOCATION = ["cookies"]; every cookie request re-issues the access
+# cookie (JWTX_IMPLICIT_REFRESH over JWT_ACCESS_TOKEN_EXPIRES: a warning only).
+krun = harness.tmpdir("sess-cookies-")
+gck = harness.Lighttpd(conf_text("sqlite:%s/blocklist.sqlite" % krun, USERS,
+                                 extra="JWT_ACCESS_TOKEN_EXPIRES = 600\nJWTX_IMPLICIT_REFRESH = 900\n")
+                       .replace('["headers", "cookies"]', '["cookies"]'), run_dir=krun)
+ck = harness.login(gck.port).cookies()
+KA, KR = ck.get("access_token_cookie", ""), ck.get("refresh_token_cookie", "")
+KF = fam(KR)
+R.check(uuid(KF) and fam(KA) == KF, "cookies only: the login cookies carry the family")
+r = gck.request("GET", "/protected", headers={"Cookie": "access_token_cookie=" + KA})
+KA2 = r.cookies().get("access_token_cookie", "")
+R.check(r.status == 200 and KA2 not in ("", KA) and fam(KA2) == KF,
+        "implicit refresh: the re-issued access cookie keeps the family",
+        "%d %r" % (r.status, claims(KA2)))
+r = gck.request("POST", "/refresh", headers={"Cookie": "refresh_token_cookie=" + KR,
+                                              "X-CSRF-TOKEN": claims(KR).get("csrf", "")})
+ck = r.cookies()
+R.eq((sa(r), sorted(ck)), ((200, b'{"msg":"refresh successful"}\n'), COOKIES4),
+     "cookies only: refresh answers as before and sets all four cookies")
+KR2, KA3 = ck.get("refresh_token_cookie", ""), ck.get("access_token_cookie", "")
+R.check(fam(KR2) == KF and fam(KA3) == KF and KR2 != KR, "cookies only: a rotated refresh cookie")
+r = gck.request("POST", "/logout", headers={"Cookie": "access_token_cookie=" + KA3,
+                                             "X-CSRF-TOKEN": claims(KA3).get("csrf", "")})
+R.eq(r.status, 200, "cookies only: logout")
+r = gck.request("GET", "/protected", headers={"Cookie": "access_token_cookie=" + KA2})
+R.eq((sa(r), r.cookies().get("access_token_cookie")), ((401, REVOKED), None),
+     "cookies only: the ended family's other access cookie refused, nothing re-issued")
+r = gck.request("POST", "/refresh", headers={"Cookie": "refresh_token_cookie=" + KR2,
+                                              "X-CSRF-TOKEN": claims(KR2).get("csrf", "")})
+R.eq(sa(r), (401, REVOKED), "cookies only: its refresh cookie refused")
+gck.stop()
+
+# ---- a store of schema version 2 under a running gateway ---------------------------------
+# Family operations fail closed (503) and the log says to run `jwtx blocklist
+# init`; the upgrade made while the gateway runs is used at once.
+vrun = harness.tmpdir("sess-v2-")
+vdb = os.path.join(vrun, "blocklist.sqlite")
+gv2 = harness.Lighttpd(conf_text("sqlite:" + vdb, USERS, extra="JWTX_BLOCKLIST_RETRY_MS = 0\n"),
+                       run_dir=vrun)
+con = sqlite3.connect(vdb)  # back to version 2: the tables before sessions
+con.executescript("DROP TABLE families; DROP TABLE rotated; PRAGMA user_version = 2;")
+con.close()
+got = [harness.login(gv2.port) for _ in range(4)]
+R.eq(sorted(set((x.status, "access_token" in (x.json() or {})) for x in got)), [(503, False)],
+     "schema 2: login with rotation answers 503, no tokens")
+old = [ln for ln in harness.tail(gv2.stderr_log, 10 ** 6).splitlines() if "jwtx blocklist init" in ln]
+R.check(1 <= len(old) <= 2, "schema 2: the log says to run jwtx blocklist init, once per process",
+        "\n".join(old) or harness.tail(gv2.stderr_log))
+rc, out, err = jwtx("blocklist", "--conf", gv2.conf, "init")
+R.eq(rc, 0, "schema 2: jwtx blocklist init upgrades it")
+VA, VR = login(gv2)
+r = refresh(gv2, VR)
+R.check(uuid(fam(VR)) and r.status == 200 and fam(tokens_of(r)[1]) == fam(VR),
+        "schema 2 upgraded: the running gateway logs in and rotates at once (no restart)")
+gv2.stop()
+
 # ---- the audit log ---------------------------------------------------------------------------
 ev = audit_lines(AUDIT)
 print("# audit events: %s" % sorted(set(d["event"] for d in ev)))
