@@ -905,7 +905,7 @@ void *jwtxp_bl_redis_new(jwtxp_redis_target *t, const char *prefix, long long ti
     "local function family_user(f) "                                                               \
     "  if redis.call('GET', P .. 'famst:' .. f) ~= '1' then return nil end "                       \
     "  local u = redis.call('HGET', P .. 'fam:' .. f, 'user') "                                    \
-    "  if not u then error('family ' .. f .. ' is live without its record') end "                  \
+    "  if not u then error('a live family has no record') end "                                    \
     "  return u end "                                                                              \
     "local function end_family(f) "                                                                \
     "  local u = family_user(f) if not u then return 0 end "                                       \
