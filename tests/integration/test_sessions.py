@@ -377,6 +377,9 @@ r = refresh(g, S1)
 B2, S2 = tokens_of(r)
 R.eq((r.status, fam(S2)), (200, F2), "other session: still refreshes")
 R.eq(protected(g, NA)[0], 200, "the session rotated from a pre-rotation token is unaffected")
+NEWA, NEWR = login(g)
+R.check(uuid(fam(NEWR)) and protected(g, NEWA)[0] == 200 and refresh(g, NEWR).status == 200,
+        "after a reuse: a new login of the user works (no user cut-off)")
 
 # The option decides, not the token: the rotation-off gateway on the same store
 # neither looks the family up nor minds a fam claim.
@@ -410,15 +413,47 @@ R.eq(sa(r), (200, b'{"msg":"Refresh token revoked"}\n'), "logout: with a refresh
 R.eq(protected(g, D0), (401, REVOKED), "logout with the refresh token: its access token refused")
 R.eq(protected(g, B2), (200, OK_TESTUSER), "logout: the other session goes on")
 
+# An ended family stays ended within the grace period: a just-rotated token
+# presented again after a logout does not bring the session back.
+GA0, GR0 = login(g)
+GA1, GR1 = tokens_of(refresh(g, GR0))
+R.eq(g.request("POST", "/logout", headers=bearer(GA1)).status, 200, "logout right after a rotation")
+R.eq(sa(refresh(g, GR0)), (401, REVOKED),
+     "logout: the token rotated just before (within the grace period) refused too")
+R.eq(protected(g, GA0), (401, REVOKED), "logout: and the access token from the login")
+
+# A browser's logout also ends the family of the refresh cookie it sends
+# along, when that is another session.
+XA, XR = login(g)
+YA, YR = login(g)
+r = g.request("POST", "/logout", headers=dict(bearer(XA), Cookie="refresh_token_cookie=" + YR))
+R.eq(r.status, 200, "logout with an access token and another session's refresh cookie")
+R.eq([sa(refresh(g, XR)), protected(g, YA), sa(refresh(g, YR))], [(401, REVOKED)] * 3,
+     "logout: both sessions ended (the token's and the refresh cookie's)")
+
 # ---- jwtx sessions: list and end ----------------------------------------------------------
 rc, out, err = sessions(CONF, "list", "testuser")
 R.check(rc == 0 and F2 in out and fam(NR) in out, "sessions list: exit 0, the live sessions listed",
         "rc=%d %s%s" % (rc, out, err))
 R.check(uuid(F1, F3, F4) and F1 not in out and F3 not in out and F4 not in out,
         "sessions list: ended sessions (reuse, logout) not listed", out)
-line = [ln for ln in out.splitlines() if F2 in ln]
-R.check(line and listed(line[0], claims(S0)["iat"]) and listed(line[0], claims(S0)["exp"]),
-        "sessions list: started and expires shown (ISO 8601 UTC)", repr(line))
+line = [ln.split("\t") for ln in out.splitlines() if F2 in ln]
+want = [F2, iso(claims(S0)["iat"]) + "Z", None, iso(claims(S0)["exp"]) + "Z"]
+last_ok = line and len(line[0]) == 4 and line[0][2] in (iso(claims(S2)["iat"]) + "Z",
+                                                         iso(claims(S2)["iat"] - 1) + "Z")
+R.check(last_ok and line[0][:2] == want[:2] and line[0][3] == want[3],
+        "sessions list: family, started, last refresh, expires (ISO 8601 UTC)",
+        "%r, want %r" % (line, want))
+rc, out, err = sessions(CONF, "list", "testuser", "--json")
+try:
+    js = {o.get("family"): o for o in json.loads(out)}
+except (ValueError, AttributeError, TypeError):
+    js = {}
+R.check(rc == 0 and js.get(F2, {}).get("user") == "testuser" and
+        js.get(F2, {}).get("started") == claims(S0)["iat"] and
+        js.get(F2, {}).get("expires") == claims(S0)["exp"] and
+        js.get(fam(NEWR), {}).get("last_refresh") is not None,
+        "sessions list --json: the same as JSON", out[:300])
 r = refresh(g, S2)  # the session ended below: its newest tokens
 B3, S3 = tokens_of(r)
 rc, out, err = sessions(CONF, "end", F2)
@@ -440,6 +475,13 @@ K1 = login(g)
 rc, out, err = sessions(CONF, "list", "alice")
 R.check(rc == 0 and fam(E1[1]) in out and fam(E2[1]) in out and fam(K1[1]) not in out,
         "sessions list USER: only that user's sessions", out)
+line = [ln.split("\t") for ln in out.splitlines() if fam(E1[1]) in ln]
+R.check(line and len(line[0]) == 4 and line[0][2] == "-",
+        "sessions list: a session never refreshed shows - as its last refresh", repr(line))
+rc, out, err = jwtx("blocklist", "--conf", CONF, "purge")
+R.eq(rc, 0, "jwtx blocklist purge")
+R.eq([protected(g, K1[0])[0], refresh(g, K1[1]).status], [200, 200],
+     "purge keeps live sessions")
 rc, out, err = sessions(CONF, "end", "--user", "alice")
 R.check(rc == 0 and out.startswith("ended 2 sessions of "), "sessions end --user: exit 0, two sessions",
         "rc=%d %r %r" % (rc, out, err))
