@@ -255,9 +255,13 @@ R.check("families" in tables and "rotated" in tables, "init: tables families and
 goff = harness.Lighttpd(conf_text(STORE, USERS, rotation=False), run_dir=harness.tmpdir("sess-off-"),
                         make_store=False)
 srun = harness.tmpdir("sess-slide-")
+# Its users claims file names a fam of its own: ours is set over it.
+sclaims = harness.write_text(os.path.join(srun, "claims.json"),
+                             json.dumps({"testuser": {"fam": "from-the-claims-file", "team": "blue"}}))
 gslide = harness.Lighttpd(conf_text("sqlite:%s/blocklist.sqlite" % srun, USERS,
                                     extra="JWTX_REFRESH_SLIDING = True\n"
-                                          "JWT_REFRESH_TOKEN_EXPIRES = 3600\n"), run_dir=srun)
+                                          "JWT_REFRESH_TOKEN_EXPIRES = 3600\n"
+                                          'JWTX_USER_CLAIMS_FILE = "%s"\n' % sclaims), run_dir=srun)
 os.chmod(gslide.conf, 0o600)
 
 # ---- the conf check -------------------------------------------------------------------
@@ -324,6 +328,23 @@ if res is not None:
          "grace: each gives a refresh token of the same family")
     R.eq(sorted(set(protected(g, tokens_of(x)[0])[0] for x in got)), [200],
          "grace: their access tokens work")
+
+
+
+# The same with a token not rotated before: four refreshes start together (the
+# first to get the store rotates, the others are within the grace period).
+def concurrent_first():
+    a, r0 = login(g)
+    t0 = time.time()
+    got = parallel(lambda _: refresh(g, r0), range(4), 4)
+    return t0, time.time(), (r0, got)
+
+
+res = within_grace("concurrent first refreshes", concurrent_first)
+if res is not None:
+    r0c, got = res
+    R.eq([(x.status, fam(tokens_of(x)[1])) for x in got], [(200, fam(r0c))] * 4,
+         "grace: 4 concurrent first refreshes of one token all 200, same family")
 
 r = refresh(g, R1)
 A2, R2 = tokens_of(r)
@@ -504,6 +525,8 @@ R.check(rc == 0 and uuid(fam(E3[1]), fam(E4[1])) and fam(E3[1]) not in out and f
 
 # ---- sliding expiry ---------------------------------------------------------------------
 SA0, SR0 = login(gslide)
+R.check(uuid(fam(SA0)) and fam(SR0) == fam(SA0) and claims(SA0).get("team") == "blue",
+        "users claims file with a fam: ours is set over it, its other claims kept", repr(claims(SA0)))
 wait_until(claims(SR0).get("iat", 0) + 1.05)
 r = refresh(gslide, SR0)
 SA1, SR1 = tokens_of(r)
@@ -535,7 +558,8 @@ R.eq(refresh(goff, OR).status, 200, "rotation off: a refresh token can be used a
 # cookie (JWTX_IMPLICIT_REFRESH over JWT_ACCESS_TOKEN_EXPIRES: a warning only).
 krun = harness.tmpdir("sess-cookies-")
 gck = harness.Lighttpd(conf_text("sqlite:%s/blocklist.sqlite" % krun, USERS,
-                                 extra="JWT_ACCESS_TOKEN_EXPIRES = 600\nJWTX_IMPLICIT_REFRESH = 900\n")
+                                 extra="JWT_ACCESS_TOKEN_EXPIRES = 600\nJWTX_IMPLICIT_REFRESH = 900\n"
+                                       "JWT_REFRESH_TOKEN_EXPIRES = False\n")
                        .replace('["headers", "cookies"]', '["cookies"]'), run_dir=krun)
 ck = harness.login(gck.port).cookies()
 KA, KR = ck.get("access_token_cookie", ""), ck.get("refresh_token_cookie", "")
@@ -553,6 +577,11 @@ R.eq((sa(r), sorted(ck)), ((200, b'{"msg":"refresh successful"}\n'), COOKIES4),
      "cookies only: refresh answers as before and sets all four cookies")
 KR2, KA3 = ck.get("refresh_token_cookie", ""), ck.get("access_token_cookie", "")
 R.check(fam(KR2) == KF and fam(KA3) == KF and KR2 != KR, "cookies only: a rotated refresh cookie")
+R.check(claims(KR) and "exp" not in claims(KR) and claims(KR2) and "exp" not in claims(KR2),
+        "refresh tokens without exp (JWT_REFRESH_TOKEN_EXPIRES = False): the rotated one has none")
+rc, out, err = sessions(gck.conf, "list", "testuser")
+line = [ln.split("\t") for ln in out.splitlines() if KF in ln]
+R.check(line and line[0][-1] == "never", "sessions list: a session without expiry: never", repr(line))
 r = gck.request("POST", "/logout", headers={"Cookie": "access_token_cookie=" + KA3,
                                              "X-CSRF-TOKEN": claims(KA3).get("csrf", "")})
 R.eq(r.status, 200, "cookies only: logout")
@@ -709,7 +738,14 @@ if res is not None:
          "redis: all of the same family")
 
 RB0, RS0 = login(g2)  # another session of the same user
-wait_until(after_grace(t_r0_done))
+RX0, RXR0 = login(g2)  # a family whose old token comes back at both gateways at once
+RX1, RXR1 = tokens_of(refresh(g2, RXR0))
+t_rx_done = time.time()
+wait_until(after_grace(max(t_r0_done, t_rx_done)))
+got = parallel(lambda srv: sa(refresh(srv, RXR0)), [g1, g2, g1, g2], 4)
+R.eq(got, [(401, REVOKED)] * 4, "redis: four replays at once after grace at both gateways: all 401")
+R.eq([sa(refresh(g1, RXR1)), protected(g2, RX1)], [(401, REVOKED)] * 2,
+     "redis: that family ended (its newest tokens refused)")
 R.eq(sa(refresh(g2, RR0)), (401, REVOKED), "redis: the old token reused at gateway 2 after grace: 401")
 R.eq([protected(g1, RA1), protected(g2, RA1), protected(g1, RA0)], [(401, REVOKED)] * 3,
      "redis: the family's access tokens refused at both gateways")
