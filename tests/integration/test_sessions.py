@@ -16,6 +16,10 @@ sessions and `jwtx sessions end` ends one or a user's (its tokens refused at
 once); the audit log has refresh, refresh_reuse and session_end lines;
 JWTX_REFRESH_SLIDING moves the expiry; with rotation off (a second gateway on
 the same store) every answer is as before (no `fam`, no family look-up).
+Also: a logout right after a rotation is not undone by the grace period; a
+users claims file's fam is overridden; cookies only (the implicit refresh
+keeps fam, refresh tokens without exp stay without); a schema-2 store under a
+running rotation gateway answers 503 until `jwtx blocklist init` upgrades it.
 Redis: two gateways sharing a real redis-server (password, free port):
 rotate at one, reuse after the grace period at the other -> 401 and the
 family refused at both; concurrent refreshes at both within the grace period
