@@ -28,9 +28,11 @@
  *                       are trimmed whenever a script uses it.
  * start, rotate, end and end-of-a-user are one Lua script each (EVAL),
  * atomic across gateways; list of a user is one script too, list of every
- * user a SCAN over <prefix>fam:*. Keys and values are passed with %b or as
- * counted words (redisCommandArgv), so any byte string is safe. One connection per handle (one per
- * process), made on first use with a connect timeout, then AUTH and SELECT,
+ * user a SCAN over <prefix>fam:*.
+ *
+ * Keys and values are passed with %b or as counted words
+ * (redisCommandArgv), so any byte string is safe. One connection per handle
+ * (one per process), made on first use with a connect timeout, then AUTH and SELECT,
  * and a command timeout on every read and write. After any failure the
  * connection is dropped and made again on the next call, so a handle
  * recovers by itself when the server comes back; a connection that the
@@ -212,7 +214,11 @@ static int connect_now(redis_be *b)
 /*
  * Runs op on a connection, SIGPIPE held back. A connection that was already
  * open and turns out closed by the server (EOF, reset) is made again and op
- * retried once: every op is a read or an idempotent write. Any failure
+ * retried once: every op is a read or an idempotent write, or a family
+ * script whose second run is harmless (a rotation sent twice answers
+ * ROTATED of the same family the second time, as a refresh within the grace
+ * period does; a start sent twice fails, closed; an end answers 0, "not
+ * live", the second time). Any failure
  * drops the connection, so the next call starts afresh (AUTH, SELECT).
  */
 static int run_op(redis_be *b, redis_op op, void *arg)
@@ -983,7 +989,8 @@ static const char family_end_user_lua[] = FAMILY_LUA_HELPERS
 
 /* The live families of a user (KEYS[1] their index), five strings each:
  * id, user, started, last, expires. Members whose family is gone or ended
- * are trimmed from the index on the way. */
+ * are trimmed from the index on the way. A record with an expiry that is
+ * not a number is answered as it is, for the caller to refuse (-1). */
 static const char family_list_lua[] = FAMILY_LUA_HELPERS
     "index_fix(KEYS[1]) "
     "local out = {} "
@@ -992,7 +999,7 @@ static const char family_list_lua[] = FAMILY_LUA_HELPERS
     "    'ended') "
     "  if not h[1] or redis.call('GET', P .. 'famst:' .. f) ~= '1' then "
     "    redis.call('ZREM', KEYS[1], f) "
-    "  elseif h[5] == '0' and (h[4] == '0' or (tonumber(h[4]) or 0) > now) then "
+    "  elseif h[5] == '0' and (h[4] == '0' or (tonumber(h[4]) or now + 1) > now) then "
     "    for _, v in ipairs({f, h[1], h[2], h[3], h[4]}) do out[#out + 1] = v end end end "
     "index_fix(KEYS[1]) "
     "return out";

@@ -144,6 +144,20 @@ EOF
 run_driver --prefix "$PREFIX" --tag rt2 "$URL" >/dev/null
 check "redis: a second run in the same store" 0 $?
 
+# `jwtx blocklist count` and `list` show revocations only, never the
+# session keys (two runs: each revoked one jti and set one user cut-off).
+umask 077
+cat >"$work/redis.conf" <<EOC
+JWT_SECRET_KEY = "suite-secret-key-that-is-long-enough-for-hs256"
+JWTX_BLOCKLIST = "$URL"
+JWTX_BLOCKLIST_PREFIX = "$PREFIX"
+EOC
+out=$("$JWTX" blocklist --conf "$work/redis.conf" count 2>&1); rc=$?
+check "redis: jwtx blocklist count ignores the session keys" "0 4" "$rc $out"
+out=$("$JWTX" blocklist --conf "$work/redis.conf" list 2>&1 | cut -f1,2 | sort | tr '\n' ' '); rc=$?
+check "redis: jwtx blocklist list ignores the session keys" \
+    "jti	rt-p-revoked jti	rt2-p-revoked user	rt-ivan user	rt2-ivan " "$out"
+
 # A damaged store fails closed: a check is never CLEAR where the family's
 # state is not a clean "1", and no operation reads a key of the wrong type
 # as anything but a failure (-1).
@@ -172,6 +186,11 @@ rcli HSET "${PREFIX}fam:bad6" user bu6 started abc last 0 expires 0 until 0 ende
 rcli ZADD "${PREFIX}ufam:bu6" +inf bad6 >/dev/null
 probe "family record with a time that is not a number: list fails" \
     "check CLEAR rotate 0 list -1 end_user 0 end 0" bad6 bj6 bu6
+rcli SET "${PREFIX}famst:bad7" 1 >/dev/null
+rcli HSET "${PREFIX}fam:bad7" user bu7 started 1 last 0 expires zz until 0 ended 0 >/dev/null
+rcli ZADD "${PREFIX}ufam:bu7" +inf bad7 >/dev/null
+probe "family record with an expiry that is not a number: list fails" \
+    "check CLEAR rotate 0 list -1 end_user 0 end 0" bad7 bj7 bu7
 
 # ---- SQLite (the back end on branch sess-sqlite)
 echo "--- the scenarios against SQLite"
