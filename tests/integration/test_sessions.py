@@ -764,6 +764,10 @@ R.eq([protected(g1, RB0)[0], protected(g2, RB0)[0], refresh(g1, RS0).status], [2
 rc, out, err = sessions(g1.conf, "list", "testuser")
 R.check(rc == 0 and fam(RS0) in out and RF not in out, "redis: sessions list: live yes, ended no",
         "rc=%d %s%s" % (rc, out, err))
+rc, out, err = sessions(g1.conf, "end", fam(RS0))
+R.check(rc == 0 and out.startswith("ended session " + fam(RS0)), "redis: jwtx sessions end", out + err)
+R.eq([protected(g1, RB0), protected(g2, RB0), private_ans(g2, RB0)], [(401, REVOKED)] * 3,
+     "redis: the session ended by jwtx sessions end is refused at both gateways at once")
 RC0, RC1 = login(g1)
 r = g2.request("POST", "/logout", headers=bearer(RC0))
 R.eq((r.status, protected(g1, RC0)[0], refresh(g1, RC1).status), (200, 401, 401),
