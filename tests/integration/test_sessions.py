@@ -634,13 +634,17 @@ reuse = find_audit(AUDIT, event="refresh_reuse", fam=F1)
 R.check(len(reuse) == 1 and reuse[0].get("user") == "testuser" and
         reuse[0].get("jti") == c0.get("jti") and reuse[0].get("addr") == "127.0.0.1",
         "audit: one refresh_reuse line with user, the replayed jti, fam and addr", repr(reuse))
-for f, reason in ((F1, "reuse"), (F3, "logout"), (F4, "logout"), (F2, "admin")):
+for f, reason in ((F1, "reuse"), (F3, "logout"), (F4, "logout"), (F2, "admin"),
+                  (fam(NR), "reuse"), (fam(GR0), "logout"), (fam(XR), "logout"),
+                  (fam(YR), "logout")):
     got = find_audit(AUDIT, event="session_end", fam=f)
     R.check(len(got) == 1 and got[0].get("reason") == reason and got[0].get("user") == "testuser",
             "audit: session_end reason=%s" % reason, repr(got))
-got = set(d.get("reason") for d in find_audit(AUDIT, event="session_end", user="alice"))
-R.eq(sorted(got), ["admin", "logout_everywhere"],
-     "audit: session_end for alice's sessions (end --user, logout everywhere)")
+got = sorted((d.get("fam"), d.get("reason")) for d in find_audit(AUDIT, event="session_end",
+                                                                  user="alice"))
+R.eq(got, sorted([(fam(E1[1]), "admin"), (fam(E2[1]), "admin"),
+                  (fam(E3[1]), "logout_everywhere"), (fam(E4[1]), "logout_everywhere")]),
+     "audit: one session_end line per family of alice's (end --user, logout everywhere)")
 R.check("testpass" not in harness.tail(AUDIT, 10 ** 7) and R0 not in harness.tail(AUDIT, 10 ** 7),
         "audit: never a password or a token")
 
