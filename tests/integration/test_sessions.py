@@ -267,6 +267,14 @@ gslide = harness.Lighttpd(conf_text("sqlite:%s/blocklist.sqlite" % srun, USERS,
                                           "JWT_REFRESH_TOKEN_EXPIRES = 3600\n"
                                           'JWTX_USER_CLAIMS_FILE = "%s"\n' % sclaims), run_dir=srun)
 os.chmod(gslide.conf, 0o600)
+# Sessions that expire after 2 s, to see an expired one left alone.
+xrun = harness.tmpdir("sess-exp-")
+XAUDIT = os.path.join(xrun, "audit.log")
+gexp = harness.Lighttpd(conf_text("sqlite:%s/blocklist.sqlite" % xrun, USERS,
+                                  extra='JWT_REFRESH_TOKEN_EXPIRES = 2\nJWTX_AUDIT_LOG = "%s"\n'
+                                  % XAUDIT), run_dir=xrun)
+os.chmod(gexp.conf, 0o600)
+XP = login(gexp)  # its session expires in 2 s
 
 # ---- the conf check -------------------------------------------------------------------
 bad = harness.write_text(os.path.join(run, "no-store.conf"),
@@ -425,6 +433,20 @@ if R.check(rc == 0 and rc2 == 0, "jwtx token create with a fam claim", err + err
     R.eq(protected(g, unknown.strip()), (401, REVOKED),
          "rotation on: a fam unknown to the store is refused (fail closed)")
     R.eq(protected(goff, forged.strip())[0], 200, "rotation off: a fam claim is ignored")
+
+# ---- an expired session is not a live one -----------------------------------------------
+wait_until(claims(XP[1]).get("exp", 0) + 1.1)
+XL = login(gexp)
+R.eq(refresh(gexp, XP[1]).status, 401, "expired: the expired session's refresh token refused")
+rc, out, err = sessions(gexp.conf, "list", "testuser")
+R.check(rc == 0 and fam(XL[1]) in out and fam(XP[1]) not in out,
+        "expired: sessions list shows the live session only", out + err)
+rc, out, err = sessions(gexp.conf, "end", "--user", "testuser")
+R.check(rc == 0 and out.startswith("ended 1 session of "),
+        "expired: sessions end --user counts the live session only", "rc=%d %r" % (rc, out))
+got = [(d.get("fam"), d.get("reason")) for d in find_audit(XAUDIT, event="session_end")]
+R.eq(got, [(fam(XL[1]), "admin")], "expired: one session_end line, for the live session")
+gexp.stop()
 
 # ---- logout ends the family --------------------------------------------------------------
 C0, T0 = login(g)
