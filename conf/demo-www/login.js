@@ -116,14 +116,25 @@ $("login-form").addEventListener("submit", (ev) => {
   });
 });
 
+// The session is over: the gateway refused the refresh token (expired,
+// revoked, or its session ended -- with JWTX_REFRESH_ROTATION a replayed old
+// refresh token ends the whole session), or revoked the access token. Back
+// to the sign-in form, saying why.
+function sessionEnded(r) {
+  say("Session ended: " + (r.data.msg || "refused (" + r.status + ")") + ". Please sign in again.", true);
+  show(null, true);
+}
+
 $("call-protected").addEventListener("click", () => busy($("session"), async () => {
   const r = await call("POST", "/protected", { headers: { "X-CSRF-TOKEN": cookie("csrf_access_token") } });
+  if (r.status === 401 && r.data.msg === "Token has been revoked") return sessionEnded(r);
   answer(r);
   say(r.status === 200 ? "Protected route answered." : (r.data.msg || "Refused."), r.status !== 200);
 }));
 
 $("refresh-button").addEventListener("click", () => busy($("session"), async () => {
   const r = await call("POST", "/refresh", { headers: { "X-CSRF-TOKEN": cookie("csrf_refresh_token") } });
+  if (r.status === 401) return sessionEnded(r);
   answer(r);
   say(r.status === 200 ? "Access token refreshed." : (r.data.msg || "Refresh refused."), r.status !== 200);
 }));

@@ -8,16 +8,23 @@ protected call with the X-CSRF-TOKEN header answers 200 while the same POST
 without the header is refused; refresh issues a new access cookie pair;
 logout clears the cookies, revokes the tokens, and the page shows the sign-in
 form again. Without JavaScript: the plain form post lands on /private/, let
-through by the authorizer on the access cookie.
+through by the authorizer on the access cookie. With refresh-token rotation
+(a second gateway, JWTX_REFRESH_ROTATION): the page's refresh replaces all
+four cookies each time, across a reload; an old refresh cookie set back into
+the browser after the grace period ends the session, and the page goes back
+to the sign-in form ("Session ended: Token has been revoked. ...").
 
 A screenshot of the signed-in page is kept at tests/artifacts/browser-logged-in.png.
 When Chromium or chromedriver cannot run, the suite says "cannot run: <why>"
 and counts that as a failure.
 """
+import base64
+import json
 import os
 import signal
 import struct
 import sys
+import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -317,6 +324,133 @@ def t_nojs():
 
 try:
     step("no JavaScript", t_nojs)
+except CannotRun as e:
+    R.check(False, "cannot run: %s" % " | ".join(str(e).split("\n")))
+
+
+
+# ---- sessions: refresh-token rotation (JWTX_REFRESH_ROTATION) ---------------------
+# A gateway of its own with rotation on and a short grace period: the page's
+# refresh replaces both cookies each time, across a reload; a replayed old
+# refresh cookie (set back with the WebDriver cookie API once the grace period
+# is over) ends the session, and the page goes back to the sign-in form.
+GRACE = 2
+
+
+def jwt_claims(tok):
+    try:
+        part = tok.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (IndexError, ValueError):
+        return {}
+
+
+def t_rotation():
+    rrun = harness.tmpdir("browser-rot-")
+    conf = (CONF.replace(run + "/blocklist.sqlite", rrun + "/blocklist.sqlite") +
+            "JWTX_REFRESH_ROTATION = True\nJWTX_REFRESH_REUSE_GRACE = %d\n" % GRACE)
+    rsrv = harness.Lighttpd(conf, run_dir=rrun)
+    base = "http://127.0.0.1:%d" % rsrv.port
+    w = driver.new_session(os.path.join(run, "profile-rot"), CHROMIUM)
+    try:
+        w.get(base + "/login.html")
+        w.find("#username").send_keys("testuser")
+        w.find("#password").send_keys("testpass")
+        w.find("#login-button").click()
+        R.check(w.wait(lambda: w.text("#who") == "testuser"), "rotation: signed in")
+        first = w.cookies()
+        fam = jwt_claims(first.get("refresh_token_cookie", {}).get("value", "")).get("fam")
+        R.check(isinstance(fam, str) and len(fam) == 36, "rotation: the refresh cookie has a family",
+                repr(fam))
+        seen = [first.get("refresh_token_cookie", {}).get("value")]
+        rotated_at = None
+
+        def one_refresh(label):
+            before = w.cookies()
+            w.execute("document.getElementById('status').textContent = '';")
+            w.find("#refresh-button").click()
+            ok = w.wait(lambda: w.text("#status") == "Access token refreshed.")
+            after = w.cookies()
+            names = ("refresh_token_cookie", "csrf_refresh_token", "access_token_cookie",
+                     "csrf_access_token")
+            changed = [n for n in names
+                       if after.get(n, {}).get("value") not in (None, before.get(n, {}).get("value"))]
+            new_ref = after.get("refresh_token_cookie", {}).get("value", "")
+            R.check(ok and changed == list(names) and new_ref not in seen and
+                    jwt_claims(new_ref).get("fam") == fam,
+                    "rotation: %s: 200, all four cookies replaced, the refresh cookie a new one of "
+                    "the family" % label, "%r %r" % (w.text("#status"), changed))
+            seen.append(new_ref)
+            R.check(w.text("#answer").startswith('200 {"access_token":"\u2026 (') and
+                    '"refresh_token":"\u2026 (' in w.text("#answer"),
+                    "rotation: %s: the answer has both tokens, not shown" % label, w.text("#answer"))
+            w.find("#call-protected").click()
+            want = '200 {"logged_in_as":"testuser"}'
+            R.check(w.wait(lambda: w.text("#answer") == want),
+                    "rotation: %s: the protected call works with the new cookies" % label,
+                    w.text("#answer"))
+            return time.time()
+
+        rotated_at = one_refresh("refresh 1")
+        one_refresh("refresh 2")
+        one_refresh("refresh 3")
+        # Two tabs refreshing at the same moment: two fetches from the page
+        # with the same refresh cookie; within the grace period both succeed.
+        two = w.execute(
+            "const t = Date.now(); const h = {'X-CSRF-TOKEN': cookie('csrf_refresh_token')};"
+            " return Promise.all([0, 1].map(() => fetch('/refresh', {method: 'POST', headers: h,"
+            " credentials: 'same-origin'}).then(r => r.status)))"
+            ".then(s => [s, (Date.now() - t) / 1000]);")
+        if two[1] < GRACE - 1:
+            R.eq(two[0], [200, 200], "rotation: two refreshes at once from the page both succeed")
+        else:
+            R.check(False, "rotation: two refreshes at once took %.2f s, not inside the grace "
+                    "period (machine too slow)" % two[1])
+        seen.append(w.cookies().get("refresh_token_cookie", {}).get("value"))
+        one_refresh("refresh after two at once")
+        w.reload()
+        R.check(w.wait(lambda: w.text("#who") == "testuser"), "rotation: a reload keeps the session")
+        one_refresh("refresh after the reload")
+        newest_access = w.cookies().get("access_token_cookie", {}).get("value", "")
+
+        # The login's refresh cookie (and its CSRF cookie), rotated by refresh 1,
+        # set back once the grace period is over.
+        while time.time() < rotated_at + GRACE + 1.1:
+            time.sleep(0.05)
+        for n in ("refresh_token_cookie", "csrf_refresh_token"):
+            w.add_cookie(first[n])
+        R.eq(w.cookies().get("refresh_token_cookie", {}).get("value"), seen[0],
+             "replay: the old refresh cookie is back in the browser")
+        w.execute("document.getElementById('status').textContent = '';")
+        w.find("#refresh-button").click()
+        want = "Session ended: Token has been revoked. Please sign in again."
+        R.check(w.wait(lambda: w.text("#status") == want),
+                "replay: the page says the session has ended", repr(w.text("#status")))
+        R.check(w.wait(lambda: w.shown("#signin") and not w.shown("#session")),
+                "replay: the page shows the sign-in form")
+        R.eq(w.fetch("GET", "/protected"), [401, '{"msg":"Token has been revoked"}\n'],
+             "replay: /protected from the page answers 401 (the session's access cookie)")
+        R.eq(w.fetch("GET", "/protected", {"Authorization": "Bearer " + newest_access}),
+             [401, '{"msg":"Token has been revoked"}\n'],
+             "replay: the newest access token of the session is refused")
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        w.screenshot(os.path.join(ARTIFACTS, "browser-session-ended.png"))
+        w.reload()
+        R.check(w.wait(lambda: w.shown("#signin") and not w.shown("#session")),
+                "replay: after a reload still the sign-in form")
+        w.find("#username").send_keys("testuser")
+        w.find("#password").send_keys("testpass")
+        w.find("#login-button").click()
+        R.check(w.wait(lambda: w.text("#who") == "testuser"), "replay: signing in again works")
+        new_fam = jwt_claims(w.cookies().get("refresh_token_cookie", {}).get("value", "")).get("fam")
+        R.check(new_fam not in (None, fam), "replay: the new sign-in is a new session")
+    finally:
+        w.quit()
+        rsrv.stop()
+
+
+try:
+    step("rotation", t_rotation)
 except CannotRun as e:
     R.check(False, "cannot run: %s" % " | ".join(str(e).split("\n")))
 

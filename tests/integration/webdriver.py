@@ -271,6 +271,12 @@ class Session:
         """name -> cookie object (HttpOnly cookies included)."""
         return {c["name"]: c for c in self.cmd("GET", "/cookie")}
 
+    def add_cookie(self, cookie):
+        """Sets a cookie for the current page's site (a dict as cookies()
+        gives: name, value, path, httpOnly, ...), replacing one of that name."""
+        keep = ("name", "value", "path", "domain", "secure", "httpOnly", "sameSite", "expiry")
+        self.cmd("POST", "/cookie", {"cookie": {k: v for k, v in cookie.items() if k in keep}})
+
     def screenshot(self, path):
         png = base64.b64decode(self.cmd("GET", "/screenshot"))
         with open(path, "wb") as f:
