@@ -13,14 +13,29 @@
  *   revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER)
  *   login_failures(key TEXT, at INTEGER, expires INTEGER)   one row per failure
  *   login_bans(key TEXT PRIMARY KEY, until INTEGER)
- * Version 1 had the revocation tables only. init upgrades it to version 2 (in
- * one write transaction, entries kept); a program that meets version 1 keeps
- * answering revocation checks from it and fails the login operations
- * (JWTXP_BL_OLD_SCHEMA), looking again at each one so that an upgrade made
- * while it runs is used at once. Every recorded failure deletes at most
- * LOGIN_PURGE_BATCH expired failure rows and as many ended bans: more than
- * it adds, so the tables stay bounded by the live entries, at a bounded
- * cost per call.
+ *   families(fam TEXT PRIMARY KEY, user, started, last_refresh, expires,
+ *            until, ended)   one row per session; expires/until/ended 0 = never
+ *   rotated(jti TEXT PRIMARY KEY, fam, at, until)   one row per rotated
+ *            refresh token; until 0 = forever
+ * Version 1 had the revocation tables only, version 2 added the login
+ * attempt tables, version 3 the session tables (families, rotated). init
+ * upgrades version 1 or 2 to 3 (in one write transaction, entries kept); a
+ * program that meets an older version keeps answering revocation checks
+ * without a family from it and fails what needs the missing tables (login
+ * operations on version 1; family operations and checks with a family on
+ * versions 1 and 2) with JWTXP_BL_OLD_SCHEMA, looking again at each one so
+ * that an upgrade made while it runs is used at once. Every recorded failure
+ * deletes at most LOGIN_PURGE_BATCH expired failure rows and as many ended
+ * bans: more than it adds, so the tables stay bounded by the live entries,
+ * at a bounded cost per call.
+ * A check with a family is one statement over revoked, revoked_users and
+ * families (the statement without a family is unchanged, so turning
+ * rotation off costs nothing). A rotation is one BEGIN IMMEDIATE
+ * transaction, so concurrent refreshes of one token by several processes
+ * are serialised: one of them records the rotation, the others find it.
+ * Families and rotated rows whose `until` is over are deleted by
+ * jwtx_blocklist_purge and, a bounded batch every PURGE_EVERY family
+ * writes, as we go.
  * Statements are prepared once per handle. Nothing is cached: every check
  * reads the file, so a revocation by one process is seen by all at once.
  * Expired rows are deleted as we go (a bounded DELETE every PURGE_EVERY
@@ -59,8 +74,10 @@
 #include "jwtx/blocklist.h"
 #include "blocklist_internal.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define SCHEMA_OLDEST 1 /* the oldest version still read (revocations only) */
+#define SCHEMA_LOGIN 2  /* the first version with the login attempt tables */
+#define SCHEMA_FAMILY 3 /* the first version with the session tables */
 #define LOGIN_PURGE_BATCH 32
 #define PURGE_EVERY 64
 #define PURGE_BATCH 500
@@ -120,6 +137,66 @@ static const char *const login_sql[LS__N] = {
     [LS_BAN_LIST] = "SELECT key, until FROM login_bans WHERE until > ?1 ORDER BY key",
 };
 
+/* Sessions (schema version 3). */
+enum {
+    FS_CHECK,
+    FS_START,
+    FS_ROT_GET,
+    FS_LIVE,
+    FS_ROT_ADD,
+    FS_TOUCH,
+    FS_SLIDE,
+    FS_END,
+    FS_END_USER,
+    FS_LIST_USER,
+    FS_LIST_ALL,
+    FS_PURGE_FAMILIES,
+    FS_PURGE_ROTATED,
+    FS__N
+};
+
+#define FAMILY_COLUMNS "fam, user, started, last_refresh, expires, ended"
+
+static const char *const family_sql[FS__N] = {
+    /* ST_CHECK and a third column: 1 unless the family is live. One
+     * statement, so one look at the file, as without a family. */
+    [FS_CHECK] = "SELECT EXISTS(SELECT 1 FROM revoked WHERE jti = ?1 AND "
+                 "(until IS NULL OR until > ?2)), "
+                 "(SELECT cutoff FROM revoked_users WHERE user = ?3), "
+                 "NOT EXISTS(SELECT 1 FROM families WHERE fam = ?4 AND ended = 0)",
+    /* An id taken already changes nothing (sqlite3_changes says so). */
+    [FS_START] = "INSERT INTO families(fam, user, started, last_refresh, expires, until, ended) "
+                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, 0) ON CONFLICT(fam) DO NOTHING",
+    /* The family recorded with a rotated jti, when, and whether it is live
+     * (NULL: the family is gone). */
+    [FS_ROT_GET] = "SELECT r.fam, r.at, f.ended = 0 FROM rotated r "
+                   "LEFT JOIN families f ON f.fam = r.fam WHERE r.jti = ?1",
+    [FS_LIVE] = "SELECT 1 FROM families WHERE fam = ?1 AND ended = 0",
+    [FS_ROT_ADD] = "INSERT INTO rotated(jti, fam, at, until) VALUES(?1, ?2, ?3, ?4)",
+    [FS_TOUCH] = "UPDATE families SET last_refresh = ?2 WHERE fam = ?1",
+    [FS_SLIDE] = "UPDATE families SET last_refresh = ?2, expires = ?3, until = ?4 WHERE fam = ?1",
+    [FS_END] = "UPDATE families SET ended = ?2 WHERE fam = ?1 AND ended = 0",
+    [FS_END_USER] = "UPDATE families SET ended = ?2 WHERE user = ?1 AND ended = 0",
+    [FS_LIST_USER] = "SELECT " FAMILY_COLUMNS " FROM families WHERE user = ?1 AND ended = 0 "
+                     "AND (expires = 0 OR expires > ?2) ORDER BY started, fam",
+    [FS_LIST_ALL] = "SELECT " FAMILY_COLUMNS " FROM families WHERE ended = 0 "
+                    "AND (expires = 0 OR expires > ?2) ORDER BY started, fam",
+    [FS_PURGE_FAMILIES] = "DELETE FROM families WHERE rowid IN (SELECT rowid FROM families "
+                          "WHERE until > 0 AND until <= ?1 LIMIT ?2)",
+    [FS_PURGE_ROTATED] = "DELETE FROM rotated WHERE rowid IN (SELECT rowid FROM rotated "
+                         "WHERE until > 0 AND until <= ?1 LIMIT ?2)",
+};
+
+#define FAMILY_TABLES_SQL                                                                          \
+    "CREATE TABLE IF NOT EXISTS families(fam TEXT PRIMARY KEY, user TEXT NOT NULL, "               \
+    "started INTEGER NOT NULL, last_refresh INTEGER NOT NULL DEFAULT 0, "                          \
+    "expires INTEGER NOT NULL, until INTEGER NOT NULL, ended INTEGER NOT NULL DEFAULT 0);"         \
+    "CREATE INDEX IF NOT EXISTS families_user ON families(user);"                                  \
+    "CREATE INDEX IF NOT EXISTS families_until ON families(until);"                                \
+    "CREATE TABLE IF NOT EXISTS rotated(jti TEXT PRIMARY KEY, fam TEXT NOT NULL, "                 \
+    "at INTEGER NOT NULL, until INTEGER NOT NULL);"                                                \
+    "CREATE INDEX IF NOT EXISTS rotated_until ON rotated(until);"
+
 #define LOGIN_TABLES_SQL                                                                           \
     "CREATE TABLE IF NOT EXISTS login_failures(key TEXT NOT NULL, at INTEGER NOT NULL, "           \
     "expires INTEGER NOT NULL);"                                                                   \
@@ -132,10 +209,11 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS revoked(jti TEXT PRIMARY KEY, until INTEGER);"
     "CREATE INDEX IF NOT EXISTS revoked_until ON revoked(until);"
     "CREATE TABLE IF NOT EXISTS revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER NOT NULL);" //
-    LOGIN_TABLES_SQL "PRAGMA user_version = 2;";
+    LOGIN_TABLES_SQL FAMILY_TABLES_SQL "PRAGMA user_version = 3;";
 
-/* Version 1 -> 2: the login attempt tables. */
-static const char upgrade_sql[] = LOGIN_TABLES_SQL "PRAGMA user_version = 2;";
+/* Version 1 or 2 -> 3: the tables either lacks (IF NOT EXISTS skips the
+ * login tables of version 2). */
+static const char upgrade_sql[] = LOGIN_TABLES_SQL FAMILY_TABLES_SQL "PRAGMA user_version = 3;";
 
 /* Which file a connection has open, to notice it being removed or replaced. */
 typedef struct file_id {
@@ -160,9 +238,11 @@ typedef struct sqlite_be {
     pid_t pid;          /* the process that opened db */
     sqlite3_stmt *st[ST__N];
     sqlite3_stmt *ls[LS__N]; /* prepared once the schema has the login tables */
+    sqlite3_stmt *fs[FS__N]; /* prepared once the schema has the session tables */
     long long schema;        /* the open store's version */
     bool upgraded;           /* in init: an older schema was upgraded */
     unsigned revokes;
+    unsigned family_writes; /* starts and rotations, for the purge as we go */
     char err[512];
 } sqlite_be;
 
@@ -199,6 +279,10 @@ static void close_db(sqlite_be *b)
     for (int i = 0; i < LS__N; i++) {
         sqlite3_finalize(b->ls[i]);
         b->ls[i] = NULL;
+    }
+    for (int i = 0; i < FS__N; i++) {
+        sqlite3_finalize(b->fs[i]);
+        b->fs[i] = NULL;
     }
     b->schema = 0;
     const char *what;
@@ -434,6 +518,8 @@ static int open_db(sqlite_be *b, bool *wrote)
             b->st[i] = NULL;
         for (int i = 0; i < LS__N; i++)
             b->ls[i] = NULL;
+        for (int i = 0; i < FS__N; i++)
+            b->fs[i] = NULL;
         b->schema = 0;
         for (int f = 0; f < F__N; f++)
             b->id[f].known = false;
@@ -579,38 +665,55 @@ static int ensure_open(sqlite_be *b)
     return open_db(b, &wrote);
 }
 
-/* Opens the store and makes sure it has the login tables: JWTXP_BL_OLD_SCHEMA
- * when it is still at version 1. The version is read again each time until
- * the tables are there, so an upgrade by `jwtx blocklist init` while this
- * process runs is used at once. */
-static int ensure_login(sqlite_be *b)
+/* Opens the store and makes sure its schema is at least version need, then
+ * prepares the n statements sql[] of the tables that version added into
+ * sts[] (once per connection): JWTXP_BL_OLD_SCHEMA, with "the store's schema
+ * (version V) has no " lacks " in the last error, while it is older. The
+ * version is read again each time until the tables are there, so an upgrade
+ * by `jwtx blocklist init` while this process runs is used at once. */
+static int ensure_tables(sqlite_be *b, sqlite3_stmt **sts, const char *const *sql, int n,
+                         long long need, const char *lacks)
 {
     if (ensure_open(b) != 0)
         return -1;
-    if (b->ls[0] != NULL)
+    if (sts[0] != NULL)
         return 0;
     long long ver = b->schema;
-    if (ver < SCHEMA_VERSION && pragma_int(b, "PRAGMA user_version", &ver) != 0) {
+    if (ver < need && pragma_int(b, "PRAGMA user_version", &ver) != 0) {
         close_db(b);
         return -1;
     }
-    if (ver < SCHEMA_VERSION) {
-        snprintf(b->err, sizeof b->err,
-                 "sqlite %s: the store's schema (version %lld) has no login attempt tables; "
-                 "`jwtx blocklist init` upgrades it",
-                 b->path, ver);
+    if (ver < need) {
+        snprintf(b->err, sizeof b->err, "sqlite %s: the store's schema (version %lld) has no %s",
+                 b->path, ver, lacks);
         return JWTXP_BL_OLD_SCHEMA;
     }
-    b->schema = ver;
-    for (int i = 0; i < LS__N; i++) {
-        if (sqlite3_prepare_v3(b->db, login_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &b->ls[i],
-                               NULL) != SQLITE_OK) {
+    if (ver > b->schema)
+        b->schema = ver;
+    for (int i = 0; i < n; i++) {
+        if (sqlite3_prepare_v3(b->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sts[i], NULL) !=
+            SQLITE_OK) {
             fail(b, "prepare");
             close_db(b);
             return -1;
         }
     }
     return 0;
+}
+
+/* The login tables (version 2). */
+static int ensure_login(sqlite_be *b)
+{
+    return ensure_tables(b, b->ls, login_sql, LS__N, SCHEMA_LOGIN,
+                         "login attempt tables; `jwtx blocklist init` upgrades it");
+}
+
+/* The session tables (version 3). */
+static int ensure_family(sqlite_be *b)
+{
+    return ensure_tables(b, b->fs, family_sql, FS__N, SCHEMA_FAMILY,
+                         "session tables (families, rotated); run `jwtx blocklist init` to "
+                         "upgrade it");
 }
 
 /* Steps a statement to its end (writes). 0 or -1. */
@@ -635,14 +738,19 @@ static int sq_ping(void *be)
 static int sq_check(void *be, const char *jti, size_t jti_len, const char *user, size_t user_len,
                     long long iat, const char *fam, size_t fam_len, long long now)
 {
-    if (fam != NULL) { /* TODO(sessions): families */
-        (void)fam_len;
-        return JWTX_BL_UNAVAILABLE;
-    }
     sqlite_be *b = be;
-    if (ensure_open(b) != 0)
-        return JWTX_BL_UNAVAILABLE;
-    sqlite3_stmt *st = b->st[ST_CHECK];
+    sqlite3_stmt *st;
+    if (fam == NULL) {
+        if (ensure_open(b) != 0)
+            return JWTX_BL_UNAVAILABLE;
+        st = b->st[ST_CHECK];
+    } else {
+        int rc = ensure_family(b);
+        if (rc != 0)
+            return rc == JWTXP_BL_OLD_SCHEMA ? JWTXP_BL_OLD_SCHEMA : JWTX_BL_UNAVAILABLE;
+        st = b->fs[FS_CHECK];
+        sqlite3_bind_text(st, 4, fam, (int)fam_len, SQLITE_STATIC);
+    }
     if (jti != NULL)
         sqlite3_bind_text(st, 1, jti, (int)jti_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
@@ -656,6 +764,10 @@ static int sq_check(void *be, const char *jti, size_t jti_len, const char *user,
             result = JWTX_BL_REVOKED;
         if (sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_int64(st, 1) >= iat)
             result = JWTX_BL_REVOKED;
+        /* No live family of that id (ended, or unknown: a store that lost
+         * it fails closed). */
+        if (fam != NULL && sqlite3_column_int64(st, 2) != 0)
+            result = JWTX_BL_REVOKED;
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
             result = JWTX_BL_UNAVAILABLE;
@@ -667,6 +779,19 @@ static int sq_check(void *be, const char *jti, size_t jti_len, const char *user,
         after_error(b, rc);
     }
     return result;
+}
+
+/* One bounded DELETE (FS_PURGE_FAMILIES or FS_PURGE_ROTATED) of rows whose
+ * life in the store is over at now; *n gets how many. */
+static int family_purge_batch(sqlite_be *b, int k, long long now, long long limit, long long *n)
+{
+    sqlite3_stmt *st = b->fs[k];
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, limit);
+    if (run(b, st, k == FS_PURGE_FAMILIES ? "purge families" : "purge rotated tokens") != 0)
+        return -1;
+    *n = sqlite3_changes(b->db);
+    return 0;
 }
 
 /* One bounded DELETE of expired rows; *n gets how many. */
@@ -777,10 +902,14 @@ static int sq_purge(void *be, long long now, long long *removed)
             return -1;
         total += n;
     } while (n == PURGE_BATCH);
-    if (b->schema >= 2) {
-        int rc = ensure_login(b);
-        if (rc != 0)
-            return rc;
+    /* The tables a newer schema added: an older store has none, which is no
+     * failure of the purge. */
+    int rc = ensure_login(b);
+    if (rc == JWTXP_BL_OLD_SCHEMA)
+        b->err[0] = '\0';
+    else if (rc != 0)
+        return -1;
+    else {
         for (int k = LS_PURGE_FAILURES; k <= LS_PURGE_BANS; k++) {
             do {
                 sqlite3_stmt *st = b->ls[k];
@@ -789,6 +918,21 @@ static int sq_purge(void *be, long long now, long long *removed)
                 if (run(b, st, "purge login attempts") != 0)
                     return -1;
                 n = sqlite3_changes(b->db);
+                total += n;
+            } while (n == PURGE_BATCH);
+        }
+    }
+    /* Families and rotated tokens past their life in the store. */
+    rc = ensure_family(b);
+    if (rc == JWTXP_BL_OLD_SCHEMA)
+        b->err[0] = '\0';
+    else if (rc != 0)
+        return -1;
+    else {
+        for (int k = FS_PURGE_FAMILIES; k <= FS_PURGE_ROTATED; k++) {
+            do {
+                if (family_purge_batch(b, k, now, PURGE_BATCH, &n) != 0)
+                    return -1;
                 total += n;
             } while (n == PURGE_BATCH);
         }
@@ -1054,45 +1198,299 @@ void *jwtxp_bl_sqlite_new(const char *path, long long timeout_ms)
     return b;
 }
 
-/* ---- sessions: TODO(sessions), placeholders that fail closed */
+/* ---- sessions (refresh-token families) */
 
-static int sq_fam_todo(void *be, const char *what)
+/* The `ended` of a family ended at now: never 0, which means live. */
+static long long ended_at(long long now)
 {
-    snprintf(((sqlite_be *)be)->err, sizeof((sqlite_be *)be)->err, "sqlite: %s: not built yet",
-             what);
+    return now > 0 ? now : 1;
+}
+
+static void copy_family(char *out, size_t out_size, const char *fam, size_t len)
+{
+    if (len >= out_size)
+        len = out_size - 1;
+    memcpy(out, fam, len);
+    out[len] = '\0';
+}
+
+/* Opens a write transaction, waiting for the write lock up to the busy
+ * timeout. 0 or -1. */
+static int begin_write(sqlite_be *b)
+{
+    if (exec(b, "BEGIN IMMEDIATE") == 0)
+        return 0;
+    after_error(b, sqlite3_errcode(b->db));
     return -1;
+}
+
+/* Ends the write transaction begun by begin_write: commits when rc >= 0 and
+ * returns rc, else rolls back and returns -1. A failed statement has had
+ * its after_error already; when that dropped the connection, closing it
+ * rolled the transaction back. */
+static int finish_write(sqlite_be *b, int rc)
+{
+    if (b->db == NULL)
+        return -1;
+    if (rc >= 0 && exec(b, "COMMIT") == 0)
+        return rc;
+    int code = sqlite3_errcode(b->db);
+    sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc >= 0) /* the COMMIT itself failed */
+        after_error(b, code);
+    return -1;
+}
+
+/* Housekeeping after a family write: every PURGE_EVERY of them, one bounded
+ * batch of families and rotated tokens past their life, so the tables stay
+ * bounded without `jwtx blocklist purge`. Failures do not matter here (the
+ * write is stored already). */
+static void family_housekeeping(sqlite_be *b, long long now)
+{
+    if (++b->family_writes % PURGE_EVERY != 0)
+        return;
+    long long n;
+    for (int k = FS_PURGE_FAMILIES; k <= FS_PURGE_ROTATED && b->db != NULL; k++)
+        if (family_purge_batch(b, k, now, PURGE_BATCH, &n) != 0)
+            break;
+    b->err[0] = '\0';
+}
+
+/* Inserts a live family. 0, or -1 (an id taken already is -1 too, leaving
+ * the connection as it is). */
+static int insert_family(sqlite_be *b, const char *fam, size_t flen, const char *user, size_t ulen,
+                         long long now, long long last_refresh, long long expires, long long until)
+{
+    sqlite3_stmt *st = b->fs[FS_START];
+    sqlite3_bind_text(st, 1, fam, (int)flen, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, user, (int)ulen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, last_refresh);
+    sqlite3_bind_int64(st, 5, expires);
+    sqlite3_bind_int64(st, 6, until);
+    if (run(b, st, "start a family") != 0)
+        return -1;
+    if (sqlite3_changes(b->db) != 1) {
+        snprintf(b->err, sizeof b->err, "sqlite %s: start a family: its id exists already",
+                 b->path);
+        return -1;
+    }
+    return 0;
 }
 
 static int sq_family_start(void *be, const char *fam, size_t flen, const char *user, size_t ulen,
                            long long now, long long expires, long long until)
 {
-    (void)fam, (void)flen, (void)user, (void)ulen, (void)now, (void)expires, (void)until;
-    return sq_fam_todo(be, "family start");
+    sqlite_be *b = be;
+    int rc = ensure_family(b);
+    if (rc != 0)
+        return rc;
+    if (insert_family(b, fam, flen, user, ulen, now, 0, expires, until) != 0)
+        return -1;
+    family_housekeeping(b, now);
+    return 0;
+}
+
+/* The rotation recorded for jti, if any: 1 with its family (into fam, of
+ * size JWTX_BLOCKLIST_FAMILY_MAX + 1), when it was rotated and whether that
+ * family is live; 0 none; -1 failure. */
+static int rotated_get(sqlite_be *b, const char *jti, size_t jlen, char *fam, size_t *flen,
+                       long long *at, bool *live)
+{
+    sqlite3_stmt *st = b->fs[FS_ROT_GET];
+    sqlite3_bind_text(st, 1, jti, (int)jlen, SQLITE_STATIC);
+    int rc = sqlite3_step(st), got = 0;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (n > JWTX_BLOCKLIST_FAMILY_MAX)
+            n = JWTX_BLOCKLIST_FAMILY_MAX;
+        if (t != NULL)
+            memcpy(fam, t, n);
+        fam[t != NULL ? n : 0] = '\0';
+        *flen = t != NULL ? n : 0;
+        *at = sqlite3_column_int64(st, 1);
+        /* NULL when the family is gone from the store: not live. */
+        *live = sqlite3_column_type(st, 2) != SQLITE_NULL && sqlite3_column_int64(st, 2) != 0;
+        got = 1;
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        fail(b, "read a rotated token");
+        after_error(b, rc);
+        return -1;
+    }
+    return got;
+}
+
+/* 1 the family is live (present, not ended), 0 not, -1 failure. */
+static int family_live(sqlite_be *b, const char *fam, size_t flen)
+{
+    sqlite3_stmt *st = b->fs[FS_LIVE];
+    sqlite3_bind_text(st, 1, fam, (int)flen, SQLITE_STATIC);
+    long long v;
+    return query_one(b, st, "read a family", &v);
+}
+
+/* The family's last refresh becomes now (with slide also its expiry and
+ * life in the store). 0 or -1. */
+static int touch_family(sqlite_be *b, const char *fam, size_t flen, long long now, bool slide,
+                        long long expires, long long until)
+{
+    sqlite3_stmt *st = b->fs[slide ? FS_SLIDE : FS_TOUCH];
+    sqlite3_bind_text(st, 1, fam, (int)flen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    if (slide) {
+        sqlite3_bind_int64(st, 3, expires);
+        sqlite3_bind_int64(st, 4, until);
+    }
+    return run(b, st, "update a family");
+}
+
+static int add_rotated(sqlite_be *b, const jwtxp_bl_rotate *r, const char *fam, size_t flen)
+{
+    sqlite3_stmt *st = b->fs[FS_ROT_ADD];
+    sqlite3_bind_text(st, 1, r->jti, (int)r->jlen, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, fam, (int)flen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, r->now);
+    sqlite3_bind_int64(st, 4, r->jti_until);
+    return run(b, st, "record a rotated token");
+}
+
+/* Ends a live family at now: 1 ended, 0 it was not live, -1 failure. */
+static int end_family(sqlite_be *b, const char *fam, size_t flen, long long now)
+{
+    sqlite3_stmt *st = b->fs[FS_END];
+    sqlite3_bind_text(st, 1, fam, (int)flen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ended_at(now));
+    if (run(b, st, "end a family") != 0)
+        return -1;
+    return sqlite3_changes(b->db) > 0 ? 1 : 0;
+}
+
+/* The rules of jwtx_blocklist_family_rotate (blocklist.h), in one write
+ * transaction: BEGIN IMMEDIATE takes the write lock before the first read,
+ * so of several processes refreshing the same token at once one records the
+ * rotation and the others, serialised behind it, find it recorded. */
+static int rotate_in(sqlite_be *b, const jwtxp_bl_rotate *r, char *fam_out, size_t out_size)
+{
+    char prev[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+    size_t plen = 0;
+    long long at = 0;
+    bool live = false;
+    int got = rotated_get(b, r->jti, r->jlen, prev, &plen, &at, &live);
+    if (got < 0)
+        return -1;
+    if (got == 1) {
+        /* Rotated before: the family is the one recorded with the token. */
+        copy_family(fam_out, out_size, prev, plen);
+        if (!live)
+            return JWTX_BL_ENDED;
+        /* now > at: the difference is exact in unsigned arithmetic. */
+        if (r->now > at &&
+            (unsigned long long)r->now - (unsigned long long)at > (unsigned long long)r->grace)
+            return end_family(b, prev, plen, r->now) < 0 ? -1 : JWTX_BL_REUSED;
+        /* Within the grace period: a second refresh of the same token (two
+         * tabs); the grace still counts from the first rotation. */
+        return touch_family(b, prev, plen, r->now, false, 0, 0) != 0 ? -1 : JWTX_BL_ROTATED;
+    }
+    if (r->fam != NULL) {
+        copy_family(fam_out, out_size, r->fam, r->flen);
+        int l = family_live(b, r->fam, r->flen);
+        if (l <= 0)
+            return l < 0 ? -1 : JWTX_BL_ENDED;
+        if (add_rotated(b, r, r->fam, r->flen) != 0 ||
+            touch_family(b, r->fam, r->flen, r->now, r->slide, r->expires, r->until) != 0)
+            return -1;
+        return JWTX_BL_ROTATED;
+    }
+    /* A token from before rotation: its session becomes a family now. */
+    copy_family(fam_out, out_size, r->new_fam, r->nflen);
+    if (insert_family(b, r->new_fam, r->nflen, r->user, r->ulen, r->now, r->now, r->expires,
+                      r->until) != 0 ||
+        add_rotated(b, r, r->new_fam, r->nflen) != 0)
+        return -1;
+    return JWTX_BL_ROTATED;
 }
 
 static int sq_family_rotate(void *be, const jwtxp_bl_rotate *r, char *fam_out, size_t out_size)
 {
-    (void)r, (void)fam_out, (void)out_size;
-    return sq_fam_todo(be, "family rotate");
+    sqlite_be *b = be;
+    int rc = ensure_family(b);
+    if (rc != 0)
+        return rc;
+    if (begin_write(b) != 0)
+        return -1;
+    rc = finish_write(b, rotate_in(b, r, fam_out, out_size));
+    if (rc < 0) {
+        fam_out[0] = '\0';
+        return -1;
+    }
+    family_housekeeping(b, r->now);
+    return rc;
 }
 
 static int sq_family_end(void *be, const char *fam, size_t flen, long long now)
 {
-    (void)fam, (void)flen, (void)now;
-    return sq_fam_todo(be, "family end");
+    sqlite_be *b = be;
+    int rc = ensure_family(b);
+    if (rc != 0)
+        return rc;
+    return end_family(b, fam, flen, now);
 }
 
 static int sq_family_end_user(void *be, const char *user, size_t ulen, long long now, long long *n)
 {
-    (void)user, (void)ulen, (void)now, (void)n;
-    return sq_fam_todo(be, "family end user");
+    sqlite_be *b = be;
+    int rc = ensure_family(b);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = b->fs[FS_END_USER];
+    sqlite3_bind_text(st, 1, user, (int)ulen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ended_at(now));
+    if (run(b, st, "end the families of a user") != 0)
+        return -1;
+    *n = sqlite3_changes(b->db);
+    return 0;
 }
 
 static int sq_family_list(void *be, const char *user, size_t ulen, long long now,
                           jwtxp_bl_family_cb cb, void *ctx)
 {
-    (void)user, (void)ulen, (void)now, (void)cb, (void)ctx;
-    return sq_fam_todo(be, "family list");
+    sqlite_be *b = be;
+    int rc = ensure_family(b);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = b->fs[user != NULL ? FS_LIST_USER : FS_LIST_ALL];
+    if (user != NULL)
+        sqlite3_bind_text(st, 1, user, (int)ulen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int result = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        jwtx_family_info f = {
+            .family = (const char *)sqlite3_column_text(st, 0),
+            .user = (const char *)sqlite3_column_text(st, 1),
+            .started = sqlite3_column_int64(st, 2),
+            .last_refresh = sqlite3_column_int64(st, 3),
+            .expires = sqlite3_column_int64(st, 4),
+            .ended = sqlite3_column_int64(st, 5),
+        };
+        if (f.family != NULL && f.user != NULL && cb(&f, ctx) != 0) {
+            result = 1;
+            break;
+        }
+    }
+    if (result == 0 && rc != SQLITE_DONE) {
+        fail(b, "list families");
+        result = -1;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (result < 0)
+        after_error(b, rc);
+    return result;
 }
 
 const jwtxp_bl_ops jwtxp_bl_sqlite_ops = {

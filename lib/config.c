@@ -48,6 +48,7 @@
 #define DURATION_MAX (100LL * 365 * 86400)
 #define LOGIN_TIME_MAX (30LL * 86400) /* JWTX_LOGIN_FIND_TIME, JWTX_LOGIN_BAN_TIME */
 #define LOGIN_LIMIT_MAX 1000          /* JWTX_LOGIN_MAX_FAILURES* */
+#define REUSE_GRACE_MAX 86400         /* JWTX_REFRESH_REUSE_GRACE */
 
 /* ------------------------------------------------------------------------ */
 /* Parsed values                                                             */
@@ -466,6 +467,11 @@ static const opt options[] = {
          LOGIN_LIMIT_MAX, F_FALSE_ZERO),
     INTO("JWTX_LOGIN_MAX_FAILURES_PER_USER", login_max_failures_per_user, 100, 0, LOGIN_LIMIT_MAX,
          F_FALSE_ZERO),
+
+    /* sessions (refresh-token rotation) */
+    BOOLO("JWTX_REFRESH_ROTATION", refresh_rotation, 0),
+    BOOLO("JWTX_REFRESH_SLIDING", refresh_sliding, 0),
+    INTO("JWTX_REFRESH_REUSE_GRACE", refresh_reuse_grace, 10, 0, REUSE_GRACE_MAX, 0),
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -2066,6 +2072,12 @@ static int resolve(loadctx *lc, jwtx_config *cfg, const assigned *as)
     if (cfg->user_lookup && cfg->users_file == NULL)
         return fail(lc, line_of(as, "JWTX_USER_LOOKUP"), "JWTX_USER_LOOKUP",
                     "needs JWTX_USERS_FILE (the users a token's identity is looked up in)");
+    if (cfg->refresh_rotation && (cfg->blocklist == NULL || cfg->blocklist[0] == '\0'))
+        return fail(lc, line_of(as, "JWTX_REFRESH_ROTATION"), "JWTX_REFRESH_ROTATION",
+                    "needs JWTX_BLOCKLIST (the store keeps the session families)");
+    if (cfg->refresh_sliding && !cfg->refresh_rotation)
+        warn(lc, line_of(as, "JWTX_REFRESH_SLIDING"),
+             "JWTX_REFRESH_SLIDING has no effect without JWTX_REFRESH_ROTATION = True");
     if (cfg->implicit_refresh > 0 && !cfg->access_expires.never &&
         cfg->implicit_refresh >= cfg->access_expires.seconds)
         warn(lc, line_of(as, "JWTX_IMPLICIT_REFRESH"),

@@ -255,8 +255,13 @@ int jwtx_token_create(const jwtx_config *cfg, const char *identity, const jwtx_t
     }
     const char *claim = cfg->identity_claim ? cfg->identity_claim : "sub";
     if (set_new(claims, "fresh", fresh) != 0 || set_new(claims, "iat", json_integer(iat)) != 0 ||
-        set_new(claims, "jti", json_string(jti)) != 0 ||
-        set_new(claims, "type", json_string(spec->refresh ? "refresh" : "access")) != 0 ||
+        set_new(claims, "jti", json_string(jti)) != 0)
+        goto oom;
+    /* jwtx's session family, right after jti; only when asked for, so every
+     * other token keeps the reference layout byte for byte. */
+    if (spec->family != NULL && set_new(claims, "fam", json_string_nocheck(spec->family)) != 0)
+        goto oom;
+    if (set_new(claims, "type", json_string(spec->refresh ? "refresh" : "access")) != 0 ||
         set_new(claims, claim, json_stringn_nocheck(identity, strlen(identity))) != 0)
         goto oom;
     if (cfg->encode_nbf && set_new(claims, "nbf", json_integer(iat)) != 0)
@@ -285,7 +290,14 @@ int jwtx_token_create(const jwtx_config *cfg, const char *identity, const jwtx_t
         has_exp = !def->never && def->seconds != 0;
         delta = def->seconds;
     }
-    if (has_exp) {
+    if (spec->expires == JWTX_EXPIRES_AT) {
+        if (spec->expires_at <= 0 || spec->expires_at > 1000000000000000LL) {
+            jwtx_error_set(err, JWTX_ERR_INTERNAL, "expiry out of range");
+            goto done;
+        }
+        if (set_new(claims, "exp", json_integer(spec->expires_at)) != 0)
+            goto oom;
+    } else if (has_exp) {
         if (delta > 1000000000000LL || delta < -1000000000000LL) {
             jwtx_error_set(err, JWTX_ERR_INTERNAL, "expiry out of range");
             goto done;
@@ -296,6 +308,13 @@ int jwtx_token_create(const jwtx_config *cfg, const char *identity, const jwtx_t
     }
     /* Additional claims override in place; new ones go at the end. */
     if (spec->claims && json_object_update(claims, (json_t *)spec->claims) != 0)
+        goto oom;
+    /* ...but never the family: ours is set again over an additional "fam"
+     * (a users claims file cannot move a token into another session). The
+     * key keeps its place after jti. */
+    if (spec->family != NULL && spec->claims != NULL &&
+        json_object_get(spec->claims, "fam") != NULL &&
+        set_new(claims, "fam", json_string_nocheck(spec->family)) != 0)
         goto oom;
 
     if (jwtx_json_dump(claims, 0, &payload) != 0)
@@ -537,6 +556,16 @@ const char *jwtx_token_type(const jwtx_token *tok)
 const char *jwtx_token_jti(const jwtx_token *tok)
 {
     return claim_string(tok, "jti");
+}
+
+const char *jwtx_token_family(const jwtx_token *tok, bool *bad)
+{
+    bool present = tok != NULL && tok->claims != NULL && json_object_get(tok->claims, "fam");
+    const char *f = claim_string(tok, "fam");
+    bool b = present && (f == NULL || f[0] == '\0');
+    if (bad != NULL)
+        *bad = b;
+    return b ? NULL : f;
 }
 
 static bool claim_int(const jwtx_token *tok, const char *name, long long *out)

@@ -112,8 +112,22 @@ int jwtx_verify_request(const jwtx_config *cfg, jwtx_blocklist *bl, jwtx_users *
         if (!jwtx_token_iat(&v.token, &iat))
             iat = LLONG_MIN; /* no iat: any cut-off of the user revokes it */
         const char *identity = jwtx_verified_identity(&v);
-        int st = jwtx_blocklist_check(bl, jwtx_token_jti(&v.token), identity[0] ? identity : NULL,
+        int st;
+        if (cfg->refresh_rotation) {
+            /* With rotation the session family is part of the same single
+             * look-up. A fam claim jwtx never issues (not a non-empty
+             * string) names no live family: revoked. The option decides,
+             * not the token: with rotation off a fam is never looked up. */
+            bool bad = false;
+            const char *fam = jwtx_token_family(&v.token, &bad);
+            st = bad ? JWTX_BL_REVOKED
+                     : jwtx_blocklist_check_family(bl, jwtx_token_jti(&v.token),
+                                                   identity[0] ? identity : NULL, iat, fam,
+                                                   (long long)jwtx_now());
+        } else {
+            st = jwtx_blocklist_check(bl, jwtx_token_jti(&v.token), identity[0] ? identity : NULL,
                                       iat, (long long)jwtx_now());
+        }
         if (st == JWTX_BL_REVOKED) {
             jwtx_error_set(err, JWTX_ERR_REVOKED, NULL);
             goto fail;

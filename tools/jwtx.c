@@ -22,6 +22,7 @@
 #pragma weak cmd_revoke
 #pragma weak cmd_blocklist
 #pragma weak cmd_login_bans
+#pragma weak cmd_sessions
 
 static const struct {
     const char *name;
@@ -40,6 +41,9 @@ static const struct {
      "revoke --conf FILE TOKEN | --jti JTI --until EPOCH | --user NAME [--at EPOCH]"},
     {"blocklist", cmd_blocklist, "blocklist --conf FILE init|count|list|purge"},
     {"login-bans", cmd_login_bans, "login-bans --conf FILE list|clear [--user U] [--address A]"},
+    {"sessions", cmd_sessions,
+     "sessions --conf FILE list USER [--json]\n"
+     "  jwtx sessions --conf FILE end FAMILY | --user USER"},
 };
 
 static void usage(FILE *f)

@@ -16,6 +16,7 @@ int cmd_passwd(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_blocklist(int argc, char **argv);
 int cmd_login_bans(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
 
 /* Loads a conf file; on error prints "jwtx: FILE:LINE: OPTION: message" to
  * stderr and returns -1. Warnings go to stderr. */

@@ -67,7 +67,8 @@ enum {
     JWTX_BL_INIT_EXISTS = 0,  /* the store was there already (or needs nothing made: Redis) */
     JWTX_BL_INIT_CREATED = 1, /* a new SQLite file with its schema */
     JWTX_BL_INIT_SCHEMA = 2,  /* the schema written into an existing empty SQLite database */
-    JWTX_BL_INIT_UPGRADED = 3 /* an older store's schema upgraded (login attempt tables added) */
+    JWTX_BL_INIT_UPGRADED = 3 /* an older store's schema upgraded to version 3: the session
+                                 tables added (and the login attempt tables to a version 1) */
 };
 
 /* Receives one log line (no newline) about the store: a change of state. */
@@ -120,11 +121,15 @@ int jwtx_blocklist_ping(jwtx_blocklist *bl);
 
 /* Makes the store on purpose, as an installer does (`jwtx blocklist init`).
  * SQLite: creates the file with mode 0600 (whatever the umask), WAL mode and
- * the schema; an existing store of this version is left as it is, an empty
- * database gets the schema, anything else (another database, a newer
- * schema, not SQLite) is refused. Redis: nothing to make, only checks the
- * server answers. Returns 0 with *made (may be NULL) = JWTX_BL_INIT_*, or -1
- * (jwtx_blocklist_last_error says why). */
+ * the schema (version 3: revocations, login attempts, sessions); an existing
+ * store of this version is left as it is, a store made by an older jwtx is
+ * upgraded in place in one write transaction, its entries kept (version 1,
+ * revocations only, gets the login attempt and session tables; version 2
+ * the session tables), an empty database gets the schema, anything else
+ * (another database, a newer schema, not SQLite) is refused. Redis:
+ * nothing to make, only checks the server answers. Returns 0 with *made
+ * (may be NULL) = JWTX_BL_INIT_*, or -1 (jwtx_blocklist_last_error says
+ * why). */
 int jwtx_blocklist_init(jwtx_blocklist *bl, int *made) __attribute__((warn_unused_result));
 
 /* Is this token revoked? jti and user may be NULL (not checked). REVOKED

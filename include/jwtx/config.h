@@ -137,6 +137,11 @@ typedef struct jwtx_config {
     long long login_max_failures_per_address; /* ..._PER_ADDRESS, 20 */
     long long login_max_failures_per_user;    /* ..._PER_USER, 100; 0 = a limit off */
 
+    /* Sessions: refresh-token rotation (docs/sessions.md) */
+    bool refresh_rotation;         /* JWTX_REFRESH_ROTATION, False; needs JWTX_BLOCKLIST */
+    bool refresh_sliding;          /* JWTX_REFRESH_SLIDING, False: a rotation keeps the expiry */
+    long long refresh_reuse_grace; /* JWTX_REFRESH_REUSE_GRACE, 10 (seconds, 0..86400) */
+
     /* Keys, parsed once from the options above (keys.h). Owned. */
     struct jwtx_keyset *keys;
 } jwtx_config;

@@ -5,6 +5,8 @@
  * create_access_token / create_refresh_token (spec section 2): header
  * {"alg":..,"typ":"JWT"} sorted, claims fresh, iat, jti, type, <identity>,
  * nbf, csrf, aud, iss, exp, then additional claims (overriding in place).
+ * With a session family (JWTX_REFRESH_ROTATION, a jwtx extension) the claim
+ * "fam" follows jti; without one the layout is exactly the reference's.
  * Decoding runs the pipeline of spec section 3 (steps 3-11) with the
  * deliberate differences of spec/README.md: signature before payload,
  * strict base64url, no 500 on client input, and "Token has expired" reported
@@ -30,7 +32,9 @@ typedef enum jwtx_fresh_mode {
 typedef enum jwtx_expires_mode {
     JWTX_EXPIRES_DEFAULT = 0, /* JWT_ACCESS/REFRESH_TOKEN_EXPIRES */
     JWTX_EXPIRES_NEVER,       /* expires_delta=False: no exp */
-    JWTX_EXPIRES_SECONDS      /* expires_delta=timedelta(seconds); 0 means no exp */
+    JWTX_EXPIRES_SECONDS,     /* expires_delta=timedelta(seconds); 0 means no exp */
+    JWTX_EXPIRES_AT           /* exp = expires_at exactly (a rotated refresh token keeps the
+                                 presented one's exp; jwtx only) */
 } jwtx_expires_mode;
 
 /* Arguments of create_access_token / create_refresh_token. Zeroed = an
@@ -41,6 +45,9 @@ typedef struct jwtx_token_spec {
     double fresh_for;      /* seconds, with JWTX_FRESH_FOR */
     jwtx_expires_mode expires;
     long long expires_seconds;
+    long long expires_at;  /* with JWTX_EXPIRES_AT: the exp claim, seconds since the epoch */
+    const char *family;    /* the session family: claim "fam" right after "jti", set over
+                              any additional "fam"; NULL: no fam claim (the reference layout) */
     const json_t *claims;  /* additional claims object, borrowed, may be NULL */
     const json_t *headers; /* additional JOSE headers object, borrowed, may be NULL */
 } jwtx_token_spec;
@@ -87,6 +94,10 @@ int jwtx_token_decode(const jwtx_config *cfg, const char *token, size_t len,
 const char *jwtx_token_identity(const jwtx_config *cfg, const jwtx_token *tok);
 const char *jwtx_token_type(const jwtx_token *tok);
 const char *jwtx_token_jti(const jwtx_token *tok);
+/* The session family ("fam"): NULL when absent; *bad (may be NULL) is set
+ * when the claim is there but not a non-empty string without NUL (never
+ * issued by jwtx: with rotation on such a token is revoked). */
+const char *jwtx_token_family(const jwtx_token *tok, bool *bad);
 /* exp as integer seconds; false when the token has none. */
 bool jwtx_token_exp(const jwtx_token *tok, long long *exp);
 /* iat as integer seconds; false when absent. */

@@ -135,6 +135,10 @@ static void check_defaults(const jwtx_config *c)
     CU_ASSERT_EQUAL(c->login_max_failures, 5);
     CU_ASSERT_EQUAL(c->login_max_failures_per_address, 20);
     CU_ASSERT_EQUAL(c->login_max_failures_per_user, 100);
+    /* sessions */
+    CU_ASSERT_FALSE(c->refresh_rotation);
+    CU_ASSERT_FALSE(c->refresh_sliding);
+    CU_ASSERT_EQUAL(c->refresh_reuse_grace, 10);
 }
 
 static void test_init_defaults(void)
@@ -205,7 +209,8 @@ static void test_to_json_defaults(void)
            "\"JWTX_TRUSTED_PROXIES\":[],\"JWTX_LOGIN_REGULATION\":true,"
            "\"JWTX_LOGIN_FIND_TIME\":600,\"JWTX_LOGIN_BAN_TIME\":900,"
            "\"JWTX_LOGIN_MAX_FAILURES\":5,\"JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS\":20,"
-           "\"JWTX_LOGIN_MAX_FAILURES_PER_USER\":100}");
+           "\"JWTX_LOGIN_MAX_FAILURES_PER_USER\":100,\"JWTX_REFRESH_ROTATION\":false,"
+           "\"JWTX_REFRESH_SLIDING\":false,\"JWTX_REFRESH_REUSE_GRACE\":10}");
     free(s);
     /* 43 JWT_* options minus JWT_SECRET_KEY's fallback name: all 43 are shown */
     json_t *j = jwtx_config_to_json(&c);
@@ -325,6 +330,15 @@ static const value_case value_cases[] = {
     {"JWTX_LOGIN_MAX_FAILURES = False", "JWTX_LOGIN_MAX_FAILURES", "0"},
     {"JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS = 1000", "JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000"},
     {"JWTX_LOGIN_MAX_FAILURES_PER_USER = 0", "JWTX_LOGIN_MAX_FAILURES_PER_USER", "0"},
+    {"JWTX_REFRESH_ROTATION = True\nJWTX_BLOCKLIST = 'sqlite:/var/lib/jwtx/bl.sqlite'",
+     "JWTX_REFRESH_ROTATION", "true"},
+    {"JWTX_BLOCKLIST = 'redis://h:6379/0'\nJWTX_REFRESH_ROTATION = True", "JWTX_REFRESH_ROTATION",
+     "true"},
+    {"JWTX_REFRESH_ROTATION = False", "JWTX_REFRESH_ROTATION", "false"},
+    {"JWTX_REFRESH_SLIDING = True\nJWTX_REFRESH_ROTATION = True\nJWTX_BLOCKLIST = 'sqlite:b'",
+     "JWTX_REFRESH_SLIDING", "true"},
+    {"JWTX_REFRESH_REUSE_GRACE = 0", "JWTX_REFRESH_REUSE_GRACE", "0"},
+    {"JWTX_REFRESH_REUSE_GRACE = 86_400", "JWTX_REFRESH_REUSE_GRACE", "86400"},
     {"JWTX_USERS_FILE = '/etc/jwtx/users'", "JWTX_USERS_FILE", "\"/etc/jwtx/users\""},
     {"JWTX_USERS_FILE = None", "JWTX_USERS_FILE", "null"},
     {"JWTX_USER_LOOKUP = True\nJWTX_USERS_FILE = '/u'", "JWTX_USER_LOOKUP", "true"},
@@ -664,6 +678,25 @@ static const error_case error_cases[] = {
      "t.conf:2: JWTX_LOGIN_MAX_FAILURES_PER_ADDRESS: must be an integer from 0 to 1000"},
     {S "JWTX_LOGIN_MAX_FAILURES_PER_USER = '100'",
      "t.conf:2: JWTX_LOGIN_MAX_FAILURES_PER_USER: expected an integer, got str"},
+    {S "JWTX_REFRESH_ROTATION = True",
+     "t.conf:2: JWTX_REFRESH_ROTATION: needs JWTX_BLOCKLIST (the store keeps the session "
+     "families)"},
+    {S "JWTX_BLOCKLIST = ''\nJWTX_REFRESH_ROTATION = True",
+     "t.conf:3: JWTX_REFRESH_ROTATION: needs JWTX_BLOCKLIST (the store keeps the session "
+     "families)"},
+    {S "JWTX_REFRESH_ROTATION = True\nJWTX_BLOCKLIST = None",
+     "t.conf:2: JWTX_REFRESH_ROTATION: needs JWTX_BLOCKLIST (the store keeps the session "
+     "families)"},
+    {S "JWTX_REFRESH_ROTATION = 1",
+     "t.conf:2: JWTX_REFRESH_ROTATION: expected True or False, got int"},
+    {S "JWTX_REFRESH_SLIDING = 'yes'",
+     "t.conf:2: JWTX_REFRESH_SLIDING: expected True or False, got str"},
+    {S "JWTX_REFRESH_REUSE_GRACE = -1",
+     "t.conf:2: JWTX_REFRESH_REUSE_GRACE: must be an integer from 0 to 86400"},
+    {S "JWTX_REFRESH_REUSE_GRACE = 86401",
+     "t.conf:2: JWTX_REFRESH_REUSE_GRACE: must be an integer from 0 to 86400"},
+    {S "JWTX_REFRESH_REUSE_GRACE = False",
+     "t.conf:2: JWTX_REFRESH_REUSE_GRACE: expected an integer, got bool"},
     {S "JWTX_LOGIN_MAX_FAILURE = 3",
      "t.conf:2: JWTX_LOGIN_MAX_FAILURE: unknown option (did you mean JWTX_LOGIN_MAX_FAILURES?)"},
     /* names */
@@ -906,6 +939,26 @@ static void test_warnings(void)
                                "is already expired");
     JWTX_ASSERT_STR(w.text[1], "t.conf:3: JWT_COOKIE_SAMESITE = \"None\" without "
                                "JWT_COOKIE_SECURE = True: browsers drop such cookies");
+    jwtx_config_clear(&c);
+
+    /* sliding without rotation does nothing: warned, not refused */
+    memset(&w, 0, sizeof w);
+    CU_ASSERT_EQUAL_FATAL(load(SECRET "JWTX_REFRESH_SLIDING = True\n", &c, NULL, 0, &w), 0);
+    CU_ASSERT_EQUAL(w.n, 1);
+    JWTX_ASSERT_STR(w.text[0], "t.conf:2: JWTX_REFRESH_SLIDING has no effect without "
+                               "JWTX_REFRESH_ROTATION = True");
+    CU_ASSERT_TRUE(c.refresh_sliding);
+    CU_ASSERT_FALSE(c.refresh_rotation);
+    jwtx_config_clear(&c);
+    memset(&w, 0, sizeof w);
+    CU_ASSERT_EQUAL_FATAL(load(SECRET "JWTX_BLOCKLIST = 'sqlite:b'\nJWTX_REFRESH_ROTATION = True\n"
+                                      "JWTX_REFRESH_SLIDING = True\nJWTX_REFRESH_REUSE_GRACE = 0\n",
+                               &c, NULL, 0, &w),
+                          0);
+    CU_ASSERT_EQUAL(w.n, 0);
+    CU_ASSERT_TRUE(c.refresh_rotation);
+    CU_ASSERT_TRUE(c.refresh_sliding);
+    CU_ASSERT_EQUAL(c.refresh_reuse_grace, 0);
     jwtx_config_clear(&c);
 }
 

@@ -1142,6 +1142,187 @@ static void test_identity_nul_outcome(void)
     JWTX_ASSERT_STR(jwtx_err_name(JWTX_ERR_IDENTITY_NUL), "JWTX_ERR_IDENTITY_NUL");
 }
 
+/* ---- the session family (JWTX_REFRESH_ROTATION) ------------------------ */
+
+#define FAM "0f1e2d3c-4b5a-4697-8877-665544332211"
+
+/* Creates a token at the fixed clock with the random stream restarted, so
+ * two calls differ only by what the spec asks. Returns the payload JSON
+ * (malloc'd) and the whole token in *tok (malloc'd, may be NULL). */
+static char *made(const jwtx_config *cfg, const jwtx_token_spec *spec, char **tok)
+{
+    fixed_now = 1700000000.25;
+    counter = 0;
+    jwtx_buf out;
+    jwtx_buf_init(&out);
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    if (jwtx_token_create(cfg, "alice", spec, &out, NULL, &err) != 0) {
+        fprintf(stderr, "\n  create: %s\n", jwtx_error_message(&err));
+        jwtx_buf_clear(&out);
+        return NULL;
+    }
+    char *p = segment(out.data, 1);
+    if (tok != NULL)
+        *tok = strdup(out.data);
+    jwtx_buf_clear(&out);
+    return p;
+}
+
+/* The keys of a payload in their order, comma-separated. */
+static void key_order(const char *payload, char *out, size_t size)
+{
+    json_t *j = jwtx_json_parse(payload, strlen(payload), NULL, 0);
+    const char *k;
+    json_t *v;
+    out[0] = '\0';
+    json_object_foreach(j, k, v)
+    {
+        size_t n = strlen(out);
+        snprintf(out + n, size - n, "%s%s", n ? "," : "", k);
+    }
+    json_decref(j);
+}
+
+static void test_family_claim(void)
+{
+    static const char *const confs[] = {
+        "",
+        "JWT_ENCODE_AUDIENCE = ['a', 'b']\nJWT_ENCODE_ISSUER = 'me'\nJWT_ENCODE_NBF = False\n",
+        "JWT_COOKIE_CSRF_PROTECT = False\nJWT_IDENTITY_CLAIM = 'who'\n",
+    };
+    static const char *const extras[] = {NULL, "{\"role\":\"admin\",\"scopes\":[\"r\"]}"};
+    for (size_t ci = 0; ci < sizeof confs / sizeof confs[0]; ci++) {
+        jwtx_config cfg;
+        CU_ASSERT_EQUAL_FATAL(load(&cfg, confs[ci]), 0);
+        for (int refresh = 0; refresh < 2; refresh++) {
+            for (size_t ei = 0; ei < 2; ei++) {
+                json_t *claims = parse_opt(extras[ei]);
+                jwtx_token_spec plain = {.refresh = refresh, .claims = claims};
+                jwtx_token_spec fam = plain;
+                fam.family = FAM;
+                char *tp = NULL, *tf = NULL;
+                char *pp = made(&cfg, &plain, &tp), *pf = made(&cfg, &fam, &tf);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(pp);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(pf);
+                /* without a family: no fam anywhere */
+                CU_ASSERT_PTR_NULL(strstr(pp, "fam"));
+                /* with one: the same payload with "fam" inserted right after
+                 * the jti member, and nothing else changed */
+                const char *jti = strstr(pp, "\"jti\":\"");
+                CU_ASSERT_PTR_NOT_NULL_FATAL(jti);
+                const char *after = strchr(jti + 7, '"') + 1;
+                char want[2048];
+                snprintf(want, sizeof want, "%.*s,\"fam\":\"" FAM "\"%s", (int)(after - pp), pp,
+                         after);
+                JWTX_ASSERT_STR(pf, want);
+                char order[512];
+                key_order(pf, order, sizeof order);
+                CU_ASSERT_PTR_NOT_NULL(strstr(order, "fresh,iat,jti,fam,type,"));
+                CU_ASSERT_STRING_NOT_EQUAL(tp, tf);
+                free(tp);
+                free(tf);
+                free(pp);
+                free(pf);
+                json_decref(claims);
+            }
+        }
+        jwtx_config_clear(&cfg);
+    }
+
+    /* family NULL is byte for byte the reference token ("access default"
+     * and "refresh default" above) */
+    jwtx_config cfg;
+    CU_ASSERT_EQUAL_FATAL(load(&cfg, ""), 0);
+    for (int refresh = 0; refresh < 2; refresh++) {
+        jwtx_token_spec spec = {.refresh = refresh, .family = NULL};
+        char *tok = NULL;
+        free(made(&cfg, &spec, &tok));
+        JWTX_ASSERT_STR(tok, create_rows[refresh].token);
+        free(tok);
+    }
+
+    /* a "fam" among the additional claims (a users claims file): ours wins,
+     * in its place after jti; without a family it goes through as any
+     * other extra claim (the reference behaviour) */
+    json_t *evil = parse_opt("{\"fam\":\"someone-else\",\"role\":\"x\"}");
+    jwtx_token_spec spec = {.claims = evil, .family = FAM};
+    char *p = made(&cfg, &spec, NULL);
+    char order[512];
+    key_order(p, order, sizeof order);
+    JWTX_ASSERT_STR(order, "fresh,iat,jti,fam,type,sub,nbf,csrf,exp,role");
+    CU_ASSERT_PTR_NOT_NULL(strstr(p, "\"fam\":\"" FAM "\""));
+    CU_ASSERT_PTR_NULL(strstr(p, "someone-else"));
+    free(p);
+    spec.family = NULL;
+    p = made(&cfg, &spec, NULL);
+    key_order(p, order, sizeof order);
+    JWTX_ASSERT_STR(order, "fresh,iat,jti,type,sub,nbf,csrf,exp,fam,role");
+    CU_ASSERT_PTR_NOT_NULL(strstr(p, "\"fam\":\"someone-else\""));
+    free(p);
+    json_decref(evil);
+
+    /* the rotated refresh token's absolute expiry */
+    jwtx_token_spec at = {
+        .refresh = true, .family = FAM, .expires = JWTX_EXPIRES_AT, .expires_at = 1700000123};
+    jwtx_issued iss;
+    jwtx_buf out;
+    jwtx_buf_init(&out);
+    jwtx_error err;
+    CU_ASSERT_EQUAL(jwtx_token_create(&cfg, "alice", &at, &out, &iss, &err), 0);
+    CU_ASSERT_TRUE(iss.has_exp);
+    CU_ASSERT_EQUAL(iss.exp, 1700000123);
+    p = segment(out.data, 1);
+    key_order(p, order, sizeof order);
+    JWTX_ASSERT_STR(order, "fresh,iat,jti,fam,type,sub,nbf,csrf,exp");
+    CU_ASSERT_PTR_NOT_NULL(strstr(p, "\"exp\":1700000123}"));
+    free(p);
+    jwtx_buf_clear(&out);
+    /* an exp in the past is written as asked (the token is expired at once) */
+    at.expires_at = 1600000000;
+    CU_ASSERT_EQUAL(jwtx_token_create(&cfg, "alice", &at, &out, &iss, &err), 0);
+    CU_ASSERT_EQUAL(iss.exp, 1600000000);
+    jwtx_buf_clear(&out);
+    at.expires_at = 0;
+    CU_ASSERT_EQUAL(jwtx_token_create(&cfg, "alice", &at, &out, &iss, &err), -1);
+    CU_ASSERT_EQUAL(err.code, JWTX_ERR_INTERNAL);
+    CU_ASSERT_EQUAL(out.len, 0);
+    jwtx_buf_clear(&out);
+    /* NEVER with a family: no exp */
+    at.expires = JWTX_EXPIRES_NEVER;
+    p = made(&cfg, &at, NULL);
+    key_order(p, order, sizeof order);
+    JWTX_ASSERT_STR(order, "fresh,iat,jti,fam,type,sub,nbf,csrf");
+    free(p);
+    jwtx_config_clear(&cfg);
+
+    /* the accessor */
+    static const struct {
+        const char *claims;
+        const char *fam;
+        bool bad;
+    } acc[] = {
+        {"{\"sub\":\"a\"}", NULL, false},        {"{\"fam\":\"" FAM "\"}", FAM, false},
+        {"{\"fam\":null}", NULL, true},          {"{\"fam\":5}", NULL, true},
+        {"{\"fam\":[\"x\"]}", NULL, true},       {"{\"fam\":\"\"}", NULL, true},
+        {"{\"fam\":\"a\\u0000b\"}", NULL, true},
+    };
+    for (size_t i = 0; i < sizeof acc / sizeof acc[0]; i++) {
+        jwtx_token t = {0};
+        t.claims = jwtx_json_parse(acc[i].claims, strlen(acc[i].claims), NULL, 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t.claims);
+        bool bad = !acc[i].bad;
+        const char *f = jwtx_token_family(&t, &bad);
+        if (acc[i].fam)
+            JWTX_ASSERT_STR(f, acc[i].fam);
+        else
+            CU_ASSERT_PTR_NULL(f);
+        CU_ASSERT_EQUAL(bad, acc[i].bad);
+        jwtx_token_clear(&t);
+    }
+    CU_ASSERT_PTR_NULL(jwtx_token_family(NULL, NULL));
+}
+
 static const jwtx_cu_test tests[] = {
     {"created tokens equal the Python reference byte for byte", test_create_layout},
     {"creation errors", test_create_errors},
@@ -1155,6 +1336,8 @@ static const jwtx_cu_test tests[] = {
     {"int() digit limit and values beyond 64 bits", test_int_digit_limit},
     {"UTF-16 and UTF-32 headers and payloads", test_decode_utf16_utf32},
     {"NUL identity outcome in the table", test_identity_nul_outcome},
+    {"session family: fam after jti, byte-identical without, ours over extras, fixed exp",
+     test_family_claim},
     {NULL, NULL},
 };
 

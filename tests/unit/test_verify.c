@@ -618,6 +618,125 @@ static void test_user_cutoff(void)
     jwtx_config_clear(&cfg);
 }
 
+/* ------------------------------------------------------------ sessions */
+
+#define ROTATION "JWTX_BLOCKLIST = 'sqlite:unused.sqlite'\nJWTX_REFRESH_ROTATION = True\n"
+#define FAM_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define FAM_B "bbbbbbbb-0000-4000-8000-000000000002"
+
+/* A token of a family (fam NULL: none) minted now. Caller frees. */
+static char *mint_fam(const jwtx_config *cfg, const char *identity, int kind, const char *fam,
+                      const char *claims_json)
+{
+    jwtx_token_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.refresh = kind == REFRESH;
+    spec.family = fam;
+    json_t *claims = claims_json ? json_loads(claims_json, JSON_ALLOW_NUL, NULL) : NULL;
+    CU_ASSERT_FATAL(claims_json == NULL || claims != NULL);
+    spec.claims = claims;
+    jwtx_buf out;
+    jwtx_buf_init(&out);
+    jwtx_error err;
+    int rc = jwtx_token_create(cfg, identity, &spec, &out, NULL, &err);
+    json_decref(claims);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    return out.data;
+}
+
+static void expect_tok(const jwtx_config *cfg, jwtx_blocklist *b, const char *tok, bool refresh,
+                       const vexp *e, const char *label)
+{
+    jwtx_request r;
+    req_bearer(&r, refresh ? "POST" : "GET", tok);
+    jwtx_route_opts o;
+    jwtx_route_opts_init(&o);
+    o.refresh = refresh;
+    expect_verify(cfg, b, NULL, &r, &o, e, label);
+    jwtx_route_opts_clear(&o);
+    jwtx_request_clear(&r);
+}
+
+/* JWTX_REFRESH_ROTATION: the family is part of the revocation step; with
+ * rotation off a fam claim is never looked up (exactly today's check). */
+static void test_family_check(void)
+{
+    jwtx_config on, off;
+    CU_ASSERT_EQUAL_FATAL(load_cfg(&on, ROTATION), 0);
+    CU_ASSERT_EQUAL_FATAL(load_cfg(&off, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        jwtx_blocklist_family_start(bl, FAM_A, "erin", (long long)NOW, true, (long long)NOW + 999),
+        0);
+    CU_ASSERT_EQUAL_FATAL(jwtx_blocklist_family_start(bl, FAM_B, "erin", (long long)NOW, false, 0),
+                          0);
+    char *a = mint_fam(&on, "erin", ACCESS, FAM_A, NULL);
+    char *ar = mint_fam(&on, "erin", REFRESH, FAM_A, NULL);
+    char *b = mint_fam(&on, "erin", ACCESS, FAM_B, NULL);
+    char *plain = mint_fam(&on, "erin", ACCESS, NULL, NULL);
+    char *unknown = mint_fam(&on, "erin", ACCESS, "cccccccc-0000-4000-8000-000000000003", NULL);
+    char *num = mint_fam(&on, "erin", ACCESS, NULL, "{\"fam\":5}");
+    char *empty = mint_fam(&on, "erin", ACCESS, NULL, "{\"fam\":\"\"}");
+    char *nul = mint_fam(&on, "erin", ACCESS, NULL, "{\"fam\":\"x\\u0000y\"}");
+    char *longf = mint_fam(&on, "erin", ACCESS, NULL, NULL);
+    char big[JWTX_BLOCKLIST_FAMILY_MAX + 8];
+    memset(big, 'f', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    free(longf);
+    longf = mint_fam(&on, "erin", ACCESS, big, NULL);
+
+    vexp pass = {JWTX_OK, NULL, false, JWTX_LOC_HEADERS, "erin"};
+    vexp rev = {JWTX_ERR_REVOKED, "Token has been revoked", false, 0, NULL};
+    vexp unavail = {JWTX_ERR_STORE_UNAVAILABLE, "Token revocation store unavailable", false, 0,
+                    NULL};
+    /* live families pass, a token from before rotation too */
+    expect_tok(&on, bl, a, false, &pass, "live family A");
+    expect_tok(&on, bl, ar, true, &pass, "live family A, refresh");
+    expect_tok(&on, bl, b, false, &pass, "live family B");
+    expect_tok(&on, bl, plain, false, &pass, "no fam claim");
+    /* a family the store does not know, and fam claims jwtx never issues */
+    expect_tok(&on, bl, unknown, false, &rev, "unknown family");
+    expect_tok(&on, bl, num, false, &rev, "fam 5");
+    expect_tok(&on, bl, empty, false, &rev, "fam empty");
+    expect_tok(&on, bl, nul, false, &rev, "fam with NUL");
+    /* too long for the store: it cannot answer for it (never a pass) */
+    expect_tok(&on, bl, longf, false, &unavail, "fam too long");
+    /* rotation off: none of that is looked at */
+    expect_tok(&off, bl, unknown, false, &pass, "off: unknown family");
+    expect_tok(&off, bl, num, false, &pass, "off: fam 5");
+    expect_tok(&off, bl, longf, false, &pass, "off: fam too long");
+
+    /* ending A revokes every token of A, not B's */
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, FAM_A, (long long)NOW), 1);
+    expect_tok(&on, bl, a, false, &rev, "ended family A");
+    expect_tok(&on, bl, ar, true, &rev, "ended family A, refresh");
+    expect_tok(&on, bl, b, false, &pass, "family B unaffected");
+    expect_tok(&off, bl, a, false, &pass, "off: ended family not looked up");
+
+    /* the user cut-off still applies with a family */
+    char *bnew = mint_fam(&on, "erin", ACCESS, FAM_B, NULL);
+    CU_ASSERT_EQUAL_FATAL(jwtx_blocklist_revoke_user(bl, "erin", (long long)NOW), 0);
+    expect_tok(&on, bl, bnew, false, &rev, "cut-off with a live family");
+
+    /* a store that cannot answer: 503 with a family, as without */
+    jwtx_blocklist *stores[] = {down, gone};
+    for (size_t i = 0; i < 2; i++) {
+        expect_tok(&on, stores[i], b, false, &unavail, i ? "gone, family" : "down, family");
+        expect_tok(&on, stores[i], plain, false, &unavail, i ? "gone, no fam" : "down, no fam");
+    }
+    free(a);
+    free(ar);
+    free(b);
+    free(bnew);
+    free(plain);
+    free(unknown);
+    free(num);
+    free(empty);
+    free(nul);
+    free(longf);
+    jwtx_config_clear(&on);
+    jwtx_config_clear(&off);
+}
+
 /* ------------------------------------------------------------ type */
 
 static void test_verify_type(void)
@@ -835,6 +954,7 @@ static const jwtx_cu_test tests[] = {
     {"required claims", test_required_claims},
     {"required claims: array subset (locate.h)", test_required_claims_array_subset},
     {"identity text", test_identity_text},
+    {"JWTX_REFRESH_ROTATION: the family in the revocation check", test_family_check},
     {NULL, NULL},
 };
 
