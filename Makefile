@@ -101,6 +101,12 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(ARCHIVE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $(TEST_LDFLAGS) -o $@ $< $(ARCHIVE) -lcunit $(LDLIBS)
 
+# The store conformance driver (tests/suites/41-sessions-store.sh): the same
+# session-family scenarios against any store URL, public API only.
+$(O)/tests/store_conformance: tests/integration/store_conformance.c $(ARCHIVE) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(ARCHIVE) $(LDLIBS)
+
 # test_wipe looks into every block the library frees: its free() calls go
 # through the test's __wrap_free.
 $(O)/tests/test_wipe: TEST_LDFLAGS := -Wl,--wrap=free

@@ -162,6 +162,7 @@ size_t jwtx_audit_format(const jwtx_audit_event *ev, char *buf, size_t size)
     put_word(&o, "addr", ev->addr, &cut);
     put_quoted(&o, "user", ev->user, &cut);
     put_quoted(&o, "jti", ev->jti, &cut);
+    put_quoted(&o, "fam", ev->fam, &cut);
     put_quoted(&o, "route", ev->route, &cut);
     put_word(&o, "reason", ev->reason, &cut);
     put_word(&o, "ban", ev->ban, &cut);

@@ -7,8 +7,29 @@
  * and <prefix>user:<name> (value = the cut-off time, no TTL). Login attempts:
  * <prefix>login:f:<key>, a sorted set of failures (score: the time, member:
  * an id unique to the failure) with a TTL of the window, and
- * <prefix>login:ban:<key> (value: the ban's end, TTL until then). Keys are
- * passed with %b, so any byte string is safe. One connection per handle (one per
+ * <prefix>login:ban:<key> (value: the ban's end, TTL until then).
+ *
+ * Sessions (refresh-token families), each key with the life the front end
+ * gives it ("until": TTL = until - now, none when until is 0):
+ *   <prefix>fam:<id>    hash: user, started, last (0: never refreshed),
+ *                       expires (0: never), until, ended (0: live, else when);
+ *                       TTL from the family's until
+ *   <prefix>famst:<id>  string "1" live / "0" ended, same TTL: what a check
+ *                       with a family reads (one GET pipelined with the jti
+ *                       EXISTS and the user GET: one round trip; a missing
+ *                       key, i.e. an unknown or lost family, revokes)
+ *   <prefix>rot:<jti>   hash: fam (the family it was rotated in), at (when
+ *                       first rotated); TTL from the token's until (exp +
+ *                       leeway)
+ *   <prefix>ufam:<user> sorted set of the user's not-ended families, score =
+ *                       the family's until (+inf: forever); TTL that of its
+ *                       longest-lived member. Ended families leave it;
+ *                       members whose life is over (or whose family is gone)
+ *                       are trimmed whenever a script uses it.
+ * start, rotate, end and end-of-a-user are one Lua script each (EVAL),
+ * atomic across gateways; list of a user is one script too, list of every
+ * user a SCAN over <prefix>fam:*. Keys and values are passed with %b or as
+ * counted words (redisCommandArgv), so any byte string is safe. One connection per handle (one per
  * process), made on first use with a connect timeout, then AUTH and SELECT,
  * and a command timeout on every read and write. After any failure the
  * connection is dropped and made again on the next call, so a handle
@@ -19,7 +40,8 @@
  *
  * Only the hiredis 0.14 API subset that also exists in 1.x is used:
  * redisConnectWithTimeout, redisConnectUnixWithTimeout, redisSetTimeout,
- * redisCommand, redisAppendCommand/redisGetReply, freeReplyObject, redisFree
+ * redisCommand, redisCommandArgv, redisAppendCommand/redisGetReply,
+ * freeReplyObject, redisFree
  * and c->err/c->errstr.
  */
 #include <errno.h>
@@ -289,8 +311,8 @@ static int rd_init(void *be, int *made)
 /* ---- check */
 
 typedef struct check_arg {
-    const char *jk, *uk;
-    size_t jklen, uklen;
+    const char *jk, *uk, *fk; /* fk: the family's state key, only for a check with a family */
+    size_t jklen, uklen, fklen;
     long long iat;
     int result;
 } check_arg;
@@ -298,10 +320,13 @@ typedef struct check_arg {
 static int op_check(redis_be *b, void *arg)
 {
     check_arg *a = arg;
-    /* One round trip: both commands go out before either reply is read. */
+    /* One round trip: every command goes out before any reply is read (two
+     * without a family, as ever; a family adds one GET to the same trip). */
     if (a->jk != NULL && redisAppendCommand(b->c, "EXISTS %b", a->jk, a->jklen) != REDIS_OK)
         return fail(b, "EXISTS", "out of memory");
     if (a->uk != NULL && redisAppendCommand(b->c, "GET %b", a->uk, a->uklen) != REDIS_OK)
+        return fail(b, "GET", "out of memory");
+    if (a->fk != NULL && redisAppendCommand(b->c, "GET %b", a->fk, a->fklen) != REDIS_OK)
         return fail(b, "GET", "out of memory");
     int rc = 0;
     bool revoked = false;
@@ -334,6 +359,27 @@ static int op_check(redis_be *b, void *arg)
         }
         freeReplyObject(r);
     }
+    if (a->fk != NULL) {
+        /* The family's state: "1" live; "0" ended and nothing (unknown, or
+         * lost by the store) both revoke. */
+        redisReply *r = NULL;
+        if (redisGetReply(b->c, (void **)&r) != REDIS_OK)
+            r = NULL;
+        if (r == NULL)
+            return fail(b, "GET", b->c->err ? b->c->errstr : "no reply");
+        if (r->type == REDIS_REPLY_STRING) {
+            if (r->len == 1 && r->str[0] == '0')
+                revoked = true;
+            else if (!(r->len == 1 && r->str[0] == '1') && rc == 0)
+                rc = fail(b, "GET", "a family state is not 0 or 1");
+        } else if (r->type == REDIS_REPLY_NIL) {
+            revoked = true;
+        } else {
+            int rc2 = want(b, r, REDIS_REPLY_STRING, "GET");
+            rc = rc ? rc : rc2;
+        }
+        freeReplyObject(r);
+    }
     if (rc == 0)
         a->result = revoked ? JWTX_BL_REVOKED : JWTX_BL_CLEAR;
     return rc;
@@ -342,10 +388,6 @@ static int op_check(redis_be *b, void *arg)
 static int rd_check(void *be, const char *jti, size_t jti_len, const char *user, size_t user_len,
                     long long iat, const char *fam, size_t fam_len, long long now)
 {
-    if (fam != NULL) { /* TODO(sessions): families */
-        (void)fam_len;
-        return JWTX_BL_UNAVAILABLE;
-    }
     redis_be *b = be;
     (void)now; /* Redis expires jti keys by itself */
     check_arg a = {.iat = iat, .result = JWTX_BL_UNAVAILABLE};
@@ -354,10 +396,13 @@ static int rd_check(void *be, const char *jti, size_t jti_len, const char *user,
         rc = fail(b, "check", "out of memory");
     if (rc == 0 && user != NULL && (a.uk = make_key(b, "user:", user, user_len, &a.uklen)) == NULL)
         rc = fail(b, "check", "out of memory");
+    if (rc == 0 && fam != NULL && (a.fk = make_key(b, "famst:", fam, fam_len, &a.fklen)) == NULL)
+        rc = fail(b, "check", "out of memory");
     if (rc == 0)
         rc = run_op(b, op_check, &a);
     free((char *)a.jk);
     free((char *)a.uk);
+    free((char *)a.fk);
     return rc == 0 ? a.result : JWTX_BL_UNAVAILABLE;
 }
 
@@ -825,44 +870,441 @@ void *jwtxp_bl_redis_new(jwtxp_redis_target *t, const char *prefix, long long ti
     return b;
 }
 
-/* ---- sessions: TODO(sessions), placeholders that fail closed */
+/* ---- sessions (refresh-token families)
+ *
+ * Every family operation is one EVAL (atomic: no other client's command
+ * runs in between, so two gateways rotating the same token at once are
+ * serialised). Each script gets ARGV[1] = now and ARGV[2] = the prefix,
+ * and builds the keys of a family it only learns inside (the family a
+ * rotated record names, the families in a user's index) from them. Values
+ * the caller gave (times, user names) are stored as the strings sent, never
+ * through a Lua number, so they come back exactly. */
 
-static int rd_fam_todo(void *be, const char *what)
+/* Helpers every family script starts with. live_ttl gives key k the life
+ * `until` (a decimal string; 0 = forever, no TTL; a life already over
+ * keeps the key one second; one too far off to count down is kept
+ * forever). index_fix trims a user's index of families whose life is over
+ * and gives it the life of its longest-lived member. end_family ends a live
+ * family (state 0 with its TTL kept, ended = now, out of its user's index):
+ * 1, or 0 when it was not live. A state without its record is a damaged
+ * family: the script fails (the caller answers -1). */
+#define FAMILY_LUA_HELPERS                                                                         \
+    "local now = tonumber(ARGV[1]) local P = ARGV[2] "                                             \
+    "local function live_ttl(k, u) u = tonumber(u) "                                               \
+    "  if u == 0 then redis.call('PERSIST', k) return end "                                        \
+    "  local t = u - now if t < 1 then t = 1 end "                                                 \
+    "  if t > 1e11 then redis.call('PERSIST', k) return end "                                      \
+    "  redis.call('EXPIRE', k, string.format('%d', t)) end "                                       \
+    "local function index_fix(k) "                                                                 \
+    "  redis.call('ZREMRANGEBYSCORE', k, '-inf', ARGV[1]) "                                        \
+    "  local top = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES') "                                 \
+    "  if top[1] == nil then return end "                                                          \
+    "  if top[2] == 'inf' then redis.call('PERSIST', k) else live_ttl(k, top[2]) end end "         \
+    "local function index_add(k, f, u) "                                                           \
+    "  redis.call('ZADD', k, u == '0' and '+inf' or u, f) index_fix(k) end "                       \
+    "local function family_user(f) "                                                               \
+    "  if redis.call('GET', P .. 'famst:' .. f) ~= '1' then return nil end "                       \
+    "  local u = redis.call('HGET', P .. 'fam:' .. f, 'user') "                                    \
+    "  if not u then error('a live family has no record') end "                                    \
+    "  return u end "                                                                              \
+    "local function end_family(f) "                                                                \
+    "  local u = family_user(f) if not u then return 0 end "                                       \
+    "  redis.call('SETRANGE', P .. 'famst:' .. f, 0, '0') "                                        \
+    "  redis.call('HSET', P .. 'fam:' .. f, 'ended', ARGV[1]) "                                    \
+    "  local ik = P .. 'ufam:' .. u redis.call('ZREM', ik, f) index_fix(ik) "                      \
+    "  return 1 end "
+
+/* Starts a family. KEYS: fam, famst, ufam of its user; ARGV[3..6]: user,
+ * expires, until, the family id. 1 when the id is taken; 0 when started,
+ * also when the same start is sent again (a command retried on a new
+ * connection after the first went through). */
+static const char family_start_lua[] = FAMILY_LUA_HELPERS
+    "local cur = redis.call('HMGET', KEYS[1], 'user', 'started') "
+    "local st = redis.call('GET', KEYS[2]) "
+    "if cur[1] or st then "
+    "  if cur[1] == ARGV[3] and cur[2] == ARGV[1] and st == '1' then return 0 end "
+    "  return 1 end "
+    "redis.call('HSET', KEYS[1], 'user', ARGV[3], 'started', ARGV[1], 'last', '0', "
+    "  'expires', ARGV[4], 'until', ARGV[5], 'ended', '0') "
+    "redis.call('SET', KEYS[2], '1') "
+    "live_ttl(KEYS[1], ARGV[5]) live_ttl(KEYS[2], ARGV[5]) "
+    "index_add(KEYS[3], ARGV[6], ARGV[5]) "
+    "return 0";
+
+/* One rotation, by the rules of jwtx_blocklist_family_rotate. KEYS: rot of
+ * the jti, fam and famst of the token's family (or of the new one), ufam of
+ * the user. ARGV[3..]: family id, 'f' (the token has it) or 'n' (start it),
+ * user, grace, the rotated record's until, slide '1'/'0', the family's
+ * expires and until (new family, or slide). Answers {result, family}. A
+ * rotated record names the family it was rotated in: that one counts, and
+ * the grace period runs from its first rotation. */
+static const char family_rotate_lua[] = FAMILY_LUA_HELPERS
+    "local rec = redis.call('HMGET', KEYS[1], 'fam', 'at') "
+    "if rec[1] then "
+    "  local f = rec[1] "
+    "  if not family_user(f) then return {2, f} end "
+    "  local at = tonumber(rec[2]) "
+    "  if not at then error('a rotated record has no time') end "
+    "  if now - at > tonumber(ARGV[6]) then end_family(f) return {1, f} end "
+    "  redis.call('HSET', P .. 'fam:' .. f, 'last', ARGV[1]) "
+    "  return {0, f} end "
+    "local f = ARGV[3] "
+    "if ARGV[4] == 'f' then "
+    "  local u = family_user(f) "
+    "  if not u then return {2, f} end "
+    "  redis.call('HSET', KEYS[2], 'last', ARGV[1]) "
+    "  if ARGV[8] == '1' then "
+    "    redis.call('HSET', KEYS[2], 'expires', ARGV[9], 'until', ARGV[10]) "
+    "    live_ttl(KEYS[2], ARGV[10]) live_ttl(KEYS[3], ARGV[10]) "
+    "    index_add(P .. 'ufam:' .. u, f, ARGV[10]) end "
+    "else "
+    "  if redis.call('EXISTS', KEYS[2], KEYS[3]) ~= 0 then error('the new family exists') end "
+    "  redis.call('HSET', KEYS[2], 'user', ARGV[5], 'started', ARGV[1], 'last', ARGV[1], "
+    "    'expires', ARGV[9], 'until', ARGV[10], 'ended', '0') "
+    "  redis.call('SET', KEYS[3], '1') "
+    "  live_ttl(KEYS[2], ARGV[10]) live_ttl(KEYS[3], ARGV[10]) "
+    "  index_add(KEYS[4], f, ARGV[10]) end "
+    "redis.call('HSET', KEYS[1], 'fam', f, 'at', ARGV[1]) "
+    "live_ttl(KEYS[1], ARGV[7]) "
+    "return {0, f}";
+
+/* Ends a family. ARGV[3]: its id. 1 ended, 0 it was not live. */
+static const char family_end_lua[] = FAMILY_LUA_HELPERS "return end_family(ARGV[3])";
+
+/* Ends every family in a user's index (KEYS[1]); the index is then empty
+ * (ended families leave it, and so do those the store has lost). Answers
+ * how many were live. */
+static const char family_end_user_lua[] = FAMILY_LUA_HELPERS
+    "index_fix(KEYS[1]) "
+    "local n = 0 "
+    "for _, f in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do n = n + end_family(f) end "
+    "redis.call('DEL', KEYS[1]) "
+    "return n";
+
+/* The live families of a user (KEYS[1] their index), five strings each:
+ * id, user, started, last, expires. Members whose family is gone or ended
+ * are trimmed from the index on the way. */
+static const char family_list_lua[] = FAMILY_LUA_HELPERS
+    "index_fix(KEYS[1]) "
+    "local out = {} "
+    "for _, f in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
+    "  local h = redis.call('HMGET', P .. 'fam:' .. f, 'user', 'started', 'last', 'expires', "
+    "    'ended') "
+    "  if not h[1] or redis.call('GET', P .. 'famst:' .. f) ~= '1' then "
+    "    redis.call('ZREM', KEYS[1], f) "
+    "  elseif h[5] == '0' and (h[4] == '0' or (tonumber(h[4]) or 0) > now) then "
+    "    for _, v in ipairs({f, h[1], h[2], h[3], h[4]}) do out[#out + 1] = v end end end "
+    "index_fix(KEYS[1]) "
+    "return out";
+
+/* The words of one EVAL, binary-safe (redisCommandArgv). */
+#define SCRIPT_WORDS 24
+
+typedef struct script_call {
+    const char *what; /* for messages */
+    int type;         /* the reply type wanted */
+    int argc;
+    const char *argv[SCRIPT_WORDS];
+    size_t len[SCRIPT_WORDS];
+    char *owned[SCRIPT_WORDS]; /* keys made here */
+    int nowned;
+    char nums[SCRIPT_WORDS][24];
+    int nnums;
+    bool bad;          /* out of memory or too many words */
+    redisReply *reply; /* the answer, after run_op succeeded */
+} script_call;
+
+static void sc_word(script_call *c, const char *s, size_t len)
 {
-    fail(be, what, "not built yet");
-    return -1;
+    if (c->argc >= SCRIPT_WORDS) {
+        c->bad = true;
+        return;
+    }
+    c->argv[c->argc] = s;
+    c->len[c->argc] = len;
+    c->argc++;
+}
+
+static void sc_ll(script_call *c, long long v)
+{
+    if (c->nnums >= SCRIPT_WORDS) {
+        c->bad = true;
+        return;
+    }
+    char *n = c->nums[c->nnums++];
+    int w = snprintf(n, sizeof c->nums[0], "%lld", v);
+    sc_word(c, n, (size_t)w);
+}
+
+static void sc_key(script_call *c, redis_be *b, const char *kind, const char *s, size_t slen)
+{
+    size_t len = 0;
+    char *k = c->nowned < SCRIPT_WORDS ? make_key(b, kind, s, slen, &len) : NULL;
+    if (k == NULL) {
+        c->bad = true;
+        return;
+    }
+    c->owned[c->nowned++] = k;
+    sc_word(c, k, len);
+}
+
+/* EVAL script with nkeys keys to follow, then ARGV[1] = now, ARGV[2] =
+ * the prefix: the caller adds the keys first, then the rest of ARGV. */
+static void sc_begin(script_call *c, const char *what, int type, const char *script, int nkeys)
+{
+    memset(c, 0, sizeof *c);
+    c->what = what;
+    c->type = type;
+    sc_word(c, "EVAL", 4);
+    sc_word(c, script, strlen(script));
+    sc_ll(c, nkeys);
+}
+
+static void sc_common(script_call *c, redis_be *b, long long now)
+{
+    sc_ll(c, now);
+    sc_word(c, b->prefix, b->prefix_len);
+}
+
+static void sc_clear(script_call *c)
+{
+    for (int i = 0; i < c->nowned; i++)
+        free(c->owned[i]);
+    freeReplyObject(c->reply);
+    c->reply = NULL;
+    c->nowned = 0;
+}
+
+static int op_script(redis_be *b, void *arg)
+{
+    script_call *c = arg;
+    freeReplyObject(c->reply);
+    c->reply = NULL;
+    redisReply *r = redisCommandArgv(b->c, c->argc, c->argv, c->len);
+    if (want(b, r, c->type, c->what) != 0) {
+        freeReplyObject(r);
+        return -1;
+    }
+    c->reply = r;
+    return 0;
+}
+
+/* Runs a built call: 0 with c->reply set, or -1. */
+static int sc_run(script_call *c, redis_be *b)
+{
+    if (c->bad)
+        return fail(b, c->what, "out of memory");
+    return run_op(b, op_script, c);
 }
 
 static int rd_family_start(void *be, const char *fam, size_t flen, const char *user, size_t ulen,
                            long long now, long long expires, long long until)
 {
-    (void)fam, (void)flen, (void)user, (void)ulen, (void)now, (void)expires, (void)until;
-    return rd_fam_todo(be, "family start");
+    redis_be *b = be;
+    script_call c;
+    sc_begin(&c, "start a session family", REDIS_REPLY_INTEGER, family_start_lua, 3);
+    sc_key(&c, b, "fam:", fam, flen);
+    sc_key(&c, b, "famst:", fam, flen);
+    sc_key(&c, b, "ufam:", user, ulen);
+    sc_common(&c, b, now);
+    sc_word(&c, user, ulen);
+    sc_ll(&c, expires);
+    sc_ll(&c, until);
+    sc_word(&c, fam, flen);
+    int rc = sc_run(&c, b);
+    if (rc == 0 && c.reply->integer != 0)
+        rc = fail(b, c.what, "the family exists already");
+    sc_clear(&c);
+    return rc;
 }
 
 static int rd_family_rotate(void *be, const jwtxp_bl_rotate *r, char *fam_out, size_t out_size)
 {
-    (void)r, (void)fam_out, (void)out_size;
-    return rd_fam_todo(be, "family rotate");
+    redis_be *b = be;
+    const char *f = r->fam != NULL ? r->fam : r->new_fam;
+    size_t flen = r->fam != NULL ? r->flen : r->nflen;
+    script_call c;
+    sc_begin(&c, "rotate a refresh token", REDIS_REPLY_ARRAY, family_rotate_lua, 4);
+    sc_key(&c, b, "rot:", r->jti, r->jlen);
+    sc_key(&c, b, "fam:", f, flen);
+    sc_key(&c, b, "famst:", f, flen);
+    sc_key(&c, b, "ufam:", r->user, r->ulen);
+    sc_common(&c, b, r->now);
+    sc_word(&c, f, flen);
+    sc_word(&c, r->fam != NULL ? "f" : "n", 1);
+    sc_word(&c, r->user, r->ulen);
+    sc_ll(&c, r->grace);
+    sc_ll(&c, r->jti_until);
+    sc_word(&c, r->slide ? "1" : "0", 1);
+    sc_ll(&c, r->expires);
+    sc_ll(&c, r->until);
+    int rc = sc_run(&c, b);
+    if (rc == 0) {
+        const redisReply *a = c.reply;
+        if (a->elements != 2 || a->element[0]->type != REDIS_REPLY_INTEGER ||
+            a->element[0]->integer < JWTX_BL_ROTATED || a->element[0]->integer > JWTX_BL_ENDED ||
+            a->element[1]->type != REDIS_REPLY_STRING || a->element[1]->len >= out_size ||
+            a->element[1]->len > JWTX_BLOCKLIST_FAMILY_MAX)
+            rc = fail(b, c.what, "unexpected reply");
+        else {
+            memcpy(fam_out, a->element[1]->str, a->element[1]->len);
+            fam_out[a->element[1]->len] = '\0';
+            rc = (int)a->element[0]->integer;
+        }
+    }
+    sc_clear(&c);
+    return rc;
 }
 
 static int rd_family_end(void *be, const char *fam, size_t flen, long long now)
 {
-    (void)fam, (void)flen, (void)now;
-    return rd_fam_todo(be, "family end");
+    redis_be *b = be;
+    script_call c;
+    sc_begin(&c, "end a session family", REDIS_REPLY_INTEGER, family_end_lua, 2);
+    sc_key(&c, b, "fam:", fam, flen);
+    sc_key(&c, b, "famst:", fam, flen);
+    sc_common(&c, b, now);
+    sc_word(&c, fam, flen);
+    int rc = sc_run(&c, b);
+    if (rc == 0)
+        rc = c.reply->integer == 1 ? 1 : c.reply->integer == 0 ? 0 : fail(b, c.what, "bad reply");
+    sc_clear(&c);
+    return rc;
 }
 
 static int rd_family_end_user(void *be, const char *user, size_t ulen, long long now, long long *n)
 {
-    (void)user, (void)ulen, (void)now, (void)n;
-    return rd_fam_todo(be, "family end user");
+    redis_be *b = be;
+    script_call c;
+    sc_begin(&c, "end the session families of a user", REDIS_REPLY_INTEGER, family_end_user_lua, 1);
+    sc_key(&c, b, "ufam:", user, ulen);
+    sc_common(&c, b, now);
+    int rc = sc_run(&c, b);
+    if (rc == 0) {
+        if (c.reply->integer < 0)
+            rc = fail(b, c.what, "bad reply");
+        else
+            *n = c.reply->integer;
+    }
+    sc_clear(&c);
+    return rc;
+}
+
+/* One family as listed, from its strings: 0, or -1 when a time is not an
+ * integer. */
+static int family_info(jwtx_family_info *f, const char *fam, const redisReply *user,
+                       const redisReply *started, const redisReply *last, const redisReply *expires)
+{
+    memset(f, 0, sizeof *f);
+    const redisReply *v[4] = {user, started, last, expires};
+    for (int i = 0; i < 4; i++)
+        if (v[i]->type != REDIS_REPLY_STRING)
+            return -1;
+    f->family = fam;
+    f->user = user->str;
+    if (parse_ll(started->str, started->len, &f->started) != 0 ||
+        parse_ll(last->str, last->len, &f->last_refresh) != 0 ||
+        parse_ll(expires->str, expires->len, &f->expires) != 0)
+        return -1;
+    return 0;
+}
+
+typedef struct fam_scan_arg {
+    long long now;
+    jwtxp_bl_family_cb cb;
+    void *ctx;
+    int stopped;
+    size_t skip; /* length of <prefix>fam: */
+} fam_scan_arg;
+
+static void fam_scan_reset(void *arg)
+{
+    ((fam_scan_arg *)arg)->stopped = 0;
+}
+
+/* Reports one batch of family records (HMGET, pipelined). */
+static int fam_batch(redis_be *b, redisReply *keys, void *arg)
+{
+    fam_scan_arg *a = arg;
+    size_t sent = 0;
+    int rc = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING || k->len <= a->skip)
+            continue;
+        if (redisAppendCommand(b->c, "HMGET %b user started last expires ended", k->str, k->len) !=
+            REDIS_OK)
+            return fail(b, "list session families", "out of memory");
+        sent++;
+    }
+    for (size_t i = 0; i < keys->elements && sent > 0; i++) {
+        redisReply *k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING || k->len <= a->skip)
+            continue;
+        sent--;
+        redisReply *h = NULL;
+        if (redisGetReply(b->c, (void **)&h) != REDIS_OK || h == NULL)
+            return fail(b, "list session families", b->c->errstr[0] ? b->c->errstr : "no reply");
+        if (h->type == REDIS_REPLY_ERROR) {
+            if (rc == 0)
+                rc = fail(b, "list session families", h->str ? h->str : "error reply");
+        } else if (h->type != REDIS_REPLY_ARRAY || h->elements != 5) {
+            if (rc == 0)
+                rc = fail(b, "list session families", "unexpected reply");
+        } else if (h->element[0]->type == REDIS_REPLY_NIL) {
+            /* expired meanwhile */
+        } else {
+            jwtx_family_info f;
+            long long ended = -1;
+            if (family_info(&f, k->str + a->skip, h->element[0], h->element[1], h->element[2],
+                            h->element[3]) != 0 ||
+                h->element[4]->type != REDIS_REPLY_STRING ||
+                parse_ll(h->element[4]->str, h->element[4]->len, &ended) != 0) {
+                if (rc == 0)
+                    rc = fail(b, "list session families", "a family record is damaged");
+            } else if (ended == 0 && (f.expires == 0 || f.expires > a->now) && rc == 0 &&
+                       !a->stopped) {
+                if (a->cb(&f, a->ctx) != 0)
+                    a->stopped = 1;
+            }
+        }
+        freeReplyObject(h);
+    }
+    return rc;
 }
 
 static int rd_family_list(void *be, const char *user, size_t ulen, long long now,
                           jwtxp_bl_family_cb cb, void *ctx)
 {
-    (void)user, (void)ulen, (void)now, (void)cb, (void)ctx;
-    return rd_fam_todo(be, "family list");
+    redis_be *b = be;
+    if (user == NULL) {
+        static const char kind[] = "fam:";
+        fam_scan_arg a = {
+            .now = now, .cb = cb, .ctx = ctx, .skip = b->prefix_len + sizeof kind - 1};
+        key_scan ks = {
+            .batch = fam_batch, .reset = fam_scan_reset, .arg = &a, .stopped = &a.stopped};
+        if (scan_keys(b, kind, &ks) != 0)
+            return -1;
+        return a.stopped ? 1 : 0;
+    }
+    script_call c;
+    sc_begin(&c, "list session families", REDIS_REPLY_ARRAY, family_list_lua, 1);
+    sc_key(&c, b, "ufam:", user, ulen);
+    sc_common(&c, b, now);
+    int rc = sc_run(&c, b);
+    if (rc == 0 && c.reply->elements % 5 != 0)
+        rc = fail(b, c.what, "unexpected reply");
+    for (size_t i = 0; rc == 0 && i < c.reply->elements; i += 5) {
+        redisReply **e = c.reply->element + i;
+        jwtx_family_info f;
+        if (e[0]->type != REDIS_REPLY_STRING ||
+            family_info(&f, e[0]->str, e[1], e[2], e[3], e[4]) != 0)
+            rc = fail(b, c.what, "a family record is damaged");
+        else if (cb(&f, ctx) != 0)
+            rc = 1;
+    }
+    sc_clear(&c);
+    return rc;
 }
 
 const jwtxp_bl_ops jwtxp_bl_redis_ops = {

@@ -171,9 +171,11 @@ static const char *client_of(const jwtx_gateway *gw, const jwtx_request *req,
     return jwtx_client_address(req, gw->cfg.trusted_proxies, gw->cfg.n_trusted_proxies, out);
 }
 
-/* One audit line about this request (a no-op when the audit log is off). */
-static void audit(jwtx_gateway *gw, const jwtx_request *req, const char *addr, const char *event,
-                  const char *user, const char *jti, const char *reason)
+/* One audit line about this request (a no-op when the audit log is off),
+ * with the session family when there is one (fam NULL: no field). */
+static void audit_fam(jwtx_gateway *gw, const jwtx_request *req, const char *addr,
+                      const char *event, const char *user, const char *jti, const char *fam,
+                      const char *reason)
 {
     jwtx_audit_event ev;
     memset(&ev, 0, sizeof ev);
@@ -181,9 +183,16 @@ static void audit(jwtx_gateway *gw, const jwtx_request *req, const char *addr, c
     ev.addr = addr;
     ev.user = user;
     ev.jti = jti;
+    ev.fam = fam;
     ev.route = req->path;
     ev.reason = reason;
     jwtx_audit_log(gw->audit, &ev);
+}
+
+static void audit(jwtx_gateway *gw, const jwtx_request *req, const char *addr, const char *event,
+                  const char *user, const char *jti, const char *reason)
+{
+    audit_fam(gw, req, addr, event, user, jti, NULL, reason);
 }
 
 /* A form's `next` is followed only when it is a same-site relative path:
@@ -215,21 +224,38 @@ static bool param_true(const jwtx_request *req, const char *name)
     return yes;
 }
 
-/* Issues one token for identity with the user's extra claims. While the
- * claims file is broken none is issued (fail closed, as login does): a token
- * without them would drop a role or a scope, or keep one an edit removed. */
-static int issue(jwtx_gateway *gw, const char *identity, bool refresh, bool fresh, jwtx_buf *out,
-                 jwtx_issued *issued, jwtx_error *err)
+/* Issues one token for identity with the user's extra claims, as spec asks
+ * (its claims are filled here). While the claims file is broken none is
+ * issued (fail closed, as login does): a token without them would drop a
+ * role or a scope, or keep one an edit removed. */
+static int issue_spec(jwtx_gateway *gw, const char *identity, jwtx_token_spec *spec, jwtx_buf *out,
+                      jwtx_issued *issued, jwtx_error *err)
+{
+    spec->claims = NULL;
+    if (gw->users != NULL && jwtx_users_claims_for(gw->users, identity, &spec->claims) != 0)
+        return jwtx_error_set(err, JWTX_ERR_INTERNAL,
+                              "the user claims file is broken; no token is issued until it is "
+                              "fixed");
+    return jwtx_token_create(&gw->cfg, identity, spec, out, issued, err);
+}
+
+/* A token with the default expiry, of session family `family` (NULL: no
+ * fam claim, the reference layout). */
+static int issue(jwtx_gateway *gw, const char *identity, bool refresh, bool fresh,
+                 const char *family, jwtx_buf *out, jwtx_issued *issued, jwtx_error *err)
 {
     jwtx_token_spec spec;
     memset(&spec, 0, sizeof spec);
     spec.refresh = refresh;
     spec.fresh = fresh ? JWTX_FRESH_TRUE : JWTX_FRESH_FALSE;
-    if (gw->users != NULL && jwtx_users_claims_for(gw->users, identity, &spec.claims) != 0)
-        return jwtx_error_set(err, JWTX_ERR_INTERNAL,
-                              "the user claims file is broken; no token is issued until it is "
-                              "fixed");
-    return jwtx_token_create(&gw->cfg, identity, &spec, out, issued, err);
+    spec.family = family;
+    return issue_spec(gw, identity, &spec, out, issued, err);
+}
+
+/* JWTX_REFRESH_ROTATION: sessions are families in the revocation store. */
+static bool rotating(const jwtx_gateway *gw)
+{
+    return gw->cfg.refresh_rotation && gw->blocklist != NULL;
 }
 
 /* ---- login ------------------------------------------------------------ */
@@ -395,7 +421,12 @@ int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *r
         credentials_clear(&c);
         return login_store_unavailable(gw, req, resp, addr);
     }
-    audit(gw, req, addr, "login_success", c.username, NULL, NULL);
+    /* With rotation the login starts a session family, recorded below
+     * before anything is answered; its line is written then, with it. */
+    char fam[37] = "";
+    bool rot = rotating(gw);
+    if (!rot)
+        audit(gw, req, addr, "login_success", c.username, NULL, NULL);
 
     jwtx_buf access, refresh;
     jwtx_buf_init(&access);
@@ -404,8 +435,14 @@ int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *r
     jwtx_error err;
     jwtx_error_clear(&err);
     int rc = 0;
-    if (issue(gw, c.username, false, true, &access, &ia, &err) != 0 ||
-        issue(gw, c.username, true, false, &refresh, &ir, &err) != 0) {
+    if (rot && jwtx_uuid4(fam) != 0) {
+        fprintf(stderr, "%s: cannot issue tokens: no randomness for the session family\n",
+                gw->program);
+        rc = answer_code(gw, resp, JWTX_ERR_INTERNAL);
+        goto out;
+    }
+    if (issue(gw, c.username, false, true, rot ? fam : NULL, &access, &ia, &err) != 0 ||
+        issue(gw, c.username, true, false, rot ? fam : NULL, &refresh, &ir, &err) != 0) {
         fprintf(stderr, "%s: cannot issue tokens: %s\n", gw->program, jwtx_error_message(&err));
         rc = answer_code(gw, resp, JWTX_ERR_INTERNAL);
         goto out;
@@ -413,6 +450,17 @@ int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *r
 
     const jwtx_config *cfg = &gw->cfg;
     long long now = (long long)jwtx_now();
+    if (rot) {
+        /* The family lives as long as its refresh tokens: no token leaves
+         * before the store knows it (a store failure: 503, nothing issued). */
+        if (jwtx_blocklist_family_start(gw->blocklist, fam, c.username, now, ir.has_exp, ir.exp) !=
+            0) {
+            audit(gw, req, addr, "login_error", c.username, NULL, "store_unavailable");
+            rc = answer_code(gw, resp, JWTX_ERR_STORE_UNAVAILABLE);
+            goto out;
+        }
+        audit_fam(gw, req, addr, "login_success", c.username, NULL, fam, NULL);
+    }
     if (has_location(cfg, JWTX_LOC_COOKIES)) {
         if (jwtx_response_set_access_cookies(resp, cfg, access.data, ia.csrf, 0, NULL, now) != 0 ||
             jwtx_response_set_refresh_cookies(resp, cfg, refresh.data, ir.csrf, 0, NULL, now) !=
@@ -518,6 +566,117 @@ static int authenticate(jwtx_gateway *gw, const jwtx_request *req, route_kind ki
     return 0;
 }
 
+/* /refresh with JWTX_REFRESH_ROTATION, after the check of v (its family
+ * is live): the store rotates the presented refresh token in one atomic
+ * step, then a new access token and a new refresh token of the family are
+ * issued. The new refresh token keeps the presented one's exp (the login's),
+ * unless JWTX_REFRESH_SLIDING moves it (and the family's) to now +
+ * JWT_REFRESH_TOKEN_EXPIRES. A token from before rotation (no fam) starts a
+ * family. A rotated token presented again after the grace period ends its
+ * family: 401, as for a family ended before. */
+static int refresh_rotate(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp,
+                          const jwtx_verified *v)
+{
+    const jwtx_config *cfg = &gw->cfg;
+    const char *identity = jwtx_verified_identity(v);
+    const char *jti = jwtx_token_jti(&v->token);
+    char addr[JWTX_CLIENT_ADDR_MAX];
+    client_of(gw, req, addr);
+    jwtx_error err;
+    jwtx_error_clear(&err);
+    const char *type = jwtx_token_type(&v->token);
+    if (type == NULL || strcmp(type, "refresh") != 0) {
+        /* Only a refresh token is rotated, even where the server turned the
+         * type check off (JWTX_VERIFY_TYPE=0): an access token must never
+         * become a refresh token of the session. */
+        jwtx_error_set(&err, JWTX_ERR_ONLY_REFRESH, NULL);
+        return answer_error(gw, resp, &err);
+    }
+    if (jti == NULL || jti[0] == '\0') {
+        /* No store entry can name it as rotated: never renewed. */
+        jwtx_error_set(&err, JWTX_ERR_MISSING_CLAIM, "Missing claim: jti");
+        return answer_error(gw, resp, &err);
+    }
+    char new_family[37] = "";
+    jwtx_rotation r;
+    memset(&r, 0, sizeof r);
+    r.jti = jti;
+    r.has_exp = jwtx_token_exp(&v->token, &r.exp);
+    r.family = jwtx_token_family(&v->token, NULL); /* verify refused a bad one */
+    r.user = identity;
+    r.now = (long long)jwtx_now();
+    r.grace = cfg->refresh_reuse_grace;
+    r.slide = cfg->refresh_sliding;
+    if (r.slide && !cfg->refresh_expires.never && cfg->refresh_expires.seconds != 0) {
+        r.has_new_expires = true;
+        r.new_expires = r.now + cfg->refresh_expires.seconds;
+    }
+    if (r.family == NULL) {
+        if (jwtx_uuid4(new_family) != 0) {
+            fprintf(stderr, "%s: cannot issue tokens: no randomness for the session family\n",
+                    gw->program);
+            return answer_code(gw, resp, JWTX_ERR_INTERNAL);
+        }
+        r.new_family = new_family;
+    }
+    char fam[JWTX_BLOCKLIST_FAMILY_MAX + 1] = "";
+    int st = jwtx_blocklist_family_rotate(gw->blocklist, &r, fam, sizeof fam);
+    if (st == JWTX_BL_REUSED) {
+        /* Someone else holds a copy of this session: it is over for both. */
+        audit_fam(gw, req, addr, "refresh_reuse", identity, jti, fam[0] ? fam : NULL, NULL);
+        audit_fam(gw, req, addr, "session_end", identity, NULL, fam[0] ? fam : NULL, "reuse");
+        return answer_code(gw, resp, JWTX_ERR_REVOKED);
+    }
+    if (st == JWTX_BL_ENDED) {
+        audit_fam(gw, req, addr, "revoked_token", NULL, NULL, fam[0] ? fam : NULL, NULL);
+        return answer_code(gw, resp, JWTX_ERR_REVOKED);
+    }
+    if (st != JWTX_BL_ROTATED || fam[0] == '\0')
+        return answer_code(gw, resp, JWTX_ERR_STORE_UNAVAILABLE);
+
+    jwtx_buf access, refresh;
+    jwtx_buf_init(&access);
+    jwtx_buf_init(&refresh);
+    jwtx_issued ia, ir;
+    jwtx_token_spec rs;
+    memset(&rs, 0, sizeof rs);
+    rs.refresh = true;
+    rs.family = fam;
+    if (r.slide ? r.has_new_expires : r.has_exp) {
+        rs.expires = JWTX_EXPIRES_AT;
+        rs.expires_at = r.slide ? r.new_expires : r.exp;
+    } else {
+        rs.expires = JWTX_EXPIRES_NEVER;
+    }
+    int rc = 0;
+    if (issue(gw, identity, false, false, fam, &access, &ia, &err) != 0 ||
+        issue_spec(gw, identity, &rs, &refresh, &ir, &err) != 0) {
+        fprintf(stderr, "%s: cannot issue tokens: %s\n", gw->program, jwtx_error_message(&err));
+        rc = answer_code(gw, resp, JWTX_ERR_INTERNAL);
+        goto out;
+    }
+    if (has_location(cfg, JWTX_LOC_COOKIES) &&
+        (jwtx_response_set_access_cookies(resp, cfg, access.data, ia.csrf, 0, NULL, r.now) != 0 ||
+         jwtx_response_set_refresh_cookies(resp, cfg, refresh.data, ir.csrf, 0, NULL, r.now) !=
+             0)) {
+        rc = -1;
+        goto out;
+    }
+    audit_fam(gw, req, addr, "refresh", identity, jti, fam, NULL);
+    if (cookies_only(cfg)) {
+        rc = jwtx_response_msg(resp, 200, "msg", "refresh successful");
+    } else {
+        json_t *body =
+            json_pack("{s:s, s:s}", "access_token", access.data, "refresh_token", refresh.data);
+        rc = body ? jwtx_response_json(resp, 200, body) : -1;
+        json_decref(body);
+    }
+out:
+    jwtx_buf_clear(&access);
+    jwtx_buf_clear(&refresh);
+    return rc;
+}
+
 int jwtx_route_refresh(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
 {
     if (method_is(req, "OPTIONS"))
@@ -531,12 +690,17 @@ int jwtx_route_refresh(jwtx_gateway *gw, const jwtx_request *req, jwtx_response 
     if (authenticate(gw, req, ROUTE_REFRESH, &v, resp, &rc, &err) != 0)
         return rc;
 
+    if (rotating(gw)) {
+        rc = refresh_rotate(gw, req, resp, &v);
+        jwtx_verified_clear(&v);
+        return rc;
+    }
     const char *identity = jwtx_verified_identity(&v);
     jwtx_buf access;
     jwtx_buf_init(&access);
     jwtx_issued ia;
     jwtx_error_clear(&err);
-    if (issue(gw, identity, false, false, &access, &ia, &err) != 0) {
+    if (issue(gw, identity, false, false, NULL, &access, &ia, &err) != 0) {
         fprintf(stderr, "%s: cannot issue token: %s\n", gw->program, jwtx_error_message(&err));
         rc = answer_code(gw, resp, JWTX_ERR_INTERNAL);
         goto out;
@@ -576,10 +740,13 @@ static int revoke_token(jwtx_gateway *gw, const jwtx_token *tok, long long now)
 }
 
 /* The refresh cookie travels with a browser's logout: revoke it too, so the
- * session cannot be renewed. An invalid or expired cookie needs no entry. */
+ * session cannot be renewed. An invalid or expired cookie needs no entry.
+ * fam (size JWTX_BLOCKLIST_FAMILY_MAX + 1) gets the cookie's session family
+ * ("" when none): with rotation that session ends as well. */
 static int revoke_refresh_cookie(jwtx_gateway *gw, const jwtx_request *req, const jwtx_verified *v,
-                                 long long now)
+                                 long long now, char *fam)
 {
+    fam[0] = '\0';
     const char *val;
     size_t len;
     if (jwtx_request_cookie(req, gw->cfg.refresh_cookie_name, &val, &len) != 1 || len == 0)
@@ -594,10 +761,29 @@ static int revoke_refresh_cookie(jwtx_gateway *gw, const jwtx_request *req, cons
     int rc = 0;
     const char *a = jwtx_token_jti(&rt), *b = jwtx_token_jti(&v->token);
     const char *type = jwtx_token_type(&rt);
-    if (type != NULL && strcmp(type, "refresh") == 0 && !(a && b && strcmp(a, b) == 0))
+    if (type != NULL && strcmp(type, "refresh") == 0 && !(a && b && strcmp(a, b) == 0)) {
         rc = revoke_token(gw, &rt, now);
+        const char *f = jwtx_token_family(&rt, NULL);
+        if (f != NULL && strlen(f) <= JWTX_BLOCKLIST_FAMILY_MAX)
+            memcpy(fam, f, strlen(f) + 1);
+    }
     jwtx_token_clear(&rt);
     return rc;
+}
+
+/* Ends a session family at logout (rotation on): a session_end line when a
+ * live one ended. Returns 0, or -1 when the store failed. */
+static int end_family(jwtx_gateway *gw, const jwtx_request *req, const char *addr, const char *user,
+                      const char *fam, const char *reason, long long now)
+{
+    if (fam == NULL || fam[0] == '\0')
+        return 0;
+    int st = jwtx_blocklist_family_end(gw->blocklist, fam, now);
+    if (st < 0)
+        return -1;
+    if (st == 1)
+        audit_fam(gw, req, addr, "session_end", user, NULL, fam, reason);
+    return 0;
 }
 
 int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
@@ -623,14 +809,32 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
         rc = answer_error(gw, resp, &err);
         goto out;
     }
+    char addr[JWTX_CLIENT_ADDR_MAX];
+    client_of(gw, req, addr);
+    bool rot = rotating(gw);
+    const char *fam = rot ? jwtx_token_family(&v.token, NULL) : NULL;
     if (gw->blocklist != NULL) {
         long long now = (long long)jwtx_now();
+        bool everywhere = param_true(req, "everywhere");
+        const char *identity = jwtx_verified_identity(&v);
+        const char *why = everywhere ? "logout_everywhere" : "logout";
+        char cookie_fam[JWTX_BLOCKLIST_FAMILY_MAX + 1];
         int st = revoke_token(gw, &v.token, now);
         if (st == 0)
-            st = revoke_refresh_cookie(gw, req, &v, now);
-        if (st == 0 && param_true(req, "everywhere")) {
-            const char *identity = jwtx_verified_identity(&v);
+            st = revoke_refresh_cookie(gw, req, &v, now, cookie_fam);
+        /* With rotation the session ends, not only this token: the
+         * token's family, and the refresh cookie's when it is another. */
+        if (st == 0 && rot)
+            st = end_family(gw, req, addr, identity, fam, why, now);
+        if (st == 0 && rot && !(fam != NULL && strcmp(fam, cookie_fam) == 0))
+            st = end_family(gw, req, addr, identity, cookie_fam, why, now);
+        if (st == 0 && everywhere) {
             st = jwtx_blocklist_revoke_user(gw->blocklist, identity, now);
+            long long ended = 0;
+            if (st == 0 && rot)
+                st = jwtx_blocklist_family_end_user(gw->blocklist, identity, now, &ended);
+            if (st == 0 && ended > 0)
+                audit_fam(gw, req, addr, "session_end", identity, NULL, NULL, why);
             msg = "All tokens revoked";
         } else {
             const char *type = jwtx_token_type(&v.token);
@@ -642,10 +846,9 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
             goto out;
         }
     }
-    char addr[JWTX_CLIENT_ADDR_MAX];
-    audit(gw, req, client_of(gw, req, addr),
-          strcmp(msg, "All tokens revoked") == 0 ? "logout_everywhere" : "logout",
-          jwtx_verified_identity(&v), jti, NULL);
+    audit_fam(gw, req, addr,
+              strcmp(msg, "All tokens revoked") == 0 ? "logout_everywhere" : "logout",
+              jwtx_verified_identity(&v), jti, fam, NULL);
     if (jwtx_response_unset_jwt_cookies(resp, &gw->cfg, NULL) != 0 ||
         jwtx_response_msg(resp, 200, "msg", msg) != 0)
         rc = -1;
@@ -677,7 +880,9 @@ static int implicit_refresh(jwtx_gateway *gw, const jwtx_verified *v, const char
     jwtx_issued is;
     jwtx_error err;
     int rc = 0;
-    if (issue(gw, identity, false, false, &tok, &is, &err) != 0)
+    /* With rotation the new cookie stays in the session of the old one. */
+    const char *fam = rotating(gw) ? jwtx_token_family(&v->token, NULL) : NULL;
+    if (issue(gw, identity, false, false, fam, &tok, &is, &err) != 0)
         fprintf(stderr, "%s: implicit refresh failed: %s\n", gw->program, jwtx_error_message(&err));
     else
         rc = jwtx_response_set_access_cookies(resp, cfg, tok.data, is.csrf, 0, NULL, now);

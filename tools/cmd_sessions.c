@@ -18,7 +18,8 @@
  *       turned on, which carry no family, die too.
  *
  * With JWTX_AUDIT_LOG set (not ""), `end` writes one audit line per session
- * ended: event=session_end reason=admin (no addr: no client). "server" has
+ * ended: event=session_end user=... fam=... reason=admin (no addr: no
+ * client). "server" has
  * no web server to write to here: its lines go to standard error, as the
  * library does outside a request. An audit destination that cannot be
  * opened stops `end` before anything is changed.
@@ -190,9 +191,7 @@ static int audit_end(jwtx_audit *a, const char *user, const char *family)
     memset(&ev, 0, sizeof ev);
     ev.event = "session_end";
     ev.user = user;
-    /* TODO(sessions): ev.fam = family, when the audit event has the field
-     * (branch sess-gw); until then the line names the user only. */
-    (void)family;
+    ev.fam = family;
     ev.reason = "admin";
     if (jwtx_audit_log(a, &ev) != 0) {
         fprintf(stderr, "jwtx: the audit line (session_end) could not be written\n");

@@ -1,16 +1,17 @@
 /*
  * audit.h — the audit log: one line per security event (a login, a failed
- * login, a refused or banned attempt, a ban starting, a refresh, a logout).
+ * login, a refused or banned attempt, a ban starting, a refresh, a logout,
+ * a rotated refresh token replayed, a session ended).
  *
  * Each line is logfmt, key=value pairs separated by single spaces, in this
  * order (absent fields are left out):
  *
  *   time=2026-12-03T10:21:54Z event=login_failure addr=203.0.113.7
- *   user="bob" jti="..." route="/login" reason=wrong_password ban=pair
+ *   user="bob" jti="..." fam="..." route="/login" reason=wrong_password ban=pair
  *   until=2026-12-03T10:36:54Z
  *
  * (one line). time, event, addr, reason, ban and until are written by jwtx
- * itself; user, jti and route may come from the client and are ALWAYS in
+ * itself; user, jti, fam and route may come from the client and are ALWAYS in
  * double quotes, with every byte that is not printable ASCII, the space, the
  * double quote and the backslash escaped (\" \\ \n \r \t, \xHH for the rest),
  * so a value holds no space and no raw quote: no client text can end a value,
@@ -40,7 +41,7 @@
 
 /* Longest line written, newline included; longer lines cannot occur because
  * every client value is cut at JWTX_AUDIT_VALUE_MAX input bytes. */
-#define JWTX_AUDIT_LINE_MAX 4096
+#define JWTX_AUDIT_LINE_MAX 8192
 #define JWTX_AUDIT_VALUE_MAX 256
 
 typedef struct jwtx_audit jwtx_audit;
@@ -52,6 +53,7 @@ typedef struct jwtx_audit_event {
     const char *addr;   /* the client address key (client.h), written bare */
     const char *user;   /* client text: quoted and escaped */
     const char *jti;    /* client text (from a token): quoted and escaped */
+    const char *fam;    /* the session family (a token's fam claim): quoted like jti */
     const char *route;  /* client text (the request path): quoted and escaped */
     const char *reason; /* a word of jwtx: unknown_user, wrong_password, ... */
     const char *ban;    /* a word of jwtx: which key a ban is on (pair/address/user) */

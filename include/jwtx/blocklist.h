@@ -247,8 +247,15 @@ int jwtx_blocklist_ban_list(jwtx_blocklist *bl, long long now,
  * upgraded by `jwtx blocklist init`. On an older store the family operations
  * fail (-1), a check with a family is UNAVAILABLE (fail closed), and the
  * first such failure is logged once, saying to run `jwtx blocklist init`.
- * Redis: see blocklist_redis.c (keys under <prefix>fam:, <prefix>rot:,
- * <prefix>ufam:), each family operation one atomic script.
+ * Redis: <prefix>fam:<id>, a hash (user, started, last, expires, until,
+ * ended) with a TTL of the family's life in the store (none: forever);
+ * <prefix>famst:<id>, "1" live or "0" ended, same TTL, read by the check
+ * with a family in the same round trip as the jti and user keys (missing:
+ * revoked); <prefix>rot:<jti>, a hash (fam, at) with a TTL of the rotated
+ * token's life; <prefix>ufam:<user>, a sorted set of the user's families
+ * not ended (score: their life in the store), trimmed of members whose life
+ * is over whenever it is used. Start, rotate, end and end of a user are one
+ * Lua script each, atomic across gateways.
  *
  * The store keeps a family until its expiry plus JWT_DECODE_LEEWAY (forever
  * when expires is 0), a rotated token until its exp plus the leeway;

@@ -62,6 +62,12 @@
 
 #define REVOKED_SEED 0x7265766f6b656421ULL /* revoked jtis */
 #define CLEAR_SEED 0x636c6561722d6a74ULL   /* jtis never revoked */
+#define FAMILY_SEED 0x66616d696c696573ULL  /* session families */
+#define ROTATED_SEED 0x726f74617465642aULL /* rotated refresh tokens */
+#define ENDED_EVERY 100                    /* family i is ended when i % 100 == 99 */
+#define ROTATED_EVERY 10                   /* family i has a rotated token when i % 10 == 0 */
+#define DEFAULT_FAMILIES 250000
+#define USER_MAX 32
 #define JTI_LEN 36
 #define POOL 16384 /* distinct jtis per kind in the timed loops (power of 2) */
 #define SLICES 10
@@ -164,6 +170,17 @@ static long long entry_ttl(uint64_t i)
     return 3600 + (long long)(i % 86400);
 }
 
+/* Family i: its user (four sessions per user), and whether it was ended. */
+static void family_user(char out[USER_MAX], uint64_t i)
+{
+    snprintf(out, USER_MAX, "bench-u%llu", (unsigned long long)(i / 4));
+}
+
+static bool family_ended(uint64_t i)
+{
+    return i % ENDED_EVERY == ENDED_EVERY - 1;
+}
+
 static long long parse_count(const char *s, const char *what)
 {
     char *end = NULL;
@@ -251,6 +268,116 @@ static void sqlite_fill(const char *path, long long from, long long to)
     sqlite3_close(db);
 }
 
+/* Adds session families [from, to) to the tables `families` and `rotated`
+ * of schema version 3, in one transaction, each sorted by its key, as
+ * sqlite_fill does for revoked jtis. Family i belongs to bench-u<i/4> (four
+ * sessions per user), started an hour ago, was refreshed a minute ago,
+ * expires with entry_ttl(i); one in ENDED_EVERY is ended; one in
+ * ROTATED_EVERY keeps the refresh token it rotated (rotated jti number i).
+ * Only the families are read by a check; the rotated rows are there so that
+ * the file has the tables a store in use has. */
+static void sqlite_fill_families(const char *path, long long from, long long to)
+{
+    if (to <= from)
+        return;
+    size_t n = (size_t)(to - from);
+    row *fams = malloc(n * sizeof *fams), *rots = malloc(n * sizeof *rots);
+    if (fams == NULL || rots == NULL)
+        die("out of memory");
+    size_t nrot = 0;
+    for (long long i = from; i < to; i++) {
+        make_jti(fams[i - from].jti, FAMILY_SEED, (uint64_t)i);
+        fams[i - from].i = (uint32_t)i;
+        if (i % ROTATED_EVERY == 0) {
+            make_jti(rots[nrot].jti, ROTATED_SEED, (uint64_t)i);
+            rots[nrot++].i = (uint32_t)i;
+        }
+    }
+    qsort(fams, n, sizeof *fams, row_cmp);
+    qsort(rots, nrot, sizeof *rots, row_cmp);
+
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        sq_die(db, "open");
+    if (sqlite3_exec(db, "PRAGMA cache_size = -262144; PRAGMA journal_mode = OFF; BEGIN IMMEDIATE",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        sq_die(db, "begin");
+    /* The secondary indexes (user, until) would be written in random order
+     * row by row: dropped here and made again after the rows, from their
+     * own SQL as the schema has it (one sort each, several times faster). */
+    char *indexes[8];
+    int nidx = 0;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                           "tbl_name IN ('families', 'rotated') AND sql IS NOT NULL",
+                           -1, &q, NULL) != SQLITE_OK)
+        sq_die(db, "read the indexes");
+    while (sqlite3_step(q) == SQLITE_ROW && nidx < 8) {
+        char drop[256];
+        indexes[nidx] = strdup((const char *)sqlite3_column_text(q, 1));
+        snprintf(drop, sizeof drop, "DROP INDEX \"%s\"", (const char *)sqlite3_column_text(q, 0));
+        if (indexes[nidx] == NULL)
+            die("out of memory");
+        nidx++;
+        sqlite3_finalize(q);
+        if (sqlite3_exec(db, drop, NULL, NULL, NULL) != SQLITE_OK)
+            sq_die(db, "drop an index");
+        if (sqlite3_prepare_v2(db,
+                               "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                               "tbl_name IN ('families', 'rotated') AND sql IS NOT NULL",
+                               -1, &q, NULL) != SQLITE_OK)
+            sq_die(db, "read the indexes");
+    }
+    sqlite3_finalize(q);
+    sqlite3_stmt *fst = NULL, *rst = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO families(fam, user, started, last_refresh, expires, until, "
+                           "ended) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+                           -1, &fst, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO rotated(jti, fam, at, until) VALUES(?1, ?2, ?3, ?4)",
+                           -1, &rst, NULL) != SQLITE_OK)
+        sq_die(db, "prepare (is this the schema version 3 blocklist_sqlite.c creates?)");
+    long long now = (long long)time(NULL);
+    char user[USER_MAX], fam[JTI_LEN + 1];
+    for (size_t k = 0; k < n; k++) {
+        uint64_t i = fams[k].i;
+        family_user(user, i);
+        sqlite3_bind_text(fst, 1, fams[k].jti, JTI_LEN, SQLITE_STATIC);
+        sqlite3_bind_text(fst, 2, user, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(fst, 3, now - 3600);
+        sqlite3_bind_int64(fst, 4, now - 60);
+        sqlite3_bind_int64(fst, 5, now + entry_ttl(i));
+        sqlite3_bind_int64(fst, 6, family_ended(i) ? now - 30 : 0);
+        if (sqlite3_step(fst) != SQLITE_DONE)
+            sq_die(db, "insert a family");
+        sqlite3_reset(fst);
+    }
+    for (size_t k = 0; k < nrot; k++) {
+        uint64_t i = rots[k].i;
+        make_jti(fam, FAMILY_SEED, i);
+        sqlite3_bind_text(rst, 1, rots[k].jti, JTI_LEN, SQLITE_STATIC);
+        sqlite3_bind_text(rst, 2, fam, JTI_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(rst, 3, now - 60);
+        sqlite3_bind_int64(rst, 4, now + entry_ttl(i));
+        if (sqlite3_step(rst) != SQLITE_DONE)
+            sq_die(db, "insert a rotated token");
+        sqlite3_reset(rst);
+    }
+    sqlite3_finalize(fst);
+    sqlite3_finalize(rst);
+    free(fams);
+    free(rots);
+    for (int k = 0; k < nidx; k++) {
+        if (sqlite3_exec(db, indexes[k], NULL, NULL, NULL) != SQLITE_OK)
+            sq_die(db, "make an index again");
+        free(indexes[k]);
+    }
+    if (sqlite3_exec(db, "COMMIT; PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
+        sq_die(db, "commit");
+    sqlite3_close(db);
+}
+
 static redisContext *redis_connect(int port)
 {
     struct timeval tv = {2, 0};
@@ -311,6 +438,85 @@ static void redis_fill(int port, int db, long long from, long long to)
         pending = end - base;
     }
     redis_replies(c, pending);
+    redisFree(c);
+}
+
+/* Reads n replies of mixed commands: any error reply stops the bench. */
+static void redis_any_replies(redisContext *c, long long n)
+{
+    for (long long i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK)
+            die("redis: %s", c->errstr);
+        redisReply *rr = r;
+        if (rr->type == REDIS_REPLY_ERROR)
+            die("redis: %s", rr->str);
+        freeReplyObject(rr);
+    }
+}
+
+/* Adds session families [from, to) to database db in the layout of
+ * blocklist_redis.c, as sqlite_fill_families describes them:
+ * <prefix>fam:<id> (hash: user, started, last, expires, until, ended) and
+ * <prefix>famst:<id> ("1" live, "0" ended), both with the TTL until - now;
+ * the user's index <prefix>ufam:<user> (live families by until, with the
+ * TTL of the longest life a family gets here); for one family in
+ * ROTATED_EVERY, <prefix>rot:<jti> (hash: fam, at) with its TTL. Pipelined
+ * as redis_fill, in batches of about PIPE_BATCH commands. */
+static void redis_fill_families(int port, int db, long long from, long long to)
+{
+    redisContext *c = redis_connect(port);
+    if (c == NULL)
+        die("redis: cannot connect to 127.0.0.1:%d", port);
+    redisReply *sel = redisCommand(c, "SELECT %d", db);
+    if (sel == NULL || sel->type != REDIS_REPLY_STATUS)
+        die("redis: SELECT %d failed", db);
+    freeReplyObject(sel);
+    char fam[JTI_LEN + 1], rot[JTI_LEN + 1], user[USER_MAX];
+    long long now = (long long)time(NULL), pending = 0;
+    const long long per_batch = PIPE_BATCH / 4;
+    for (long long base = from; base < to; base += per_batch) {
+        long long end = base + per_batch < to ? base + per_batch : to, sent = 0;
+        for (long long i = base; i < end; i++) {
+            make_jti(fam, FAMILY_SEED, (uint64_t)i);
+            family_user(user, (uint64_t)i);
+            long long ttl = entry_ttl((uint64_t)i), until = now + ttl;
+            bool ended = family_ended((uint64_t)i);
+            int bad = redisAppendCommand(c,
+                                         "HSET " PREFIX "fam:%s user %s started %lld last %lld "
+                                         "expires %lld until %lld ended %lld",
+                                         fam, user, now - 3600, now - 60, until, until,
+                                         ended ? now - 30 : 0LL);
+            bad |= redisAppendCommand(c, "EXPIRE " PREFIX "fam:%s %lld", fam, ttl);
+            bad |= redisAppendCommand(c, "SET " PREFIX "famst:%s %s EX %lld", fam,
+                                      ended ? "0" : "1", ttl);
+            sent += 3;
+            if (!ended) { /* ended families leave their user's index */
+                bad |= redisAppendCommand(c, "ZADD " PREFIX "ufam:%s %lld %s", user, until, fam);
+                sent++;
+            }
+            if (i % 4 == 3 || i == to - 1) { /* the user's last family here */
+                bad |= redisAppendCommand(c, "EXPIRE " PREFIX "ufam:%s %lld", user, 3600LL + 86400);
+                sent++;
+            }
+            if (i % ROTATED_EVERY == 0) {
+                make_jti(rot, ROTATED_SEED, (uint64_t)i);
+                bad |= redisAppendCommand(c, "HSET " PREFIX "rot:%s fam %s at %lld", rot, fam,
+                                          now - 60);
+                bad |= redisAppendCommand(c, "EXPIRE " PREFIX "rot:%s %lld", rot, ttl);
+                sent += 2;
+            }
+            if (bad != REDIS_OK)
+                die("redis: out of memory");
+        }
+        int done = 0;
+        while (!done)
+            if (redisBufferWrite(c, &done) != REDIS_OK)
+                die("redis: write: %s", c->errstr);
+        redis_any_replies(c, pending);
+        pending = sent;
+    }
+    redis_any_replies(c, pending);
     redisFree(c);
 }
 
@@ -377,6 +583,12 @@ typedef struct pool {
     char jti[POOL][JTI_LEN + 1];
 } pool;
 
+/* Families to check tokens against, with the user each belongs to. */
+typedef struct fpool {
+    char fam[POOL][JTI_LEN + 1];
+    char user[POOL][USER_MAX];
+} fpool;
+
 /* Random revoked jtis among the first n (n > 0), or never-revoked ones. */
 static void fill_pool(pool *p, bool revoked, long long n, uint64_t salt)
 {
@@ -388,19 +600,42 @@ static void fill_pool(pool *p, bool revoked, long long n, uint64_t salt)
     }
 }
 
-/* Runs checks from p for at least secs; returns seconds used, adds to *done. */
-static double run_slice(jwtx_blocklist *bl, const pool *p, int want, double secs, size_t *pos,
-                        long long *done)
+/* Random live (or ended) families among the first nf (nf >= ENDED_EVERY). */
+static void fill_fpool(fpool *f, bool ended, long long nf, uint64_t salt)
+{
+    for (uint64_t k = 0; k < POOL; k++) {
+        uint64_t i;
+        if (ended) {
+            i = (splitmix(salt + k) % ((uint64_t)nf / ENDED_EVERY)) * ENDED_EVERY + ENDED_EVERY - 1;
+        } else {
+            i = splitmix(salt + k) % (uint64_t)nf;
+            if (family_ended(i))
+                i = (i + 1) % (uint64_t)nf;
+        }
+        make_jti(f->fam[k], FAMILY_SEED, i);
+        family_user(f->user[k], i);
+    }
+}
+
+/* Runs checks from p (with f: each with a family, as the gateway does with
+ * rotation on; without: as it does with rotation off) for at least secs;
+ * returns seconds used, adds to *done. */
+static double run_slice(jwtx_blocklist *bl, const pool *p, const fpool *f, int want, double secs,
+                        size_t *pos, long long *done)
 {
     long long now = (long long)time(NULL);
     double t0 = mono_now(), t;
     long long n = 0;
     do {
         for (int k = 0; k < 16; k++) {
-            int r = jwtx_blocklist_check(bl, p->jti[*pos & (POOL - 1)], USER, now - 10, now);
+            size_t i = *pos & (POOL - 1);
+            int r = f == NULL ? jwtx_blocklist_check(bl, p->jti[i], USER, now - 10, now)
+                              : jwtx_blocklist_check_family(bl, p->jti[i], f->user[i], now - 10,
+                                                            f->fam[i], now);
             if (r != want)
-                die("%s: check of %s gave %d, expected %d (%s)", jwtx_blocklist_kind(bl),
-                    p->jti[*pos & (POOL - 1)], r, want, jwtx_blocklist_last_error(bl));
+                die("%s: check of %s%s%s gave %d, expected %d (%s)", jwtx_blocklist_kind(bl),
+                    p->jti[i], f ? " in family " : "", f ? f->fam[i] : "", r, want,
+                    jwtx_blocklist_last_error(bl));
             (*pos)++;
             n++;
         }
@@ -410,20 +645,45 @@ static double run_slice(jwtx_blocklist *bl, const pool *p, int want, double secs
     return t - t0;
 }
 
-/* One store of one size, and what was measured on it. */
+/* One kind of check timed on one store. */
+typedef struct timing {
+    size_t pos;
+    long long done;
+    double time;
+} timing;
+
+static void timed(jwtx_blocklist *bl, const pool *p, const fpool *f, int want, double secs,
+                  bool count, timing *t)
+{
+    long long junk = 0;
+    double used = run_slice(bl, p, f, want, secs, &t->pos, count ? &t->done : &junk);
+    if (count)
+        t->time += used;
+}
+
+static double us(const timing *t)
+{
+    return t->time * 1e6 / (double)t->done;
+}
+
+/* One store of one size, and what was measured on it. Rotation off: clear
+ * and revoked jtis, no family. Rotation on (when the store holds families):
+ * the same jtis each with a live family (clear, revoked), and clear jtis of
+ * an ended family (revoked by the family). */
 typedef struct store {
-    long long n;
+    long long n, nf;
     jwtx_blocklist *bl;
     pool *clear, *revoked;
-    size_t cpos, rpos;
-    long long cdone, rdone;
-    double ctime, rtime;
+    fpool *live, *ended;
+    timing c, r;       /* rotation off */
+    timing fc, fr, fe; /* rotation on */
 } store;
 
-static void store_open(store *st, const char *url, const char *kind, long long n)
+static void store_open(store *st, const char *url, const char *kind, long long n, long long nf)
 {
     memset(st, 0, sizeof *st);
     st->n = n;
+    st->nf = nf;
     jwtx_error err;
     jwtx_error_clear(&err);
     if (jwtx_blocklist_open_url(url, PREFIX, 2000, 0, &st->bl, &err) != 0)
@@ -440,51 +700,72 @@ static void store_open(store *st, const char *url, const char *kind, long long n
     fill_pool(st->clear, false, 0, (uint64_t)n * 7919);
     if (n > 0)
         fill_pool(st->revoked, true, n, (uint64_t)n * 104729);
+    if (nf >= ENDED_EVERY) {
+        st->live = malloc(sizeof *st->live);
+        st->ended = malloc(sizeof *st->ended);
+        if (st->live == NULL || st->ended == NULL)
+            die("out of memory");
+        fill_fpool(st->live, false, nf, (uint64_t)nf * 15485863);
+        fill_fpool(st->ended, true, nf, (uint64_t)nf * 32452843);
+    }
 }
 
-/* One slice of clear checks and one of revoked checks (when there are any). */
+/* One slice of each kind of check the store has. */
 static void store_slice(store *st, double secs, bool count)
 {
-    long long junk = 0;
-    double t =
-        run_slice(st->bl, st->clear, JWTX_BL_CLEAR, secs, &st->cpos, count ? &st->cdone : &junk);
-    if (count)
-        st->ctime += t;
-    if (st->n > 0) {
-        t = run_slice(st->bl, st->revoked, JWTX_BL_REVOKED, secs, &st->rpos,
-                      count ? &st->rdone : &junk);
-        if (count)
-            st->rtime += t;
-    }
+    timed(st->bl, st->clear, NULL, JWTX_BL_CLEAR, secs, count, &st->c);
+    if (st->n > 0)
+        timed(st->bl, st->revoked, NULL, JWTX_BL_REVOKED, secs, count, &st->r);
+    if (st->live == NULL)
+        return;
+    timed(st->bl, st->clear, st->live, JWTX_BL_CLEAR, secs, count, &st->fc);
+    if (st->n > 0)
+        timed(st->bl, st->revoked, st->live, JWTX_BL_REVOKED, secs, count, &st->fr);
+    timed(st->bl, st->clear, st->ended, JWTX_BL_REVOKED, secs, count, &st->fe);
 }
 
 static void store_report(store *st, const char *kind)
 {
-    double all = st->ctime + st->rtime;
-    long long total = st->cdone + st->rdone;
+    double all = st->c.time + st->r.time;
+    long long total = st->c.done + st->r.done;
     char rev[32] = "-";
     if (st->n > 0)
-        snprintf(rev, sizeof rev, "%.2f", st->rtime * 1e6 / (double)st->rdone);
+        snprintf(rev, sizeof rev, "%.2f", us(&st->r));
     printf("bench: blocklist-check %s entries=%lld checks/s=%.0f us/check=%.2f clear-us=%.2f "
            "revoked-us=%s\n",
-           kind, st->n, (double)total / all, all * 1e6 / (double)total,
-           st->ctime * 1e6 / (double)st->cdone, rev);
+           kind, st->n, (double)total / all, all * 1e6 / (double)total, us(&st->c), rev);
+    if (st->live != NULL) {
+        char off_r[32] = "-", on_r[32] = "-", ratio_r[32] = "-";
+        if (st->n > 0) {
+            snprintf(off_r, sizeof off_r, "%.2f", us(&st->r));
+            snprintf(on_r, sizeof on_r, "%.2f", us(&st->fr));
+            snprintf(ratio_r, sizeof ratio_r, "%.3f", us(&st->fr) / us(&st->r));
+        }
+        printf("bench: blocklist-rotation %s entries=%lld families=%lld rotated=%lld "
+               "clear-us=%.2f/%.2f clear-ratio=%.3f revoked-us=%s/%s revoked-ratio=%s "
+               "ended-us=%.2f\n",
+               kind, st->n, st->nf, (st->nf + ROTATED_EVERY - 1) / ROTATED_EVERY, us(&st->c),
+               us(&st->fc), us(&st->fc) / us(&st->c), off_r, on_r, ratio_r, us(&st->fe));
+    }
     fflush(stdout);
     jwtx_blocklist_free(st->bl);
     free(st->clear);
     free(st->revoked);
+    free(st->live);
+    free(st->ended);
     memset(st, 0, sizeof *st);
 }
 
 /* Times all sizes of one back end together: slices rotate over the stores
  * (and the starting store moves each round), so a busy machine slows every
- * size alike and the numbers stay comparable. */
+ * size alike and the numbers stay comparable; rotation off and on alternate
+ * within each slice of a store. */
 static void bench_stores(const char *kind, char urls[][PATH_MAX + 48], const long long *sizes,
-                         int nsizes, double secs)
+                         const long long *fams, int nsizes, double secs)
 {
     store st[3];
     for (int i = 0; i < nsizes; i++)
-        store_open(&st[i], urls[i], kind, sizes[i]);
+        store_open(&st[i], urls[i], kind, sizes[i], fams[i]);
     for (int i = 0; i < nsizes; i++)
         store_slice(&st[i], 0.05, false); /* connection, statements, first pages */
     for (int s = 0; s < SLICES; s++)
@@ -494,12 +775,14 @@ static void bench_stores(const char *kind, char urls[][PATH_MAX + 48], const lon
         store_report(&st[i], kind);
 }
 
-static void bench_all(double secs, long long maxn)
+static void bench_all(double secs, long long maxn, long long maxf)
 {
-    long long sizes[3] = {0, 1000, maxn};
+    long long sizes[3] = {0, 1000, maxn}, fams[3];
     int nsizes = maxn > 1000 ? 3 : (maxn > 0 ? 2 : 1);
     if (maxn > 0 && maxn <= 1000)
         sizes[1] = maxn;
+    for (int i = 0; i < 3; i++)
+        fams[i] = sizes[i] < maxf ? sizes[i] : maxf;
     char urls[3][PATH_MAX + 48];
 
     for (int i = 0; i < nsizes; i++) {
@@ -511,20 +794,22 @@ static void bench_all(double secs, long long maxn)
             sqlite_fill(path, 0, sizes[i]);
         else
             sqlite_create(path);
-        fprintf(stderr, "bench: (sqlite: %lld entries written in %.1f s)\n", sizes[i],
-                mono_now() - t0);
+        sqlite_fill_families(path, 0, fams[i]);
+        fprintf(stderr, "bench: (sqlite: %lld entries, %lld families written in %.1f s)\n",
+                sizes[i], fams[i], mono_now() - t0);
     }
-    bench_stores("sqlite", urls, sizes, nsizes, secs);
+    bench_stores("sqlite", urls, sizes, fams, nsizes, secs);
 
     int port = redis_start();
     for (int i = 0; i < nsizes; i++) {
         snprintf(urls[i], sizeof urls[i], "redis://127.0.0.1:%d/%d", port, i);
         double t0 = mono_now();
         redis_fill(port, i, 0, sizes[i]);
-        fprintf(stderr, "bench: (redis: %lld entries written in %.1f s)\n", sizes[i],
-                mono_now() - t0);
+        redis_fill_families(port, i, 0, fams[i]);
+        fprintf(stderr, "bench: (redis: %lld entries, %lld families written in %.1f s)\n", sizes[i],
+                fams[i], mono_now() - t0);
     }
-    bench_stores("redis", urls, sizes, nsizes, secs);
+    bench_stores("redis", urls, sizes, fams, nsizes, secs);
 }
 
 int main(int argc, char **argv)
@@ -539,6 +824,23 @@ int main(int argc, char **argv)
         sqlite_fill(argv[2], parse_count(argv[3], "FROM"), parse_count(argv[4], "TO"));
         return 0;
     }
+    if (argc == 3 && strcmp(argv[1], "family") == 0) {
+        char fam[JTI_LEN + 1];
+        make_jti(fam, FAMILY_SEED, (uint64_t)parse_count(argv[2], "I"));
+        puts(fam);
+        return 0;
+    }
+    if (argc == 5 && strcmp(argv[1], "fill-sqlite-families") == 0) {
+        sqlite_fill_families(argv[2], parse_count(argv[3], "FROM"), parse_count(argv[4], "TO"));
+        return 0;
+    }
+    if (argc == 5 && strcmp(argv[1], "fill-redis-families") == 0) {
+        long long port = parse_count(argv[2], "PORT");
+        if (port < 1 || port > 65535)
+            die("PORT must be in [1, 65535]");
+        redis_fill_families((int)port, 0, parse_count(argv[3], "FROM"), parse_count(argv[4], "TO"));
+        return 0;
+    }
     if (argc == 5 && strcmp(argv[1], "fill-redis") == 0) {
         long long port = parse_count(argv[2], "PORT");
         if (port < 1 || port > 65535)
@@ -547,7 +849,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc != 1) {
-        fprintf(stderr, "usage: %s [fill-sqlite PATH FROM TO | fill-redis PORT FROM TO | jti I]\n",
+        fprintf(stderr,
+                "usage: %s [fill-sqlite PATH FROM TO | fill-redis PORT FROM TO | jti I\n"
+                "          | fill-sqlite-families PATH FROM TO | fill-redis-families PORT FROM TO\n"
+                "          | family I]\n",
                 argv[0]);
         return 2;
     }
@@ -564,6 +869,10 @@ int main(int argc, char **argv)
     env = getenv("JWTX_BENCH_ENTRIES");
     if (env != NULL && *env != '\0')
         maxn = parse_count(env, "JWTX_BENCH_ENTRIES");
+    long long maxf = DEFAULT_FAMILIES;
+    env = getenv("JWTX_BENCH_FAMILIES");
+    if (env != NULL && *env != '\0')
+        maxf = parse_count(env, "JWTX_BENCH_FAMILIES");
     const char *dir = getenv("JWTX_BENCH_DIR");
     if (dir == NULL || *dir == '\0')
         dir = "build/bench";
@@ -578,7 +887,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
-    bench_all(secs, maxn);
+    bench_all(secs, maxn, maxf);
     cleanup();
     return 0;
 }

@@ -46,6 +46,23 @@ static void test_format_exact(void)
     jwtx_audit_format(&lo, line, sizeof line);
     JWTX_ASSERT_STR(line, "time=2026-12-03T10:21:54Z event=logout user=\"\" jti=\"abc-123\"");
 
+    /* the session family comes after jti, quoted like it */
+    jwtx_audit_event ru = {.time = T0,
+                           .event = "refresh_reuse",
+                           .addr = "192.0.2.9",
+                           .user = "bob",
+                           .jti = "j-1",
+                           .fam = "f-1",
+                           .route = "/refresh"};
+    jwtx_audit_format(&ru, line, sizeof line);
+    JWTX_ASSERT_STR(line, "time=2026-12-03T10:21:54Z event=refresh_reuse addr=192.0.2.9 "
+                          "user=\"bob\" jti=\"j-1\" fam=\"f-1\" route=\"/refresh\"");
+    jwtx_audit_event se = {
+        .time = T0, .event = "session_end", .user = "bob", .fam = "a b\"", .reason = "reuse"};
+    jwtx_audit_format(&se, line, sizeof line);
+    JWTX_ASSERT_STR(line, "time=2026-12-03T10:21:54Z event=session_end user=\"bob\" "
+                          "fam=\"a\\x20b\\\"\" reason=reuse");
+
     /* a word of jwtx that is not a plain word is quoted like client text */
     jwtx_audit_event odd = {.time = T0, .event = "a b", .reason = "x\ny"};
     jwtx_audit_format(&odd, line, sizeof line);
@@ -284,6 +301,7 @@ static void test_cut(void)
                            .event = "login_failure",
                            .user = big,
                            .jti = big,
+                           .fam = big,
                            .route = big,
                            .addr = "192.0.2.1"};
     char line[JWTX_AUDIT_LINE_MAX];
@@ -291,7 +309,7 @@ static void test_cut(void)
     CU_ASSERT_TRUE(n < sizeof line - 1);
     CU_ASSERT_EQUAL(strcmp(line + n - 12, " truncated=1"), 0);
     pair p[10];
-    CU_ASSERT_EQUAL(parse_logfmt(line, p, 10), 7);
+    CU_ASSERT_EQUAL(parse_logfmt(line, p, 10), 8);
 }
 
 /* ---- destinations -------------------------------------------------------- */

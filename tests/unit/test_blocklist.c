@@ -351,11 +351,12 @@ static void test_sqlite_file_mode_and_schema(void)
         jwtx_blocklist_free(bl);
     }
     const char *p = tmp_path("mode1.db");
-    CU_ASSERT_EQUAL(sql_int(p, "PRAGMA user_version"), 2);
+    CU_ASSERT_EQUAL(sql_int(p, "PRAGMA user_version"), 3);
     CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                "('revoked', 'revoked_users', 'revoked_until', 'login_failures', "
-                               "'login_bans')"),
-                    5);
+                               "'login_bans', 'families', 'families_user', 'families_until', "
+                               "'rotated', 'rotated_until')"),
+                    10);
     CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM revoked WHERE jti = 'j' AND until IS NULL"),
                     1);
     /* journal_mode is persistent in the file once WAL */
@@ -367,13 +368,13 @@ static void test_sqlite_file_mode_and_schema(void)
     JWTX_ASSERT_STR((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
     /* A newer schema is refused: fail closed with a reason; init refuses it too. */
-    CU_ASSERT_EQUAL(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     jwtx_blocklist *bl = open_sqlite_bare("mode1.db", 0);
     CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "j", NULL, 0, 1), JWTX_BL_UNAVAILABLE);
     CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "k", false, 0, 1), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl),
-                                  "schema version 3 is not one this jwtx knows (1 to 2)"));
+                                  "schema version 4 is not one this jwtx knows (1 to 3)"));
     CU_ASSERT_EQUAL(jwtx_blocklist_init(bl, NULL), -1);
     jwtx_blocklist_free(bl);
     /* An existing empty file (an installer's `install -m 640 /dev/null`):
@@ -1245,7 +1246,7 @@ static void test_sqlite_login_old_schema(void)
     CU_ASSERT_EQUAL(jwtx_blocklist_init(maker, &made), 0);
     CU_ASSERT_EQUAL(made, JWTX_BL_INIT_EXISTS);
     jwtx_blocklist_free(maker);
-    CU_ASSERT_EQUAL(sql_int(p, "PRAGMA user_version"), 2);
+    CU_ASSERT_EQUAL(sql_int(p, "PRAGMA user_version"), 3);
     CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM revoked"), 2);
     /* the running handle: login operations work now, and it says so */
     CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "u alice", now, 60, 5, &n), 0);
@@ -1293,6 +1294,621 @@ static void test_login_unavailable_and_circuit(void)
     CU_ASSERT_EQUAL(file_mode(tmp_path("login-gone.db")), -1);
     jwtx_blocklist_free(maker);
     jwtx_blocklist_free(bl);
+}
+
+/* ------------------------------------------------------ sessions (SQLite) */
+
+/* One rotation as the gateway asks for it: user alice, no slide. exp 0 is
+ * a token without exp. */
+static int rotate(jwtx_blocklist *bl, const char *jti, long long exp, const char *fam,
+                  const char *new_fam, long long now, long long grace, char *out)
+{
+    jwtx_rotation r;
+    memset(&r, 0, sizeof r);
+    r.jti = jti;
+    r.has_exp = exp != 0;
+    r.exp = exp;
+    r.family = fam;
+    r.new_family = new_fam;
+    r.user = "alice";
+    r.now = now;
+    r.grace = grace;
+    return jwtx_blocklist_family_rotate(bl, &r, out, JWTX_BLOCKLIST_FAMILY_MAX + 1);
+}
+
+/* family_list callback: appends "family user started last expires\n". */
+typedef struct famlist {
+    char s[4096];
+    int n;
+    int stop_after;
+} famlist;
+
+static int fam_cb(const jwtx_family_info *f, void *ctx)
+{
+    famlist *b = ctx;
+    size_t len = strlen(b->s);
+    snprintf(b->s + len, sizeof b->s - len, "%s %s %lld %lld %lld\n", f->family, f->user,
+             f->started, f->last_refresh, f->expires);
+    b->n++;
+    CU_ASSERT_EQUAL(f->ended, 0);
+    return b->stop_after && b->n >= b->stop_after;
+}
+
+/* Start, rotate, a second refresh of the same token within the grace period
+ * and after it, ENDED after the end, unknown families, and the family as
+ * part of the revocation check. */
+static void family_semantics(jwtx_blocklist *bl, long long now)
+{
+    char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+    long long exp = now + 3600;
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "F1", "alice", now, true, exp), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "F1", "mallory", now, true, exp), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a1", "alice", now, "F1", now), JWTX_BL_CLEAR);
+    /* a family the store does not know: revoked (fail closed) */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a1", "alice", now, "F0", now),
+                    JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a1", "alice", now, NULL, now), JWTX_BL_CLEAR);
+    /* the family does not hide the other reasons */
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "gone", false, 0, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "gone", "alice", now, "F1", now),
+                    JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke_user(bl, "bob", now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "b1", "bob", now - 1, "F1", now),
+                    JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "b1", "bob", now + 1, "F1", now + 1),
+                    JWTX_BL_CLEAR);
+
+    /* the first refresh of r1 rotates it */
+    CU_ASSERT_EQUAL(rotate(bl, "r1", exp, "F1", NULL, now + 100, 10, out), JWTX_BL_ROTATED);
+    JWTX_ASSERT_STR(out, "F1");
+    /* r1 again 10 s later (grace 10): a second tab, rotated too */
+    memset(out, 'x', sizeof out);
+    CU_ASSERT_EQUAL(rotate(bl, "r1", exp, "F1", NULL, now + 110, 10, out), JWTX_BL_ROTATED);
+    JWTX_ASSERT_STR(out, "F1");
+    /* the family claim of a rotated token does not matter: its record does */
+    CU_ASSERT_EQUAL(rotate(bl, "r1", exp, "F0", NULL, now + 105, 10, out), JWTX_BL_ROTATED);
+    JWTX_ASSERT_STR(out, "F1");
+    CU_ASSERT_EQUAL(rotate(bl, "r2", exp, "F1", NULL, now + 200, 10, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a2", "alice", now, "F1", now + 200),
+                    JWTX_BL_CLEAR);
+    /* r1 after the grace period (counted from its first rotation): reuse,
+     * the family ends */
+    CU_ASSERT_EQUAL(rotate(bl, "r1", exp, "F1", NULL, now + 111, 10, out), JWTX_BL_REUSED);
+    JWTX_ASSERT_STR(out, "F1");
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a2", "alice", now, "F1", now + 112),
+                    JWTX_BL_REVOKED);
+    /* the token itself is not revoked: its family is what ends it */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a2", "alice", now, NULL, now + 112),
+                    JWTX_BL_CLEAR);
+    /* every later refresh of the family: ENDED, the rotated token again too */
+    CU_ASSERT_EQUAL(rotate(bl, "r1", exp, "F1", NULL, now + 113, 10, out), JWTX_BL_ENDED);
+    JWTX_ASSERT_STR(out, "F1");
+    CU_ASSERT_EQUAL(rotate(bl, "r2", exp, "F1", NULL, now + 113, 10, out), JWTX_BL_ENDED);
+    CU_ASSERT_EQUAL(rotate(bl, "r3", exp, "F1", NULL, now + 113, 10, out), JWTX_BL_ENDED);
+    JWTX_ASSERT_STR(out, "F1");
+    CU_ASSERT_EQUAL(rotate(bl, "r9", exp, "F-unknown", NULL, now, 10, out), JWTX_BL_ENDED);
+    JWTX_ASSERT_STR(out, "F-unknown");
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "F1", now + 120), 0);
+
+    /* logout: the family ends, once */
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "F2", "alice", now, true, exp), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "F2", now + 5), 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "F2", now + 6), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "F-unknown", now + 6), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a", "alice", now, "F2", now + 6),
+                    JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(rotate(bl, "s1", exp, "F2", NULL, now + 6, 10, out), JWTX_BL_ENDED);
+    /* an end at time 0 still ends (0 means live) */
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "F5", "alice", 0, false, 0), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "F5", 0), 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a", "alice", 0, "F5", 0), JWTX_BL_REVOKED);
+
+    /* grace 0: the same second is still the same refresh, the next is reuse */
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "F3", "alice", now, true, exp), 0);
+    CU_ASSERT_EQUAL(rotate(bl, "q1", exp, "F3", NULL, now, 0, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(rotate(bl, "q1", exp, "F3", NULL, now, 0, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(rotate(bl, "q1", exp, "F3", NULL, now + 1, 0, out), JWTX_BL_REUSED);
+    JWTX_ASSERT_STR(out, "F3");
+
+    /* a refresh token from before rotation: rotated into a new family */
+    CU_ASSERT_EQUAL(rotate(bl, "old1", exp, NULL, "N1", now, 10, out), JWTX_BL_ROTATED);
+    JWTX_ASSERT_STR(out, "N1");
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "n", "alice", now, "N1", now), JWTX_BL_CLEAR);
+    /* presented again within the grace period: the family made the first
+     * time (no second one), after it: reuse */
+    CU_ASSERT_EQUAL(rotate(bl, "old1", exp, NULL, "N2", now + 3, 10, out), JWTX_BL_ROTATED);
+    JWTX_ASSERT_STR(out, "N1");
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "n", "alice", now, "N2", now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(rotate(bl, "old1", exp, NULL, "N3", now + 11, 10, out), JWTX_BL_REUSED);
+    JWTX_ASSERT_STR(out, "N1");
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "n", "alice", now, "N1", now + 11),
+                    JWTX_BL_REVOKED);
+    /* a new family id that exists already: a failure, nothing recorded */
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "N4", "alice", now, true, exp), 0);
+    CU_ASSERT_EQUAL(rotate(bl, "old2", exp, NULL, "N4", now, 10, out), -1);
+    JWTX_ASSERT_STR(out, "");
+    CU_ASSERT_EQUAL(rotate(bl, "old2", exp, NULL, "N5", now, 10, out), JWTX_BL_ROTATED);
+    JWTX_ASSERT_STR(out, "N5");
+}
+
+static void test_sqlite_family_semantics(void)
+{
+    jwtx_blocklist *bl = open_sqlite("fam.db", 0);
+    long long now = 1700000000;
+    family_semantics(bl, now);
+    jwtx_blocklist_free(bl);
+    /* what the file holds */
+    const char *p = tmp_path("fam.db");
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM rotated WHERE jti = 'r1'"), 1);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT at FROM rotated WHERE jti = 'r1'"), now + 100);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM rotated WHERE jti = 'r1'"), now + 3600);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT fam = 'F1' FROM rotated WHERE jti = 'r2'"), 1);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT ended FROM families WHERE fam = 'F1'"), now + 111);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT last_refresh FROM families WHERE fam = 'F1'"), now + 200);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT last_refresh FROM families WHERE fam = 'F2'"), 0);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT ended FROM families WHERE fam = 'F5'"), 1);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM families WHERE fam IN ('N2', 'N3')"), 0);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT started = 1700000000 AND last_refresh = 1700000003 AND "
+                               "expires = 1700003600 AND until = 1700003600 AND user = 'alice' "
+                               "FROM families WHERE fam = 'N1'"),
+                    1);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM rotated WHERE jti = 'old2'"), 1);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT fam = 'N5' FROM rotated WHERE jti = 'old2'"), 1);
+    /* the revocation entries are what count and list show */
+    bl = open_sqlite("fam.db", 0);
+    long long n = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, now, &n), 0);
+    CU_ASSERT_EQUAL(n, 2); /* "gone" and bob's cut-off */
+    listbuf lb;
+    memset(&lb, 0, sizeof lb);
+    CU_ASSERT_EQUAL(jwtx_blocklist_list(bl, now, list_cb, &lb), 0);
+    JWTX_ASSERT_STR(lb.s, "jti gone 0\nuser bob 1700000000\n");
+    jwtx_blocklist_free(bl);
+    /* a private :memory: store has the session tables too */
+    bl = open_url("sqlite::memory:", NULL, 0);
+    family_semantics(bl, now);
+    jwtx_blocklist_free(bl);
+}
+
+/* Expiry and life in the store (leeway), sliding expiry, tokens without
+ * exp. */
+static void test_sqlite_family_expiry_slide(void)
+{
+    jwtx_blocklist *bl = open_sqlite("slide.db", 30); /* JWT_DECODE_LEEWAY 30 */
+    const char *p = tmp_path("slide.db");
+    long long now = 1700000000, exp = now + 3600;
+    char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "S1", "alice", now, true, exp), 0);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT expires FROM families WHERE fam = 'S1'"), exp);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM families WHERE fam = 'S1'"), exp + 30);
+    /* without slide a rotation keeps the family's expiry */
+    CU_ASSERT_EQUAL(rotate(bl, "t1", exp, "S1", NULL, now + 10, 10, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT expires FROM families WHERE fam = 'S1'"), exp);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM rotated WHERE jti = 't1'"), exp + 30);
+    /* with slide it moves: expiry and life in the store */
+    jwtx_rotation r;
+    memset(&r, 0, sizeof r);
+    r.jti = "t2";
+    r.has_exp = true;
+    r.exp = exp;
+    r.family = "S1";
+    r.user = "alice";
+    r.now = now + 100;
+    r.grace = 10;
+    r.slide = true;
+    r.has_new_expires = true;
+    r.new_expires = now + 100 + 7200;
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_rotate(bl, &r, out, sizeof out), JWTX_BL_ROTATED);
+    JWTX_ASSERT_STR(out, "S1");
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT expires FROM families WHERE fam = 'S1'"), now + 7300);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM families WHERE fam = 'S1'"), now + 7330);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT last_refresh FROM families WHERE fam = 'S1'"), now + 100);
+    /* the rotated token is kept as long as it could come back: its own exp */
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM rotated WHERE jti = 't2'"), exp + 30);
+    famlist fl;
+    memset(&fl, 0, sizeof fl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, "alice", exp + 1, fam_cb, &fl), 0);
+    JWTX_ASSERT_STR(fl.s, "S1 alice 1700000000 1700000100 1700007300\n");
+    /* slide to "never" (no JWT_REFRESH_TOKEN_EXPIRES) */
+    r.jti = "t3";
+    r.has_new_expires = false;
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_rotate(bl, &r, out, sizeof out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT expires = 0 AND until = 0 FROM families WHERE fam = 'S1'"),
+                    1);
+    /* a token from before rotation with slide: the new family expires at
+     * new_expires, its rotated record lives as the token does */
+    r.jti = "t4";
+    r.family = NULL;
+    r.new_family = "S2";
+    r.has_new_expires = true;
+    r.new_expires = now + 500;
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_rotate(bl, &r, out, sizeof out), JWTX_BL_ROTATED);
+    JWTX_ASSERT_STR(out, "S2");
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT expires FROM families WHERE fam = 'S2'"), now + 500);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM families WHERE fam = 'S2'"), now + 530);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM rotated WHERE jti = 't4'"), exp + 30);
+    /* a token without exp, before rotation: a family that never expires */
+    CU_ASSERT_EQUAL(rotate(bl, "t5", 0, NULL, "S3", now, 10, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT expires = 0 AND until = 0 FROM families WHERE fam = 'S3'"),
+                    1);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM rotated WHERE jti = 't5'"), 0);
+    /* an expired family is no longer listed; the check does not look at its
+     * expiry (its tokens expire by themselves; the store keeps it until
+     * expires + leeway) */
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "S4", "bob", now, true, now + 50), 0);
+    memset(&fl, 0, sizeof fl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, "bob", now + 49, fam_cb, &fl), 0);
+    CU_ASSERT_EQUAL(fl.n, 1);
+    memset(&fl, 0, sizeof fl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, "bob", now + 50, fam_cb, &fl), 0);
+    CU_ASSERT_EQUAL(fl.n, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a", "bob", now, "S4", now + 60),
+                    JWTX_BL_CLEAR);
+    jwtx_blocklist_free(bl);
+}
+
+/* The sessions of a user: listed by start then id, ended all at once. */
+static void test_sqlite_family_list_end_user(void)
+{
+    jwtx_blocklist *bl = open_sqlite("famlist.db", 0);
+    long long now = 1700000000, exp = now + 3600, n = -1;
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "A2", "alice", now, true, exp), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "A0", "alice", now, true, exp), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "A1", "alice", now + 1, true, exp), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "A3", "alice", now, true, exp), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "A3", now + 2), 1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "A4", "alice", now, true, now + 5), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "A5", "alice", now + 2, false, 0), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "B1", "bob", now + 3, true, exp), 0);
+    char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+    CU_ASSERT_EQUAL(rotate(bl, "ra", exp, "A1", NULL, now + 8, 10, out), JWTX_BL_ROTATED);
+    famlist fl;
+    memset(&fl, 0, sizeof fl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, "alice", now + 10, fam_cb, &fl), 0);
+    JWTX_ASSERT_STR(fl.s, "A0 alice 1700000000 0 1700003600\n"
+                          "A2 alice 1700000000 0 1700003600\n"
+                          "A1 alice 1700000001 1700000008 1700003600\n"
+                          "A5 alice 1700000002 0 0\n");
+    memset(&fl, 0, sizeof fl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, NULL, now + 10, fam_cb, &fl), 0);
+    CU_ASSERT_EQUAL(fl.n, 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fl.s, "A5 alice 1700000002 0 0\nB1 bob 1700000003 0 "));
+    memset(&fl, 0, sizeof fl);
+    fl.stop_after = 2;
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, NULL, now + 10, fam_cb, &fl), 1);
+    CU_ASSERT_EQUAL(fl.n, 2);
+    memset(&fl, 0, sizeof fl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, "nobody", now + 10, fam_cb, &fl), 0);
+    CU_ASSERT_EQUAL(fl.n, 0);
+    /* end --user: every family of alice not ended yet (A4, expired but still
+     * in the store, too), none of bob's */
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end_user(bl, "alice", now + 20, &n), 0);
+    CU_ASSERT_EQUAL(n, 5);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end_user(bl, "alice", now + 21, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end_user(bl, "nobody", now + 21, NULL), 0);
+    memset(&fl, 0, sizeof fl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, "alice", now + 22, fam_cb, &fl), 0);
+    CU_ASSERT_EQUAL(fl.n, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "j", "alice", now, "A1", now + 22),
+                    JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(rotate(bl, "ra", exp, "A1", NULL, now + 22, 10, out), JWTX_BL_ENDED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "j", "bob", now, "B1", now + 22),
+                    JWTX_BL_CLEAR);
+    memset(&fl, 0, sizeof fl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, NULL, now + 22, fam_cb, &fl), 0);
+    JWTX_ASSERT_STR(fl.s, "B1 bob 1700000003 0 1700003600\n");
+    CU_ASSERT_EQUAL(sql_int(tmp_path("famlist.db"), "SELECT ended FROM families WHERE fam = 'A3'"),
+                    now + 2);
+    CU_ASSERT_EQUAL(sql_int(tmp_path("famlist.db"), "SELECT ended FROM families WHERE fam = 'A0'"),
+                    now + 20);
+    jwtx_blocklist_free(bl);
+}
+
+/* `jwtx blocklist purge` deletes families and rotated tokens whose life in
+ * the store is over, and so do family writes, a bounded batch now and then. */
+static void test_sqlite_family_purge(void)
+{
+    jwtx_blocklist *bl = open_sqlite("fampurge.db", 0);
+    const char *p = tmp_path("fampurge.db");
+    long long now = 1700000000, removed = -1;
+    char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "P1", "alice", now, true, now + 10), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "P2", "alice", now, false, 0), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "P3", "alice", now, true, now + 1000), 0);
+    CU_ASSERT_EQUAL(rotate(bl, "k1", now + 10, "P3", NULL, now, 10, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(rotate(bl, "k2", 0, "P3", NULL, now, 10, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(rotate(bl, "k3", now + 11, "P3", NULL, now, 10, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "j1", true, now + 10, now), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_purge(bl, now + 9, &removed), 0);
+    CU_ASSERT_EQUAL(removed, 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_purge(bl, now + 10, &removed), 0);
+    CU_ASSERT_EQUAL(removed, 3); /* j1, P1, k1 */
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM families WHERE fam IN ('P2', 'P3')"), 2);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM families"), 2);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM rotated WHERE jti IN ('k2', 'k3')"), 2);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM rotated"), 2);
+    /* a family purged is unknown: its tokens are revoked */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "a", "alice", now, "P1", now + 10),
+                    JWTX_BL_REVOKED);
+    /* far later: what never ends stays */
+    CU_ASSERT_EQUAL(jwtx_blocklist_purge(bl, LLONG_MAX, &removed), 0);
+    CU_ASSERT_EQUAL(removed, 2); /* P3, k3 */
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM families WHERE fam = 'P2'"), 1);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM rotated WHERE jti = 'k2'"), 1);
+    jwtx_blocklist_free(bl);
+
+    /* as we go: 1200 families and rotated rows past their life; every 64th
+     * family write of a handle deletes at most 500 of each */
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    CU_ASSERT_EQUAL(sqlite3_exec(db,
+                                 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+                                 "WHERE i < 1200) INSERT INTO families(fam, user, started, "
+                                 "expires, until) SELECT 'old ' || i, 'u', 1, 5, 5 FROM c;"
+                                 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+                                 "WHERE i < 1200) INSERT INTO rotated(jti, fam, at, until) "
+                                 "SELECT 'old ' || i, 'old ' || i, 1, 5 FROM c;",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    sqlite3_close(db);
+    bl = open_sqlite("fampurge.db", 0);
+    for (int i = 0; i < 63; i++) {
+        char fam[32];
+        snprintf(fam, sizeof fam, "G%d", i);
+        CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, fam, "bob", now, true, now + 100), 0);
+    }
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM families WHERE fam LIKE 'old %'"), 1200);
+    CU_ASSERT_EQUAL(rotate(bl, "g", now + 100, "G0", NULL, now, 10, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM families WHERE fam LIKE 'old %'"), 700);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM rotated WHERE jti LIKE 'old %'"), 700);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM families WHERE fam LIKE 'G%'"), 63);
+    jwtx_blocklist_free(bl);
+}
+
+/* A store made by an older jwtx, with an entry in every table it has. */
+static void make_old_store(const char *path, int version, long long now)
+{
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    char *sql = sqlite3_mprintf(
+        "PRAGMA journal_mode = WAL;"
+        "CREATE TABLE revoked(jti TEXT PRIMARY KEY, until INTEGER);"
+        "CREATE INDEX revoked_until ON revoked(until);"
+        "CREATE TABLE revoked_users(user TEXT PRIMARY KEY, cutoff INTEGER NOT NULL);"
+        "INSERT INTO revoked VALUES('old-jti', NULL);"
+        "INSERT INTO revoked VALUES('exp-jti', %lld);"
+        "INSERT INTO revoked_users VALUES('mallory', %lld);"
+        "%s"
+        "PRAGMA user_version = %d;",
+        now + 1000, now - 100,
+        version < 2 ? ""
+                    : "CREATE TABLE login_failures(key TEXT NOT NULL, at INTEGER NOT NULL, "
+                      "expires INTEGER NOT NULL);"
+                      "CREATE INDEX login_failures_key ON login_failures(key, at);"
+                      "CREATE INDEX login_failures_expires ON login_failures(expires);"
+                      "CREATE TABLE login_bans(key TEXT PRIMARY KEY, until INTEGER NOT NULL);"
+                      "CREATE INDEX login_bans_until ON login_bans(until);"
+                      "INSERT INTO login_failures VALUES('k', 1700000000, 1700000600);"
+                      "INSERT INTO login_bans VALUES('b', 1700000600);",
+        version);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sql);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+}
+
+/* Stores of schema versions 1 and 2: checks without a family, revocations
+ * (and on version 2 login attempts) go on; family operations and checks
+ * with a family fail closed, told once with the remedy, without opening the
+ * circuit; init upgrades to version 3 keeping every entry, and the running
+ * handle uses the session tables at once. */
+static void test_sqlite_family_old_schema(void)
+{
+    for (int version = 1; version <= 2; version++) {
+        char name[32];
+        snprintf(name, sizeof name, "old-v%d.db", version);
+        const char *p = tmp_path(name);
+        long long now = 1700000000, n = -1, until = -1;
+        make_old_store(p, version, now);
+        jwtx_blocklist *bl = open_sqlite_bare(name, 0);
+        logbuf lg;
+        memset(&lg, 0, sizeof lg);
+        jwtx_blocklist_set_log(bl, log_cb, &lg);
+        jwtx_blocklist_set_retry_ms(bl, 60000);
+        char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+        famlist fl;
+        memset(&fl, 0, sizeof fl);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "old-jti", NULL, 0, now), JWTX_BL_REVOKED);
+        for (int i = 0; i < 2; i++) {
+            CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "fresh", "alice", now, "F", now),
+                            JWTX_BL_UNAVAILABLE);
+            CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "F", "alice", now, true, now + 60), -1);
+            CU_ASSERT_EQUAL(rotate(bl, "r", now + 60, "F", NULL, now, 10, out), -1);
+            CU_ASSERT_EQUAL(rotate(bl, "r", now + 60, NULL, "G", now, 10, out), -1);
+            CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "F", now), -1);
+            CU_ASSERT_EQUAL(jwtx_blocklist_family_end_user(bl, "alice", now, &n), -1);
+            CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, "alice", now, fam_cb, &fl), -1);
+        }
+        CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "has no session tables"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "run `jwtx blocklist init`"));
+        CU_ASSERT_EQUAL(lg.n, 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "session store unavailable: sqlite "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "run `jwtx blocklist init`"));
+        /* the rest goes on: no open circuit */
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "old-jti", NULL, 0, now), JWTX_BL_REVOKED);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "exp-jti", NULL, 0, now), JWTX_BL_REVOKED);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "x", "mallory", now - 100, now), JWTX_BL_REVOKED);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "fresh", "alice", now, now), JWTX_BL_CLEAR);
+        CU_ASSERT_EQUAL(jwtx_blocklist_revoke(bl, "new-jti", false, 0, now), 0);
+        CU_ASSERT_EQUAL(jwtx_blocklist_count(bl, now, &n), 0);
+        CU_ASSERT_EQUAL(n, 4);
+        CU_ASSERT_EQUAL(jwtx_blocklist_purge(bl, now, &n), 0);
+        CU_ASSERT_EQUAL(n, 0);
+        if (version == 2) {
+            CU_ASSERT_EQUAL(jwtx_blocklist_attempt_count(bl, "k", now, 60, &n), 0);
+            CU_ASSERT_EQUAL(n, 1);
+            CU_ASSERT_EQUAL(jwtx_blocklist_ban_get(bl, "b", now, &until), 1);
+        }
+        CU_ASSERT_EQUAL(lg.n, 1);
+        /* init upgrades, once */
+        jwtx_blocklist *maker = open_sqlite_bare(name, 0);
+        int made = -1;
+        CU_ASSERT_EQUAL(jwtx_blocklist_init(maker, &made), 0);
+        CU_ASSERT_EQUAL(made, JWTX_BL_INIT_UPGRADED);
+        CU_ASSERT_EQUAL(jwtx_blocklist_init(maker, &made), 0);
+        CU_ASSERT_EQUAL(made, JWTX_BL_INIT_EXISTS);
+        jwtx_blocklist_free(maker);
+        CU_ASSERT_EQUAL(sql_int(p, "PRAGMA user_version"), 3);
+        CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM revoked"), 3);
+        CU_ASSERT_EQUAL(sql_int(p, "SELECT cutoff FROM revoked_users WHERE user = 'mallory'"),
+                        now - 100);
+        CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                   "('login_failures', 'login_bans', 'families', "
+                                   "'families_user', 'families_until', 'rotated', "
+                                   "'rotated_until')"),
+                        7);
+        if (version == 2) {
+            CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM login_failures"), 1);
+            CU_ASSERT_EQUAL(sql_int(p, "SELECT until FROM login_bans WHERE key = 'b'"), 1700000600);
+        }
+        /* the running handle: family operations work now, and it says so */
+        CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "F", "alice", now, true, now + 60), 0);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "fresh", "alice", now, "F", now),
+                        JWTX_BL_CLEAR);
+        CU_ASSERT_EQUAL(rotate(bl, "r", now + 60, "F", NULL, now, 10, out), JWTX_BL_ROTATED);
+        CU_ASSERT_EQUAL(lg.n, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(lg.s, "\nsession store available again (sqlite)\n"));
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "old-jti", NULL, 0, now), JWTX_BL_REVOKED);
+        CU_ASSERT_EQUAL(jwtx_blocklist_check(bl, "new-jti", NULL, 0, now), JWTX_BL_REVOKED);
+        CU_ASSERT_EQUAL(jwtx_blocklist_attempt_add(bl, "k", now, 60, 5, &n), 0);
+        CU_ASSERT_EQUAL(n, version == 2 ? 2 : 1);
+        jwtx_blocklist_free(bl);
+    }
+}
+
+/* The store removed under a running handle: every family operation and
+ * check with a family fails closed, nothing is created. */
+static void test_sqlite_family_unavailable(void)
+{
+    jwtx_blocklist *bl = open_sqlite("famgone.db", 0);
+    long long now = 1700000000, n = -1;
+    char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "F", "alice", now, true, now + 60), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "j", "alice", now, "F", now), JWTX_BL_CLEAR);
+    unlink_store("famgone.db");
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "j", "alice", now, "F", now),
+                    JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "the store file was removed"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "j", "alice", now, "F", now),
+                    JWTX_BL_UNAVAILABLE);
+    CU_ASSERT_EQUAL(rotate(bl, "r", now + 60, "F", NULL, now, 10, out), -1);
+    JWTX_ASSERT_STR(out, "");
+    CU_ASSERT_EQUAL(rotate(bl, "r", now + 60, NULL, "G", now, 10, out), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "H", "alice", now, true, now + 60), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end(bl, "F", now), -1);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_end_user(bl, "alice", now, &n), -1);
+    famlist fl;
+    memset(&fl, 0, sizeof fl);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_list(bl, NULL, now, fam_cb, &fl), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "no store file"));
+    CU_ASSERT_EQUAL(file_mode(tmp_path("famgone.db")), -1);
+    /* a new store at the path: opened by itself; it does not know F */
+    jwtx_blocklist *maker = open_sqlite("famgone.db", 0);
+    jwtx_blocklist_free(maker);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "j", "alice", now, "F", now), JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "F", "alice", now, true, now + 60), 0);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "j", "alice", now, "F", now), JWTX_BL_CLEAR);
+    jwtx_blocklist_free(bl);
+}
+
+/* Processes refreshing the same token at the same moment (two tabs, two
+ * FastCGI processes, the handle inherited by half of them): within the grace
+ * period every one is ROTATED and the token is recorded once; after it
+ * exactly one sees the reuse (and ends the family), the others ENDED. */
+static void test_sqlite_family_race(void)
+{
+    enum { KIDS = 6, SESSIONS = 4 };
+    jwtx_blocklist *parent = open_sqlite("famrace.db", 0);
+    const char *p = tmp_path("famrace.db");
+    long long now = 1700000000, exp = now + 3600;
+    for (int s = 0; s < SESSIONS; s++) {
+        char fam[16], jti[16], sql[128];
+        snprintf(fam, sizeof fam, "RF%d", s);
+        snprintf(jti, sizeof jti, "rr%d", s);
+        CU_ASSERT_EQUAL(jwtx_blocklist_family_start(parent, fam, "alice", now, true, exp), 0);
+        /* the parent's session statements are prepared: children inherit them */
+        CU_ASSERT_EQUAL(jwtx_blocklist_check_family(parent, "j", "alice", now, fam, now),
+                        JWTX_BL_CLEAR);
+        for (int round = 0; round < 2; round++) {
+            long long at = round == 0 ? now + 100 : now + 111; /* grace 10 */
+            int go[2], res[2];
+            CU_ASSERT_EQUAL_FATAL(pipe(go), 0);
+            CU_ASSERT_EQUAL_FATAL(pipe(res), 0);
+            pid_t kids[KIDS];
+            for (int k = 0; k < KIDS; k++) {
+                kids[k] = fork();
+                CU_ASSERT_FATAL(kids[k] >= 0);
+                if (kids[k] == 0) {
+                    char byte;
+                    close(go[1]);
+                    close(res[0]);
+                    if (read(go[0], &byte, 1) < 0) /* start together */
+                        _exit(3);
+                    jwtx_blocklist *h = k % 2 == 0 ? parent : open_sqlite_bare("famrace.db", 0);
+                    char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+                    int rc = rotate(h, jti, exp, fam, NULL, at, 10, out);
+                    if (rc < 0)
+                        fprintf(stderr, "child %d: %s\n", k, jwtx_blocklist_last_error(h));
+                    unsigned char report[2] = {(unsigned char)(rc + 1), strcmp(out, fam) == 0};
+                    if (h != parent)
+                        jwtx_blocklist_free(h);
+                    if (write(res[1], report, 2) != 2)
+                        fprintf(stderr, "child %d: cannot report\n", k);
+                    execl("/bin/true", "true", (char *)NULL);
+                    _exit(4);
+                }
+            }
+            close(go[0]);
+            close(res[1]);
+            close(go[1]); /* EOF releases every child */
+            for (int k = 0; k < KIDS; k++) {
+                int status = -1;
+                CU_ASSERT_EQUAL(waitpid(kids[k], &status, 0), kids[k]);
+                CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            }
+            unsigned char reports[2 * KIDS + 2];
+            ssize_t got = 0, r;
+            while ((r = read(res[0], reports + got, sizeof reports - (size_t)got)) > 0)
+                got += r;
+            close(res[0]);
+            CU_ASSERT_EQUAL(got, 2 * KIDS);
+            int count[4] = {0, 0, 0, 0}; /* -1, ROTATED, REUSED, ENDED */
+            for (ssize_t i = 0; i + 1 < got; i += 2) {
+                count[reports[i] < 4 ? reports[i] : 0]++;
+                CU_ASSERT_EQUAL(reports[i + 1], 1);
+            }
+            CU_ASSERT_EQUAL(count[0], 0);
+            snprintf(sql, sizeof sql, "SELECT ended FROM families WHERE fam = '%s'", fam);
+            if (round == 0) {
+                CU_ASSERT_EQUAL(count[1 + JWTX_BL_ROTATED], KIDS);
+                CU_ASSERT_EQUAL(sql_int(p, sql), 0);
+            } else {
+                CU_ASSERT_EQUAL(count[1 + JWTX_BL_REUSED], 1);
+                CU_ASSERT_EQUAL(count[1 + JWTX_BL_ENDED], KIDS - 1);
+                CU_ASSERT_EQUAL(sql_int(p, sql), now + 111);
+            }
+            /* one rotated record per token, made by the first refresh */
+            CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM rotated"), s + 1);
+            snprintf(sql, sizeof sql, "SELECT at FROM rotated WHERE jti = '%s'", jti);
+            CU_ASSERT_EQUAL(sql_int(p, sql), now + 100);
+        }
+    }
+    /* the parent's own handle still works after the children used theirs */
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(parent, "j", "alice", now, "RF0", now + 112),
+                    JWTX_BL_REVOKED);
+    jwtx_blocklist_free(parent);
 }
 
 /* ----------------------------------------------------------------- Redis */
@@ -1875,6 +2491,14 @@ static const jwtx_cu_test tests[] = {
     {"sqlite: a version-1 store: login fails closed, init upgrades", test_sqlite_login_old_schema},
     {"login attempts: unavailable store, open circuit, removed file",
      test_login_unavailable_and_circuit},
+    {"sqlite: sessions: start, rotate, grace, reuse, end, check", test_sqlite_family_semantics},
+    {"sqlite: sessions: expiry, leeway, sliding expiry", test_sqlite_family_expiry_slide},
+    {"sqlite: sessions: list and end per user", test_sqlite_family_list_end_user},
+    {"sqlite: sessions: purge and bounded purge as we go", test_sqlite_family_purge},
+    {"sqlite: sessions: version 1 and 2 stores fail closed, init upgrades",
+     test_sqlite_family_old_schema},
+    {"sqlite: sessions: store removed: fail closed", test_sqlite_family_unavailable},
+    {"sqlite: sessions: concurrent refreshes by forked processes", test_sqlite_family_race},
     {"retry period: store not asked, then asked again", test_retry_period},
     {"retry period: a locked SQLite store waits once, not per check", test_retry_sqlite_locked},
     {"redis: start redis-server on a free port", test_redis_start},

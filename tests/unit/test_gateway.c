@@ -25,6 +25,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "cu.h"
 #include "jwtx/b64url.h"
 #include "jwtx/gateway.h"
@@ -2147,6 +2149,603 @@ static void test_audit_events(void)
     jwtx_gateway_close(&gw);
 }
 
+/* ------------------------------------------------------------ sessions */
+
+#define ROT "JWTX_REFRESH_ROTATION = True\n"
+#define EXP_R ((json_int_t)NOW + 2592000) /* the login's refresh exp */
+
+/* /refresh with a refresh token in the header: the status, and with 200 the
+ * two new tokens from the body (malloc'd, else NULL). */
+static int rotate(jwtx_gateway *gw, const char *tok, char **access, char **refresh)
+{
+    jwtx_response resp;
+    run(jwtx_route_refresh, gw, &(rq){.method = "POST", .uri = "/refresh", .token = tok}, &resp);
+    int st = resp.status;
+    if (access)
+        *access = NULL;
+    if (refresh)
+        *refresh = NULL;
+    if (st == 200) {
+        json_t *b = jwtx_json_parse(resp.body.data, resp.body.len, NULL, 0);
+        CU_ASSERT_EQUAL(json_object_size(b), 2);
+        if (access && cstr(b, "access_token"))
+            *access = strdup(cstr(b, "access_token"));
+        if (refresh && cstr(b, "refresh_token"))
+            *refresh = strdup(cstr(b, "refresh_token"));
+        json_decref(b);
+    }
+    jwtx_response_clear(&resp);
+    return st;
+}
+
+/* The fam claim of a token as text ("" when none). */
+static void fam_of(jwtx_gateway *gw, const char *tok, char *out, size_t size)
+{
+    json_t *c = claims_of(gw, tok);
+    snprintf(out, size, "%s", c && cstr(c, "fam") ? cstr(c, "fam") : "");
+    json_decref(c);
+}
+
+static json_int_t exp_of(jwtx_gateway *gw, const char *tok)
+{
+    json_t *c = claims_of(gw, tok);
+    json_int_t e = json_integer_value(json_object_get(c, "exp"));
+    json_decref(c);
+    return e;
+}
+
+typedef struct fam_seen {
+    int n;
+    char fam[4][64];
+    long long expires[4], last[4];
+} fam_seen;
+
+static int fam_cb(const jwtx_family_info *f, void *ctx)
+{
+    fam_seen *s = ctx;
+    if (s->n < 4) {
+        snprintf(s->fam[s->n], sizeof s->fam[0], "%s", f->family);
+        s->expires[s->n] = f->expires;
+        s->last[s->n] = f->last_refresh;
+    }
+    s->n++;
+    return 0;
+}
+
+static fam_seen live_families(jwtx_gateway *gw, const char *user)
+{
+    fam_seen s;
+    memset(&s, 0, sizeof s);
+    CU_ASSERT_EQUAL(
+        jwtx_blocklist_family_list(gw->blocklist, user, (long long)fixed_now, fam_cb, &s), 0);
+    return s;
+}
+
+/* The keys of a token's payload in order, comma-separated. */
+static void keys_of(const char *tok, char *out, size_t size)
+{
+    char p[4096];
+    payload_of(tok, p, sizeof p);
+    json_t *j = jwtx_json_parse(p, strlen(p), NULL, 0);
+    const char *k;
+    json_t *v;
+    out[0] = '\0';
+    json_object_foreach(j, k, v)
+    {
+        size_t n = strlen(out);
+        snprintf(out + n, size - n, "%s%s", n ? "," : "", k);
+    }
+    json_decref(j);
+}
+
+static void test_rotation_login_refresh(void)
+{
+    jwtx_gateway gw, off;
+    CU_ASSERT_EQUAL_FATAL(
+        gw_open(&gw, "rot", BASE BOTH "JWTX_BLOCKLIST = 'sqlite:rot.sqlite'\n" ROT), 0);
+    /* the same store without rotation: tokens from before it was turned on */
+    CU_ASSERT_EQUAL_FATAL(
+        gw_open(&off, "rot-off", BASE BOTH "JWTX_BLOCKLIST = 'sqlite:rot.sqlite'\n"), 0);
+    fixed_now = NOW;
+
+    /* login: both tokens carry the same new family, right after jti, and
+     * the store knows it, expiring with the refresh token */
+    jwtx_response resp;
+    run(jwtx_route_login, &gw,
+        &(rq){.method = "POST",
+              .uri = "/login",
+              .ctype = JSON_CT,
+              .body = "{\"username\":\"alice\",\"password\":\"wonderland\"}"},
+        &resp);
+    expect_login_tokens(&gw, &resp, "alice", "admin", true, "rotation login");
+    jwtx_response_clear(&resp);
+    session s;
+    login(&gw, "alice", "wonderland", &s);
+    char fa[64], fr[64], keys[256];
+    fam_of(&gw, s.access, fa, sizeof fa);
+    fam_of(&gw, s.refresh, fr, sizeof fr);
+    CU_ASSERT_EQUAL(strlen(fa), 36);
+    JWTX_ASSERT_STR(fa, fr);
+    keys_of(s.access, keys, sizeof keys);
+    JWTX_ASSERT_STR(keys, "fresh,iat,jti,fam,type,sub,nbf,csrf,exp,role,scopes");
+    keys_of(s.refresh, keys, sizeof keys);
+    JWTX_ASSERT_STR(keys, "fresh,iat,jti,fam,type,sub,nbf,csrf,exp,role,scopes");
+    fam_seen f = live_families(&gw, "alice");
+    CU_ASSERT_EQUAL(f.n, 2); /* two logins, two sessions */
+    CU_ASSERT(strcmp(f.fam[0], fa) == 0 || strcmp(f.fam[1], fa) == 0);
+    CU_ASSERT_EQUAL(f.expires[0], EXP_R);
+
+    /* refresh: a new access and a new refresh token of the family, the
+     * refresh token keeping the login's exp; the four cookies again */
+    fixed_now = NOW + 60;
+    run(jwtx_route_refresh, &gw, &(rq){.method = "POST", .uri = "/refresh", .token = s.refresh},
+        &resp);
+    CU_ASSERT_EQUAL_FATAL(resp.status, 200);
+    json_t *b = jwtx_json_parse(resp.body.data, resp.body.len, NULL, 0);
+    const char *a1 = cstr(b, "access_token"), *r1 = cstr(b, "refresh_token");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
+    char want[4096];
+    snprintf(want, sizeof want, "{\"access_token\":\"%s\",\"refresh_token\":\"%s\"}\n", a1, r1);
+    expect_body(&resp, want, "rotation refresh body");
+    json_t *ca = claims_of(&gw, a1), *cr = claims_of(&gw, r1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cr);
+    JWTX_ASSERT_STR(cstr(ca, "fam"), fa);
+    JWTX_ASSERT_STR(cstr(cr, "fam"), fa);
+    JWTX_ASSERT_STR(cstr(ca, "type"), "access");
+    JWTX_ASSERT_STR(cstr(cr, "type"), "refresh");
+    CU_ASSERT_TRUE(json_is_false(json_object_get(ca, "fresh")));
+    JWTX_ASSERT_STR(cstr(ca, "role"), "admin");
+    JWTX_ASSERT_STR(cstr(cr, "role"), "admin");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(ca, "exp")), (json_int_t)NOW + 960);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(cr, "exp")), EXP_R);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(cr, "iat")), (json_int_t)NOW + 60);
+    keys_of(r1, keys, sizeof keys);
+    JWTX_ASSERT_STR(keys, "fresh,iat,jti,fam,type,sub,nbf,csrf,exp,role,scopes");
+    expect_login_cookies(&resp, a1, r1, cstr(ca, "csrf"), cstr(cr, "csrf"));
+    char *acc1 = strdup(a1), *ref1 = strdup(r1);
+    json_decref(ca);
+    json_decref(cr);
+    json_decref(b);
+    jwtx_response_clear(&resp);
+    f = live_families(&gw, "alice");
+    CU_ASSERT(f.last[0] == (long long)NOW + 60 || f.last[1] == (long long)NOW + 60);
+    expect_protected(&gw, acc1, 200, ALICE, "rotated access token");
+
+    /* within the grace period (10 s) the old refresh token refreshes
+     * again, in the same family (two tabs) */
+    fixed_now = NOW + 65;
+    char *acc2 = NULL, *ref2 = NULL;
+    CU_ASSERT_EQUAL(rotate(&gw, s.refresh, &acc2, &ref2), 200);
+    char f2[64];
+    fam_of(&gw, ref2, f2, sizeof f2);
+    JWTX_ASSERT_STR(f2, fa);
+    CU_ASSERT_EQUAL(exp_of(&gw, ref2), EXP_R);
+    /* the new one rotates on */
+    fixed_now = NOW + 70;
+    char *acc3 = NULL, *ref3 = NULL;
+    CU_ASSERT_EQUAL(rotate(&gw, ref1, &acc3, &ref3), 200);
+    CU_ASSERT_EQUAL(exp_of(&gw, ref3), EXP_R);
+
+    /* another session of alice, and one of bob */
+    session other, bob;
+    login(&gw, "alice", "wonderland", &other);
+    login(&gw, "bob", "builder", &bob);
+
+    /* after the grace period the old refresh token is a replay: 401, and
+     * the whole family is over, at every route */
+    fixed_now = NOW + 71; /* 11 s after its rotation at NOW + 60 */
+    expect_refresh_status(&gw, s.refresh, 401, REVOKED, "replay after grace");
+    expect_refresh_status(&gw, ref3, 401, REVOKED, "latest refresh token of the family");
+    expect_refresh_status(&gw, ref2, 401, REVOKED, "grace refresh token of the family");
+    expect_protected(&gw, s.access, 401, REVOKED, "login access token of the family");
+    expect_protected(&gw, acc1, 401, REVOKED, "rotated access token of the family");
+    expect_protected(&gw, acc3, 401, REVOKED, "latest access token of the family");
+    for (int az = 0; az < 2; az++) {
+        run(jwtx_route_authorizer, &gw, &(rq){.token = acc3, .authorizer = az}, &resp);
+        CU_ASSERT_EQUAL(resp.status, 401);
+        expect_body(&resp, REVOKED, "authorizer, ended family");
+        jwtx_response_clear(&resp);
+    }
+    /* the other sessions are unaffected */
+    expect_protected(&gw, other.access, 200, ALICE, "another session of alice");
+    expect_protected(&gw, bob.access, 200, BOB, "bob");
+    char *acc4 = NULL, *ref4 = NULL;
+    CU_ASSERT_EQUAL(rotate(&gw, other.refresh, &acc4, &ref4), 200);
+    f = live_families(&gw, "alice");
+    CU_ASSERT_EQUAL(f.n, 2); /* the first login's session, and `other` */
+
+    /* a refresh token from before rotation (no fam) moves into a new
+     * family: no re-login needed */
+    fixed_now = NOW + 200;
+    session old;
+    login(&off, "bob", "builder", &old);
+    char fo[64];
+    fam_of(&off, old.refresh, fo, sizeof fo);
+    JWTX_ASSERT_STR(fo, "");
+    expect_protected(&gw, old.access, 200, BOB, "access token from before rotation");
+    char *acc5 = NULL, *ref5 = NULL;
+    CU_ASSERT_EQUAL(rotate(&gw, old.refresh, &acc5, &ref5), 200);
+    char f5[64], f5a[64];
+    fam_of(&gw, ref5, f5, sizeof f5);
+    fam_of(&gw, acc5, f5a, sizeof f5a);
+    CU_ASSERT_EQUAL(strlen(f5), 36);
+    JWTX_ASSERT_STR(f5a, f5);
+    CU_ASSERT_EQUAL(exp_of(&gw, ref5), (json_int_t)NOW + 200 + 2592000);
+    expect_protected(&gw, acc5, 200, BOB, "migrated family");
+    /* within grace again: the same new family, not another one */
+    fixed_now = NOW + 205;
+    char *ref6 = NULL;
+    CU_ASSERT_EQUAL(rotate(&gw, old.refresh, NULL, &ref6), 200);
+    char f6[64];
+    fam_of(&gw, ref6, f6, sizeof f6);
+    JWTX_ASSERT_STR(f6, f5);
+    /* replayed after grace: the migrated family ends */
+    fixed_now = NOW + 300;
+    expect_refresh_status(&gw, old.refresh, 401, REVOKED, "migrated token replayed");
+    expect_protected(&gw, acc5, 401, REVOKED, "migrated family ended");
+    expect_protected(&gw, bob.access, 200, BOB, "bob's other session");
+
+    /* an access token is never rotated, even with the type check off */
+    const char *const no_type[] = {"JWTX_VERIFY_TYPE", "0", NULL};
+    run(jwtx_route_refresh, &gw, &(rq){.method = "POST", .token = bob.access, .params = no_type},
+        &resp);
+    expect_error(&resp, 422, "{\"msg\":\"Only refresh tokens are allowed\"}\n", NULL,
+                 "rotation: access token with JWTX_VERIFY_TYPE=0");
+    jwtx_response_clear(&resp);
+    /* a refresh token with an empty jti (not one of ours) is not renewed */
+    char *nojti = NULL;
+    {
+        jwtx_token_spec sp = {.refresh = true};
+        json_t *cl = json_pack("{s:s}", "jti", "");
+        sp.claims = cl;
+        jwtx_buf o;
+        jwtx_buf_init(&o);
+        jwtx_error e;
+        CU_ASSERT_EQUAL_FATAL(jwtx_token_create(&gw.cfg, "bob", &sp, &o, NULL, &e), 0);
+        nojti = o.data;
+        json_decref(cl);
+    }
+    expect_refresh_status(&gw, nojti, 422, "{\"msg\":\"Missing claim: jti\"}\n",
+                          "rotation: refresh token with an empty jti");
+    free(nojti);
+
+    /* rotation off on the same store: the answer of today, whatever fam
+     * the token holds, and no fam in what it issues */
+    run(jwtx_route_refresh, &off, &(rq){.method = "POST", .token = ref4}, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    b = jwtx_json_parse(resp.body.data, resp.body.len, NULL, 0);
+    CU_ASSERT_EQUAL(json_object_size(b), 1);
+    snprintf(want, sizeof want, "{\"access_token\":\"%s\"}\n", cstr(b, "access_token"));
+    expect_body(&resp, want, "rotation off: today's answer");
+    CU_ASSERT_EQUAL(hdr_count(&resp, "Set-Cookie"), 2);
+    keys_of(cstr(b, "access_token"), keys, sizeof keys);
+    JWTX_ASSERT_STR(keys, "fresh,iat,jti,type,sub,nbf,csrf,exp,role,scopes");
+    json_decref(b);
+    jwtx_response_clear(&resp);
+    /* ... and an ended family is not looked up */
+    expect_protected(&off, acc3, 200, ALICE, "rotation off: fam not looked up");
+
+    char *all[] = {acc1, ref1, acc2, ref2, acc3, ref3, acc4, ref4, acc5, ref5, ref6};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]);
+    session_clear(&s);
+    session_clear(&other);
+    session_clear(&bob);
+    session_clear(&old);
+    fixed_now = NOW;
+    jwtx_gateway_close(&gw);
+    jwtx_gateway_close(&off);
+}
+
+/* Cookies only: the four cookies again and today's message; sliding
+ * expiry; implicit refresh keeps the family. */
+static void test_rotation_cookies_sliding(void)
+{
+    jwtx_gateway ck, sl;
+    CU_ASSERT_EQUAL_FATAL(gw_open(&ck, "rot-ck",
+                                  BASE "JWT_TOKEN_LOCATION = ['cookies']\n"
+                                       "JWTX_BLOCKLIST = 'sqlite:rot-ck.sqlite'\n" ROT
+                                       "JWTX_IMPLICIT_REFRESH = 600\n"),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(gw_open(&sl, "rot-slide",
+                                  BASE BOTH "JWTX_BLOCKLIST = 'sqlite:rot-slide.sqlite'\n" ROT
+                                            "JWTX_REFRESH_SLIDING = True\n"
+                                            "JWT_REFRESH_TOKEN_EXPIRES = 3600\n"),
+                          0);
+    fixed_now = NOW;
+    session s;
+    login(&ck, "bob", "builder", &s);
+    char fam[64];
+    fam_of(&ck, s.refresh, fam, sizeof fam);
+    fixed_now = NOW + 30;
+    char cookie[4096];
+    snprintf(cookie, sizeof cookie, "refresh_token_cookie=%s; csrf_refresh_token=%s", s.refresh,
+             s.csrf_r);
+    jwtx_response resp;
+    run(jwtx_route_refresh, &ck, &(rq){.method = "POST", .cookie = cookie, .csrf = s.csrf_r},
+        &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    expect_body(&resp, "{\"msg\":\"refresh successful\"}\n", "cookies-only rotation");
+    CU_ASSERT_EQUAL_FATAL(hdr_count(&resp, "Set-Cookie"), 4);
+    char *na = cookie_value(&resp, 0, "access_token_cookie");
+    char *nca = cookie_value(&resp, 1, "csrf_access_token");
+    char *nr = cookie_value(&resp, 2, "refresh_token_cookie");
+    char *ncr = cookie_value(&resp, 3, "csrf_refresh_token");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(na);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nr);
+    expect_login_cookies(&resp, na, nr, nca, ncr);
+    char f1[64];
+    fam_of(&ck, nr, f1, sizeof f1);
+    JWTX_ASSERT_STR(f1, fam);
+    fam_of(&ck, na, f1, sizeof f1);
+    JWTX_ASSERT_STR(f1, fam);
+    CU_ASSERT_EQUAL(exp_of(&ck, nr), EXP_R);
+    jwtx_response_clear(&resp);
+
+    /* implicit refresh of the access cookie stays in the family */
+    fixed_now = NOW + 30 + 400;
+    char acookie[4096];
+    snprintf(acookie, sizeof acookie, "access_token_cookie=%s; csrf_access_token=%s", na, nca);
+    run(jwtx_route_protected, &ck, &(rq){.cookie = acookie}, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    CU_ASSERT_EQUAL_FATAL(hdr_count(&resp, "Set-Cookie"), 2);
+    char *ia = cookie_value(&resp, 0, "access_token_cookie");
+    fam_of(&ck, ia, f1, sizeof f1);
+    JWTX_ASSERT_STR(f1, fam);
+    jwtx_response_clear(&resp);
+    free(na);
+    free(nca);
+    free(nr);
+    free(ncr);
+    free(ia);
+    session_clear(&s);
+
+    /* sliding: each refresh moves the refresh token's and the family's
+     * expiry to now + JWT_REFRESH_TOKEN_EXPIRES */
+    fixed_now = NOW;
+    login(&sl, "alice", "wonderland", &s);
+    CU_ASSERT_EQUAL(exp_of(&sl, s.refresh), (json_int_t)NOW + 3600);
+    fixed_now = NOW + 3000;
+    char *a1 = NULL, *r1 = NULL;
+    CU_ASSERT_EQUAL(rotate(&sl, s.refresh, &a1, &r1), 200);
+    CU_ASSERT_EQUAL(exp_of(&sl, r1), (json_int_t)NOW + 6600);
+    fam_seen f = live_families(&sl, "alice");
+    CU_ASSERT_EQUAL(f.n, 1);
+    CU_ASSERT_EQUAL(f.expires[0], (long long)NOW + 6600);
+    /* past the login's expiry the session goes on */
+    fixed_now = NOW + 4000;
+    char *a2 = NULL, *r2 = NULL;
+    CU_ASSERT_EQUAL(rotate(&sl, r1, &a2, &r2), 200);
+    CU_ASSERT_EQUAL(exp_of(&sl, r2), (json_int_t)NOW + 7600);
+    expect_protected(&sl, a2, 200, ALICE, "sliding session");
+    free(a1);
+    free(r1);
+    free(a2);
+    free(r2);
+    session_clear(&s);
+    fixed_now = NOW;
+    jwtx_gateway_close(&ck);
+    jwtx_gateway_close(&sl);
+}
+
+/* Logout ends the session (the family), not only the token. */
+static void test_rotation_logout(void)
+{
+    jwtx_gateway gw;
+    CU_ASSERT_EQUAL_FATAL(
+        gw_open(&gw, "rot-lo", BASE BOTH "JWTX_BLOCKLIST = 'sqlite:rot-lo.sqlite'\n" ROT), 0);
+    fixed_now = NOW;
+    session s, other;
+    login(&gw, "alice", "wonderland", &s);
+    login(&gw, "alice", "wonderland", &other);
+    fixed_now = NOW + 10;
+    char *a1 = NULL, *r1 = NULL;
+    CU_ASSERT_EQUAL(rotate(&gw, s.refresh, &a1, &r1), 200);
+    /* logout with the login's access token: every token of the family */
+    expect_logout(&gw, &(rq){.method = "POST", .uri = "/logout", .token = s.access},
+                  "Access token revoked", "rotation logout");
+    expect_protected(&gw, a1, 401, REVOKED, "logout: rotated access token");
+    expect_refresh_status(&gw, r1, 401, REVOKED, "logout: rotated refresh token");
+    expect_protected(&gw, other.access, 200, ALICE, "logout: other session kept");
+    fam_seen f = live_families(&gw, "alice");
+    CU_ASSERT_EQUAL(f.n, 1);
+    free(a1);
+    free(r1);
+    session_clear(&s);
+
+    /* a browser: the access cookie of one session, the refresh cookie of
+     * another (a re-login in another tab): both sessions end */
+    session x, y;
+    login(&gw, "bob", "builder", &x);
+    login(&gw, "bob", "builder", &y);
+    char cookie[4096];
+    snprintf(cookie, sizeof cookie,
+             "access_token_cookie=%s; csrf_access_token=%s; refresh_token_cookie=%s; "
+             "csrf_refresh_token=%s",
+             x.access, x.csrf_a, y.refresh, y.csrf_r);
+    expect_logout(&gw, &(rq){.method = "POST", .cookie = cookie, .csrf = x.csrf_a},
+                  "Access token revoked", "cookie logout, two families");
+    expect_refresh_status(&gw, x.refresh, 401, REVOKED, "cookie logout: x");
+    expect_protected(&gw, y.access, 401, REVOKED, "cookie logout: y (the refresh cookie's)");
+    f = live_families(&gw, "bob");
+    CU_ASSERT_EQUAL(f.n, 0);
+    session_clear(&x);
+    session_clear(&y);
+
+    /* ?everywhere=1: every session of the user */
+    session b1, b2, c;
+    fixed_now = NOW + 20;
+    login(&gw, "bob", "builder", &b1);
+    login(&gw, "bob", "builder", &b2);
+    login(&gw, "carol", "p@ss w:rd+\xc3\xa9", &c);
+    fixed_now = NOW + 30;
+    expect_logout(&gw, &(rq){.method = "POST", .uri = "/logout?everywhere=1", .token = b1.access},
+                  "All tokens revoked", "rotation everywhere");
+    expect_refresh_status(&gw, b2.refresh, 401, REVOKED, "everywhere: b2");
+    CU_ASSERT_EQUAL(live_families(&gw, "bob").n, 0);
+    CU_ASSERT_EQUAL(live_families(&gw, "carol").n, 1);
+    CU_ASSERT_EQUAL(live_families(&gw, "alice").n, 1);
+    expect_protected(&gw, c.access, 200, "{\"logged_in_as\":\"carol\"}\n", "everywhere: carol");
+    fixed_now = NOW + 31;
+    session b3;
+    login(&gw, "bob", "builder", &b3);
+    expect_protected(&gw, b3.access, 200, BOB, "login after everywhere");
+    session_clear(&b1);
+    session_clear(&b2);
+    session_clear(&b3);
+    session_clear(&c);
+    session_clear(&other);
+    fixed_now = NOW;
+    jwtx_gateway_close(&gw);
+}
+
+/* A store that cannot answer: 503 at login (no token, no cookie), at
+ * refresh and at every check; never a pass. (Login regulation is off here:
+ * it would answer its own 503 first.) A write lock held by another
+ * process's transaction lets the checks (reads) through, so login's
+ * family start and refresh's rotation fail alone. */
+static void test_rotation_store_failures(void)
+{
+    jwtx_gateway down, gw;
+    CU_ASSERT_EQUAL_FATAL(gw_open(&down, "rot-down",
+                                  BASE BOTH "JWTX_BLOCKLIST = 'redis://127.0.0.1:1'\n"
+                                            "JWTX_BLOCKLIST_TIMEOUT_MS = 50\n"
+                                            "JWTX_LOGIN_REGULATION = False\n" ROT),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(gw_open(&gw, "rot-lock",
+                                  BASE BOTH "JWTX_BLOCKLIST = 'sqlite:rot-lock.sqlite'\n"
+                                            "JWTX_BLOCKLIST_TIMEOUT_MS = 50\n"
+                                            "JWTX_BLOCKLIST_RETRY_MS = 0\n"
+                                            "JWTX_LOGIN_REGULATION = False\n" ROT),
+                          0);
+    fixed_now = NOW;
+    jwtx_response resp;
+    const char *creds = "{\"username\":\"alice\",\"password\":\"wonderland\"}";
+    run(jwtx_route_login, &down, &(rq){.method = "POST", .ctype = JSON_CT, .body = creds}, &resp);
+    expect_error(&resp, 503, NO_STORE_MSG, NULL, "rotation login, store down");
+    jwtx_response_clear(&resp);
+
+    session s;
+    login(&gw, "alice", "wonderland", &s);
+    expect_refresh_status(&down, s.refresh, 503, NO_STORE_MSG, "refresh, store down");
+    expect_protected(&down, s.access, 503, NO_STORE_MSG, "protected, store down");
+
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(tpath("rot-lock.sqlite"), &db), SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    run(jwtx_route_login, &gw, &(rq){.method = "POST", .ctype = JSON_CT, .body = creds}, &resp);
+    expect_error(&resp, 503, NO_STORE_MSG, NULL, "rotation login, store locked");
+    jwtx_response_clear(&resp);
+    expect_refresh_status(&gw, s.refresh, 503, NO_STORE_MSG, "rotation refresh, store locked");
+    expect_protected(&gw, s.access, 200, ALICE, "protected reads while locked");
+    CU_ASSERT_EQUAL(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    /* the failed rotation changed nothing: the token refreshes now */
+    char *a = NULL, *r = NULL;
+    CU_ASSERT_EQUAL(rotate(&gw, s.refresh, &a, &r), 200);
+    free(a);
+    free(r);
+    session_clear(&s);
+    jwtx_gateway_close(&down);
+    jwtx_gateway_close(&gw);
+}
+
+/* The audit lines of a session: login_success and refresh with fam, a
+ * replay (refresh_reuse, session_end reason=reuse), logout. */
+static void test_rotation_audit(void)
+{
+    jwtx_gateway gw;
+    CU_ASSERT_EQUAL_FATAL(
+        gw_open(&gw, "rot-audit", BASE "JWTX_BLOCKLIST = 'sqlite:rot-audit.sqlite'\n" ROT), 0);
+    grabbed *g = calloc(1, sizeof *g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    jwtx_audit_set_server_writer(gw.audit, grab, g);
+    fixed_now = NOW;
+    jwtx_response resp;
+    login_as(&gw, "192.0.2.7", "bob", "builder", false, &resp);
+    CU_ASSERT_EQUAL_FATAL(resp.status, 200);
+    json_t *b = jwtx_json_parse(resp.body.data, resp.body.len, NULL, 0);
+    char *refresh = strdup(cstr(b, "refresh_token"));
+    char *access = strdup(cstr(b, "access_token"));
+    json_decref(b);
+    jwtx_response_clear(&resp);
+    char fam[64], jti[64];
+    fam_of(&gw, refresh, fam, sizeof fam);
+    json_t *c = claims_of(&gw, refresh);
+    snprintf(jti, sizeof jti, "%s", cstr(c, "jti"));
+    json_decref(c);
+    const char *params[] = {"REMOTE_ADDR", "192.0.2.7", NULL};
+    rq rr = {.method = "POST", .uri = "/refresh", .token = refresh, .params = params};
+    fixed_now = NOW + 5;
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    jwtx_response_clear(&resp);
+    fixed_now = NOW + 100;
+    run(jwtx_route_refresh, &gw, &rr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
+    /* the family is over: the access token is refused (revoked_token) */
+    rq pr = {.method = "GET", .uri = "/protected", .token = access, .params = params};
+    run(jwtx_route_protected, &gw, &pr, &resp);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    jwtx_response_clear(&resp);
+    /* a new session, logged out */
+    login_as(&gw, "192.0.2.7", "bob", "builder", false, &resp);
+    b = jwtx_json_parse(resp.body.data, resp.body.len, NULL, 0);
+    char *access2 = strdup(cstr(b, "access_token"));
+    json_decref(b);
+    jwtx_response_clear(&resp);
+    char fam2[64];
+    fam_of(&gw, access2, fam2, sizeof fam2);
+    rq lo = {.method = "POST", .uri = "/logout", .token = access2, .params = params};
+    run(jwtx_route_logout, &gw, &lo, &resp);
+    CU_ASSERT_EQUAL(resp.status, 200);
+    jwtx_response_clear(&resp);
+
+    char want[512], line[2048];
+    snprintf(want, sizeof want,
+             "event=login_success addr=192.0.2.7 user=\"bob\" fam=\"%s\" route=\"/login\"", fam);
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, want, line, sizeof line));
+    snprintf(want, sizeof want,
+             "event=refresh addr=192.0.2.7 user=\"bob\" jti=\"%s\" fam=\"%s\" route=\"/refresh\"",
+             jti, fam);
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, want, line, sizeof line));
+    snprintf(want, sizeof want,
+             "event=refresh_reuse addr=192.0.2.7 user=\"bob\" jti=\"%s\" fam=\"%s\" "
+             "route=\"/refresh\"",
+             jti, fam);
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, want, line, sizeof line));
+    snprintf(want, sizeof want,
+             "event=session_end addr=192.0.2.7 user=\"bob\" fam=\"%s\" route=\"/refresh\" "
+             "reason=reuse",
+             fam);
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, want, line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(
+        g, "event=revoked_token addr=192.0.2.7 route=\"/protected\"", line, sizeof line));
+    snprintf(want, sizeof want,
+             "event=session_end addr=192.0.2.7 user=\"bob\" fam=\"%s\" route=\"/logout\" "
+             "reason=logout",
+             fam2);
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, want, line, sizeof line));
+    snprintf(want, sizeof want, "event=logout addr=192.0.2.7 user=\"bob\" jti=\"");
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, want, line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, fam2));
+    /* login, refresh, reuse, session_end, revoked, login, session_end, logout */
+    CU_ASSERT_EQUAL(g->n, 8);
+    if (g->n != 8)
+        fprintf(stderr, "\n  audit lines:\n%s", g->text);
+    CU_ASSERT_PTR_NULL(strstr(g->text, "eyJ"));
+    jwtx_audit_set_server_writer(gw.audit, NULL, NULL);
+    free(g);
+    free(refresh);
+    free(access);
+    free(access2);
+    fixed_now = NOW;
+    jwtx_gateway_close(&gw);
+}
+
 static void test_gateway_open_errors(void)
 {
     const struct {
@@ -2255,6 +2854,15 @@ static const jwtx_cu_test tests[] = {
     {"login protection: message key, off, trusted proxy, audit file",
      test_login_regulation_options},
     {"audit: missing fields, refresh, logout", test_audit_events},
+    {"sessions: login starts a family, refresh rotates, grace, reuse ends it, migration, off",
+     test_rotation_login_refresh},
+    {"sessions: cookies only, implicit refresh keeps the family, sliding expiry",
+     test_rotation_cookies_sliding},
+    {"sessions: logout ends the family (and the refresh cookie's), everywhere ends all",
+     test_rotation_logout},
+    {"sessions: store failures fail closed (503) at login, refresh and check",
+     test_rotation_store_failures},
+    {"sessions: audit lines (fam, refresh_reuse, session_end)", test_rotation_audit},
     {NULL, NULL},
 };
 

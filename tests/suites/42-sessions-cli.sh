@@ -1,5 +1,5 @@
 #!/bin/sh
-# 41-sessions-cli: `jwtx sessions list|end` end to end against a SQLite file
+# 42-sessions-cli: `jwtx sessions list|end` end to end against a SQLite file
 # and a real redis-server (started here on a free 127.0.0.1 port below
 # 32768, with a password and a database number). Sessions (families) are
 # made through the library by tests/helpers/sessions_seed.c, as login and
@@ -167,7 +167,7 @@ print(len(a), " ".join("%s:%s:%s:%s:%s" % (s["family"], s["user"], s["started"],
     check "$store: refresh of the ended session" ended \
         "$("$SEED" "$conf" rotate "$a1" alice "$store-jti-r2" $((now + 3600)) 2>&1)"
     check "$store: audit: one session_end line" 1 "$(grep -c 'event=session_end' "$audit" 2>/dev/null)"
-    has "$store: audit: user and reason admin" 'event=session_end user="alice" reason=admin' "$(cat "$audit" 2>/dev/null)"
+    has "$store: audit: user, family and reason admin" "event=session_end user=\"alice\" fam=\"$a1\" reason=admin" "$(cat "$audit" 2>/dev/null)"
 
     # end --user: every session of alice, and the tokens from before rotation.
     out=$("$JWTX" sessions --conf "$conf" end --user alice 2>&1); rc=$?
@@ -183,6 +183,7 @@ print(len(a), " ".join("%s:%s:%s:%s:%s" % (s["family"], s["user"], s["started"],
     out=$("$JWTX" sessions --conf "$conf" list bob 2>&1)
     check "$store: bob's session listed" "$b1" "$(printf '%s\n' "$out" | cut -f1)"
     check "$store: audit: two session_end lines" 2 "$(grep -c 'event=session_end' "$audit" 2>/dev/null)"
+    has "$store: audit: end --user names the family" "event=session_end user=\"alice\" fam=\"$a2\" reason=admin" "$(cat "$audit" 2>/dev/null)"
     out=$("$JWTX" sessions --conf "$conf" end --user nobody-here 2>&1); rc=$?
     case "$out" in "ended 0 sessions of nobody-here and revoked every token of it"*)
         ok "$store: end --user with no session";; *) ko "$store: end --user with no session: [$rc $out]";; esac
@@ -196,7 +197,7 @@ now=$(date +%s)
 "$SEED" "$work/server.conf" start srv-fam carol "$now" 0 >/dev/null 2>&1
 out=$("$JWTX" sessions --conf "$work/server.conf" end srv-fam 2>"$work/err"); rc=$?
 check "audit server: end exit 0" "0 ended session srv-fam of carol: its tokens are revoked" "$rc $out"
-has "audit server: the line on stderr" 'event=session_end user="carol" reason=admin' "$(cat "$work/err")"
+has "audit server: the line on stderr" 'event=session_end user="carol" fam="srv-fam" reason=admin' "$(cat "$work/err")"
 # Audit off: nothing written, the user not looked up.
 sed 's|^JWTX_AUDIT_LOG = .*|JWTX_AUDIT_LOG = ""|' "$work/sqlite.conf" >"$work/off.conf"
 "$SEED" "$work/off.conf" start off-fam carol "$now" 0 >/dev/null 2>&1
