@@ -9,7 +9,8 @@
 #                   run state (lighttpd.conf, sockets, logs) in $(RUN)
 #   make bench      sign/verify throughput against a direct OpenSSL baseline,
 #                   the revocation check with 10^6 entries (per check, end to
-#                   end) and a protected route under a /login flood
+#                   end, refresh-token rotation off and on) and a protected
+#                   route under a /login flood
 #
 # Objects go under build/<variant>/; the sanitizer variant (SAN=1) builds a
 # separate copy of the library and unit tests under build/asan/.

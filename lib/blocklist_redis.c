@@ -28,9 +28,11 @@
  *                       are trimmed whenever a script uses it.
  * start, rotate, end and end-of-a-user are one Lua script each (EVAL),
  * atomic across gateways; list of a user is one script too, list of every
- * user a SCAN over <prefix>fam:*. Keys and values are passed with %b or as
- * counted words (redisCommandArgv), so any byte string is safe. One connection per handle (one per
- * process), made on first use with a connect timeout, then AUTH and SELECT,
+ * user a SCAN over <prefix>fam:*.
+ *
+ * Keys and values are passed with %b or as counted words
+ * (redisCommandArgv), so any byte string is safe. One connection per handle
+ * (one per process), made on first use with a connect timeout, then AUTH and SELECT,
  * and a command timeout on every read and write. After any failure the
  * connection is dropped and made again on the next call, so a handle
  * recovers by itself when the server comes back; a connection that the
@@ -212,7 +214,11 @@ static int connect_now(redis_be *b)
 /*
  * Runs op on a connection, SIGPIPE held back. A connection that was already
  * open and turns out closed by the server (EOF, reset) is made again and op
- * retried once: every op is a read or an idempotent write. Any failure
+ * retried once: every op is a read or an idempotent write, or a family
+ * script whose second run is harmless (a rotation sent twice answers
+ * ROTATED of the same family the second time, as a refresh within the grace
+ * period does; a start sent twice fails, closed; an end answers 0, "not
+ * live", the second time). Any failure
  * drops the connection, so the next call starts afresh (AUTH, SELECT).
  */
 static int run_op(redis_be *b, redis_op op, void *arg)

@@ -24,17 +24,33 @@
  * index with splitmix64: revoked jti number i is the same in every run, so
  * bench_e2e.py can name one without a list.
  *
+ * Sessions (JWTX_REFRESH_ROTATION): the stores of 10^3 and 10^6 entries also
+ * hold as many session families (at most JWTX_BENCH_FAMILIES), one in 100
+ * of them ended, and one rotated refresh token per 10 families, written the
+ * same fast way into the tables of schema version 3 or the Redis keys of
+ * blocklist_redis.c. In the same slices as the checks above (rotation off),
+ * jwtx_blocklist_check_family is timed as the gateway calls it with
+ * rotation on: a clear or a revoked jti of a live family, and a clear jti of
+ * an ended family.
+ *
  * Usage:
  *   bench_blocklist                      the per-check benchmark
  *   bench_blocklist fill-sqlite PATH FROM TO     add revoked jtis FROM..TO-1
  *   bench_blocklist fill-redis PORT FROM TO      the same into 127.0.0.1:PORT db 0
+ *   bench_blocklist fill-sqlite-families PATH FROM TO   add families FROM..TO-1
+ *   bench_blocklist fill-redis-families PORT FROM TO    the same into db 0
  *   bench_blocklist jti I                print revoked jti number I
- * Output, one line per back end and size:
+ *   bench_blocklist family I             print family number I (ended: I % 100 == 99)
+ * Output, one line per back end and size, and one more per store with families:
  *   bench: blocklist-check <sqlite|redis> entries=<N> checks/s=<n> us/check=<t>
  *          clear-us=<t> revoked-us=<t>            (revoked-us=- when N is 0)
- * Environment: JWTX_BENCH_SECONDS (per size and kind of jti, default 0.5),
+ *   bench: blocklist-rotation <sqlite|redis> entries=<N> families=<F> rotated=<R>
+ *          clear-us=<off>/<on> clear-ratio=<on/off> revoked-us=<off>/<on>
+ *          revoked-ratio=<on/off> ended-us=<on>
+ * Environment: JWTX_BENCH_SECONDS (per size and kind of check, default 0.5),
  * JWTX_BENCH_DIR (where the temporary folder goes, default build/bench),
- * JWTX_BENCH_ENTRIES (largest store, default 1000000).
+ * JWTX_BENCH_ENTRIES (largest store, default 1000000), JWTX_BENCH_FAMILIES
+ * (most families in a store, default 250000).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -20,8 +20,33 @@ over the three gateways of a back end so that a busy machine slows them
 alike; req/s = requests / ab's time over all runs of a gateway. Any failed or
 non-2xx answer stops the bench with exit 1.
 
-Output, one line per back end and size:
+Rotation (JWTX_REFRESH_ROTATION): the filled store also holds session
+families (JWTX_BENCH_FAMILIES, default 250000, `bench_blocklist
+fill-sqlite-families|fill-redis-families`), and a fourth gateway of each back
+end runs on that same store with rotation on (JWTX_REFRESH_REUSE_GRACE =
+86400, so that ab may send one refresh token again and again). Its login
+gives a token pair of a new family. Before timing it must answer 200 to that
+access token and to one of a filled live family (so the filled families are
+read), and 401 "Token has been revoked" to one of a filled ended family.
+Timed in the same rotation of short runs:
+  - GET /protected with its family's access token (check with the family),
+    against the gateway of the same store with rotation off (the token
+    without a family, the check without one) and the baseline;
+  - POST /refresh with a refresh token: the baseline gateway (no store), the
+    store gateway with rotation off (check, new access token) and the
+    rotation gateway (check with the family, then one store transaction or
+    script that rotates, then a new access and a new refresh token). ab sends
+    the same refresh token each time: after its first rotation every request
+    is a refresh again within the grace period (the rotated record is found,
+    the family touched), one write to the store per request as a first
+    rotation is.
+
+Output, one line per back end and size, then per back end the rotation lines:
   bench: e2e-protected <sqlite|redis> entries=<N> req/s=<n> baseline=<n> ratio=<req/s / baseline>
+  bench: e2e-protected-rotation <kind> entries=<N> families=<F> req/s=<on> off=<n>
+         baseline=<n> ratio=<on / baseline> on/off=<on / off>
+  bench: e2e-refresh <kind> entries=<N> families=<F> req/s=<on> off=<n> baseline=<n>
+         ratio=<on / baseline> on/off=<on / off>
 Temporary files go into a folder under JWTX_BENCH_DIR (default build/bench),
 removed at exit together with every server this script started.
 """
@@ -54,9 +79,12 @@ def die(text):
     sys.exit(1)
 
 
-def conf_text(store):
-    return ('JWT_SECRET_KEY = "%s"\nJWTX_USERS_FILE = "%s"\nJWTX_BLOCKLIST = "%s"\n'
+def conf_text(store, rotation=False):
+    text = ('JWT_SECRET_KEY = "%s"\nJWTX_USERS_FILE = "%s"\nJWTX_BLOCKLIST = "%s"\n'
             'JWTX_BLOCKLIST_TIMEOUT_MS = 2000\n' % (SECRET, USERS, store))
+    if rotation:
+        text += 'JWTX_REFRESH_ROTATION = True\nJWTX_REFRESH_REUSE_GRACE = 86400\n'
+    return text
 
 
 def bearer(t):
@@ -87,10 +115,17 @@ class Redis:
         self.proc = None
 
 
-def ab(port, token, requests):
-    """(requests done, seconds) of keep-alive GET /protected, `requests` of them."""
+EMPTY_BODY = None  # a file of 0 bytes: ab's POST body (Content-Length: 0)
+
+
+def ab(port, token, requests, path="/protected"):
+    """(requests done, seconds) of keep-alive GET /protected (POST for
+    /refresh), `requests` of them."""
     cmd = ["ab", "-q", "-k", "-c", str(CONCURRENCY), "-n", str(requests),
-           "-H", "Authorization: Bearer " + token, "http://127.0.0.1:%d/protected" % port]
+           "-H", "Authorization: Bearer " + token]
+    if path == "/refresh":
+        cmd += ["-p", EMPTY_BODY, "-T", "application/json"]
+    cmd.append("http://127.0.0.1:%d%s" % (port, path))
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
@@ -110,11 +145,16 @@ def ab(port, token, requests):
     return done, secs
 
 
-def with_jti(token, jti):
-    """The same access token with another jti, signed with the suite's secret."""
+def with_claim(token, name, value):
+    """The same token with one claim changed, signed with the bench's secret
+    (PyJWT writes the claims in their order: fam stays after jti)."""
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
-    claims["jti"] = jti
+    claims[name] = value
     return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+def with_jti(token, jti):
+    return with_claim(token, "jti", jti)
 
 
 def sanity(name, srv, token, revoked_token, filled):
@@ -128,26 +168,70 @@ def sanity(name, srv, token, revoked_token, filled):
             % (name, r.status, r.body, want[0]))
 
 
-def measure(kind, gateways, token, slice_s):
-    """gateways: [(label, entries, Lighttpd)], the first is the baseline.
-    Rotates short ab runs over them; prints one line per store gateway."""
+def measure(runs, slice_s):
+    """runs: [(label, port, token, path)]. Rotates short ab runs over them
+    (the first of each round moves on each time); returns {label: req/s}."""
     size, done, took = {}, {}, {}
-    for label, _, g in gateways:
-        n, t = ab(g.port, token, 2000)  # warm-up: connections, FastCGI processes, store
+    for label, port, token, path in runs:
+        n, t = ab(port, token, 2000, path)  # warm-up: connections, processes, store
         size[label] = max(200, int(n / t * slice_s))  # requests for one slice
         done[label], took[label] = 0, 0.0
     for r in range(ROUNDS):
-        for k in range(len(gateways)):
-            label, _, g = gateways[(r + k) % len(gateways)]
-            n, t = ab(g.port, token, size[label])
+        for k in range(len(runs)):
+            label, port, token, path = runs[(r + k) % len(runs)]
+            n, t = ab(port, token, size[label], path)
             done[label] += n
             took[label] += t
-    base = done[gateways[0][0]] / took[gateways[0][0]]
-    for label, entries, _ in gateways[1:]:
-        rps = done[label] / took[label]
-        print("bench: e2e-protected %s entries=%d req/s=%.0f baseline=%.0f ratio=%.3f"
-              % (kind, entries, rps, base, rps / base))
-        sys.stdout.flush()
+    return {label: done[label] / took[label] for label in done}
+
+
+def line(text):
+    print("bench: " + text)
+    sys.stdout.flush()
+
+
+def report(kind, entries, families, rps):
+    base = rps["base"]
+    for label, n in (("0", 0), ("n", entries)):
+        line("e2e-protected %s entries=%d req/s=%.0f baseline=%.0f ratio=%.3f"
+             % (kind, n, rps[label], base, rps[label] / base))
+    line("e2e-protected-rotation %s entries=%d families=%d req/s=%.0f off=%.0f baseline=%.0f "
+         "ratio=%.3f on/off=%.3f" % (kind, entries, families, rps["rot"], rps["n"], base,
+                                     rps["rot"] / base, rps["rot"] / rps["n"]))
+    rb, ro, rr = rps["refresh-base"], rps["refresh-off"], rps["refresh-rot"]
+    line("e2e-refresh %s entries=%d families=%d req/s=%.0f off=%.0f baseline=%.0f ratio=%.3f "
+         "on/off=%.3f" % (kind, entries, families, rr, ro, rb, rr / rb, rr / ro))
+
+
+def login(name, srv):
+    r = srv.request("POST", "/login", body={"username": "testuser", "password": "testpass"})
+    body = r.json() or {}
+    if r.status != 200 or not body.get("access_token") or not body.get("refresh_token"):
+        die("%s: login: %d %r (%s)" % (name, r.status, r.body, srv.errorlog()))
+    return body["access_token"], body["refresh_token"]
+
+
+def sanity_rotation(name, srv, access, refresh, live_fam, ended_fam):
+    """The rotation gateway: its own family's token, one of a filled live
+    family (the filled families are read) and one of a filled ended family;
+    /refresh rotates (a new refresh token of the same family)."""
+    fam = jwt.decode(access, SECRET, algorithms=["HS256"]).get("fam")
+    if not isinstance(fam, str) or not fam:
+        die("%s: the login's access token has no fam claim" % name)
+    for tok, want, what in ((access, 200, "its own family"),
+                            (with_claim(access, "fam", live_fam), 200, "a filled live family"),
+                            (with_claim(access, "fam", ended_fam), 401, "a filled ended family")):
+        r = srv.request("GET", "/protected", headers=bearer(tok))
+        if r.status != want or (want == 401 and r.body != REVOKED):
+            die("%s: a token of %s got %d %r, expected %d (%s)"
+                % (name, what, r.status, r.body, want, srv.errorlog()))
+    r = srv.request("POST", "/refresh", headers=bearer(refresh))
+    body = r.json() or {}
+    new = body.get("refresh_token")
+    if r.status != 200 or not new or not body.get("access_token"):
+        die("%s: /refresh with rotation: %d %r" % (name, r.status, r.body))
+    if jwt.decode(new, SECRET, algorithms=["HS256"]).get("fam") != fam:
+        die("%s: /refresh gave a refresh token of another family" % name)
 
 
 def main():
@@ -180,44 +264,59 @@ def main():
                            text=True)
         if p.returncode != 0:
             die("%s %s: %s" % (args.blocklist_bin, a[0], p.stderr.strip()))
-        sys.stderr.write("bench: (%s: %d entries written in %.1f s)\n"
-                         % (a[0], a[3] - a[2], time.time() - t0))
+        sys.stderr.write("bench: (%s: %d %s written in %.1f s)\n"
+                         % (a[0], a[3] - a[2], "families" if "families" in a[0] else "entries",
+                            time.time() - t0))
 
-    revoked_jti = subprocess.run([args.blocklist_bin, "jti", "7"], capture_output=True,
-                                 text=True, check=True).stdout.strip()
+    def tool(*a):
+        return subprocess.run([args.blocklist_bin] + [str(x) for x in a], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    families = int(os.environ.get("JWTX_BENCH_FAMILIES") or 250000)
+    revoked_jti = tool("jti", 7)
+    live_fam, ended_fam = tool("family", 5), tool("family", 99)  # 1 in 100 is ended: 99
+    global EMPTY_BODY
+    EMPTY_BODY = os.path.join(run, "empty-body")
+    open(EMPTY_BODY, "w").close()
 
     base = harness.Lighttpd(conf_text(""), run_dir=sub("baseline"))
-    r = base.request("POST", "/login", body={"username": "testuser", "password": "testpass"})
-    token = (r.json() or {}).get("access_token")
-    if r.status != 200 or not token:
-        die("login at the baseline gateway: %d %r" % (r.status, r.body))
+    token, refresh = login("baseline", base)
     revoked_token = with_jti(token, revoked_jti)
     sanity("baseline", base, token, revoked_token, False)
 
-    # SQLite: a file per size, filled before its gateway opens it.
+    def bench_kind(kind, url0, urln):
+        g0 = harness.Lighttpd(conf_text(url0), run_dir=sub(kind + "-0"))
+        gn = harness.Lighttpd(conf_text(urln), run_dir=sub(kind + "-n"))
+        gr = harness.Lighttpd(conf_text(urln, rotation=True), run_dir=sub(kind + "-rot"))
+        sanity("%s entries=0" % kind, g0, token, revoked_token, False)
+        sanity("%s entries=%d" % (kind, entries), gn, token, revoked_token, entries > 7)
+        rot_access, rot_refresh = login(kind + " rotation", gr)
+        sanity_rotation("%s rotation" % kind, gr, rot_access, rot_refresh, live_fam, ended_fam)
+        rps = measure([("base", base.port, token, "/protected"),
+                       ("0", g0.port, token, "/protected"),
+                       ("n", gn.port, token, "/protected"),
+                       ("rot", gr.port, rot_access, "/protected"),
+                       ("refresh-base", base.port, refresh, "/refresh"),
+                       ("refresh-off", gn.port, refresh, "/refresh"),
+                       ("refresh-rot", gr.port, rot_refresh, "/refresh")], slice_s)
+        report(kind, entries, families, rps)
+        for g in (g0, gn, gr):
+            g.stop()
+
+    # SQLite: a file per size, filled before its gateways open it.
     empty_db, full_db = os.path.join(run, "empty.sqlite"), os.path.join(run, "full.sqlite")
     fill("fill-sqlite", empty_db, 0, 0)
     fill("fill-sqlite", full_db, 0, entries)
-    sq0 = harness.Lighttpd(conf_text("sqlite:" + empty_db), run_dir=sub("sqlite-0"))
-    sqn = harness.Lighttpd(conf_text("sqlite:" + full_db), run_dir=sub("sqlite-n"))
-    sanity("sqlite entries=0", sq0, token, revoked_token, False)
-    sanity("sqlite entries=%d" % entries, sqn, token, revoked_token, entries > 7)
-    measure("sqlite", [("base", 0, base), ("0", 0, sq0), ("n", entries, sqn)], token, slice_s)
-    sq0.stop()
-    sqn.stop()
+    fill("fill-sqlite-families", full_db, 0, families)
+    bench_kind("sqlite", "sqlite:" + empty_db, "sqlite:" + full_db)
 
     # Redis: database 0 filled, database 1 empty, on one server of our own.
     rdir = sub("redis")
     redis = Redis(rdir)
     fill("fill-redis", redis.port, 0, entries)
+    fill("fill-redis-families", redis.port, 0, families)
     url = "redis://127.0.0.1:%d/%%d" % redis.port
-    rd0 = harness.Lighttpd(conf_text(url % 1), run_dir=sub("redis-0"))
-    rdn = harness.Lighttpd(conf_text(url % 0), run_dir=sub("redis-n"))
-    sanity("redis entries=0", rd0, token, revoked_token, False)
-    sanity("redis entries=%d" % entries, rdn, token, revoked_token, entries > 7)
-    measure("redis", [("base", 0, base), ("0", 0, rd0), ("n", entries, rdn)], token, slice_s)
-    rd0.stop()
-    rdn.stop()
+    bench_kind("redis", url % 1, url % 0)
     base.stop()
     redis.stop()
 

@@ -144,6 +144,20 @@ EOF
 run_driver --prefix "$PREFIX" --tag rt2 "$URL" >/dev/null
 check "redis: a second run in the same store" 0 $?
 
+# `jwtx blocklist count` and `list` show revocations only, never the
+# session keys (two runs: each revoked one jti and set one user cut-off).
+umask 077
+cat >"$work/redis.conf" <<EOC
+JWT_SECRET_KEY = "suite-secret-key-that-is-long-enough-for-hs256"
+JWTX_BLOCKLIST = "$URL"
+JWTX_BLOCKLIST_PREFIX = "$PREFIX"
+EOC
+out=$("$JWTX" blocklist --conf "$work/redis.conf" count 2>&1); rc=$?
+check "redis: jwtx blocklist count ignores the session keys" "0 4" "$rc $out"
+out=$("$JWTX" blocklist --conf "$work/redis.conf" list 2>&1 | cut -f1,2 | sort | tr '\n' ' '); rc=$?
+check "redis: jwtx blocklist list ignores the session keys" \
+    "jti	rt-p-revoked jti	rt2-p-revoked user	rt-ivan user	rt2-ivan " "$out"
+
 # A damaged store fails closed: a check is never CLEAR where the family's
 # state is not a clean "1", and no operation reads a key of the wrong type
 # as anything but a failure (-1).
