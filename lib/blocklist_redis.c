@@ -989,7 +989,8 @@ static const char family_end_user_lua[] = FAMILY_LUA_HELPERS
 
 /* The live families of a user (KEYS[1] their index), five strings each:
  * id, user, started, last, expires. Members whose family is gone or ended
- * are trimmed from the index on the way. */
+ * are trimmed from the index on the way. A record with an expiry that is
+ * not a number is answered as it is, for the caller to refuse (-1). */
 static const char family_list_lua[] = FAMILY_LUA_HELPERS
     "index_fix(KEYS[1]) "
     "local out = {} "
@@ -998,7 +999,7 @@ static const char family_list_lua[] = FAMILY_LUA_HELPERS
     "    'ended') "
     "  if not h[1] or redis.call('GET', P .. 'famst:' .. f) ~= '1' then "
     "    redis.call('ZREM', KEYS[1], f) "
-    "  elseif h[5] == '0' and (h[4] == '0' or (tonumber(h[4]) or 0) > now) then "
+    "  elseif h[5] == '0' and (h[4] == '0' or (tonumber(h[4]) or now + 1) > now) then "
     "    for _, v in ipairs({f, h[1], h[2], h[3], h[4]}) do out[#out + 1] = v end end end "
     "index_fix(KEYS[1]) "
     "return out";

@@ -6,7 +6,7 @@
  *           SQLite: the file (mode 0600), WAL mode and the schema; an
  *           existing store is left as it is (exit 0), anything else at the
  *           path is refused (exit 1); a store made by an older jwtx is upgraded
- *           (login attempt tables added). Redis: nothing to make, checks it
+ *           (login attempt and session tables added). Redis: nothing to make, checks it
  *           answers.
  *   count   number of live entries (revoked jtis not yet expired + user cut-offs)
  *   list    one line per entry, tab-separated:
@@ -85,8 +85,8 @@ int cmd_blocklist(int argc, char **argv)
         else if (made == JWTX_BL_INIT_SCHEMA)
             printf("wrote the revocation store's schema into the empty database %s\n", url);
         else if (made == JWTX_BL_INIT_UPGRADED)
-            printf("upgraded the revocation store %s: it now holds login attempt counts and bans "
-                   "too\n",
+            printf("upgraded the revocation store %s to schema version 3: it now holds login "
+                   "attempt counts, bans and sessions too\n",
                    url);
         else if (strcmp(jwtx_blocklist_kind(bl), "sqlite") == 0)
             printf("the revocation store %s exists already: left as it is\n", url);

@@ -70,6 +70,30 @@ static void put_time(long long t, const char *none)
         printf("%lld", t);
 }
 
+/* A JSON string of text from the store: as it is when it is UTF-8,
+ * otherwise with every byte >= 0x80 (and backslash) written as \xNN, as
+ * the text output does for control bytes. NULL only when out of memory. */
+static json_t *json_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    size_t n = strlen(s);
+    char *e = malloc(4 * n + 1), *o = e;
+    if (e == NULL)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x80 || *p == '\\')
+            o += sprintf(o, "\\x%02x", *p);
+        else
+            *o++ = (char)*p;
+    }
+    *o = '\0';
+    j = json_string(e);
+    free(e);
+    return j;
+}
+
 typedef struct listing {
     bool json;
     json_t *arr; /* --json: the sessions, printed after the walk */
@@ -92,8 +116,8 @@ static int on_family(const jwtx_family_info *f, void *ctx)
         putchar('\n');
         return 0;
     }
-    json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:o}", "family", f->family, "user", f->user,
-                          "started", (json_int_t)f->started, "last_refresh",
+    json_t *o = json_pack("{s:o, s:o, s:I, s:o, s:o}", "family", json_text(f->family), "user",
+                          json_text(f->user), "started", (json_int_t)f->started, "last_refresh",
                           f->last_refresh ? json_integer(f->last_refresh) : json_null(), "expires",
                           f->expires ? json_integer(f->expires) : json_null());
     if (o == NULL || json_array_append_new(l->arr, o) != 0) {

@@ -44,15 +44,26 @@ typedef int (*jwtx_route_fn)(jwtx_gateway *gw, const jwtx_request *req, jwtx_res
  * address, user) is banned, answers 429 "Too many failed login attempts"
  * with Retry-After before any password is hashed, the right password
  * included; 503 "Login attempt store unavailable" when the counts cannot be
- * read or written. Every outcome writes an audit line (audit.h). */
+ * read or written. Every outcome writes an audit line (audit.h). With
+ * JWTX_REFRESH_ROTATION both tokens carry a new session family (claim fam),
+ * recorded in the revocation store before anything is answered (503 "Token
+ * revocation store unavailable", no token, when it cannot be). */
 int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
 
-/* POST /refresh: needs a refresh token; issues a new, non-fresh access token. */
+/* POST /refresh: needs a refresh token; issues a new, non-fresh access token.
+ * With JWTX_REFRESH_ROTATION the refresh token is rotated too: the answer
+ * holds a new access and a new refresh token of its session family (cookies:
+ * all four set again), the refresh token keeping the presented one's exp
+ * unless JWTX_REFRESH_SLIDING; a rotated token presented again after
+ * JWTX_REFRESH_REUSE_GRACE seconds ends the family (401 "Token has been
+ * revoked" for every token of it); a store failure is 503. */
 int jwtx_route_refresh(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
 
 /* POST|DELETE /logout: needs a token of either type; revokes it (and the
  * refresh cookie's token) and clears the JWT cookies. `?everywhere=1`
- * revokes every token of the user issued until now. */
+ * revokes every token of the user issued until now. With
+ * JWTX_REFRESH_ROTATION the session families of the token and of the refresh
+ * cookie end too (everywhere: every family of the user). */
 int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp);
 
 /* The example protected resource: {"logged_in_as": <identity>} under the

@@ -186,6 +186,11 @@ rcli HSET "${PREFIX}fam:bad6" user bu6 started abc last 0 expires 0 until 0 ende
 rcli ZADD "${PREFIX}ufam:bu6" +inf bad6 >/dev/null
 probe "family record with a time that is not a number: list fails" \
     "check CLEAR rotate 0 list -1 end_user 0 end 0" bad6 bj6 bu6
+rcli SET "${PREFIX}famst:bad7" 1 >/dev/null
+rcli HSET "${PREFIX}fam:bad7" user bu7 started 1 last 0 expires zz until 0 ended 0 >/dev/null
+rcli ZADD "${PREFIX}ufam:bu7" +inf bad7 >/dev/null
+probe "family record with an expiry that is not a number: list fails" \
+    "check CLEAR rotate 0 list -1 end_user 0 end 0" bad7 bj7 bu7
 
 # ---- SQLite (the back end on branch sess-sqlite)
 echo "--- the scenarios against SQLite"

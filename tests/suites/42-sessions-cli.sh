@@ -211,6 +211,30 @@ check "audit not writable: exit 1" 1 $rc
 has "audit not writable: says nothing was changed" "nothing was changed" "$out"
 check "audit not writable: the session lives on" clear "$("$SEED" "$work/off.conf" check keep-fam carol "$now" 2>&1)"
 
+# Under valgrind: no invalid access, no leak (list --json, end with audit
+# lines, end --user, a store error).
+if command -v valgrind >/dev/null 2>&1; then
+    vg() { valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+        --suppressions=tests/valgrind.supp "$JWTX" "$@" >/dev/null 2>"$work/vg.log"; }
+    now=$(date +%s)
+    for f in vg1 vg2 vg3; do "$SEED" "$work/sqlite.conf" start "$f" dave "$now" 0 >/dev/null 2>&1; done
+    vg sessions --conf "$work/sqlite.conf" list dave --json; check "valgrind: list --json" 0 $?
+    vg sessions --conf "$work/sqlite.conf" list dave; check "valgrind: list" 0 $?
+    vg sessions --conf "$work/sqlite.conf" end vg1; check "valgrind: end FAMILY (audit)" 0 $?
+    vg sessions --conf "$work/sqlite.conf" end --user dave; check "valgrind: end --user (audit)" 0 $?
+    sed "s|$work/bl.db|$work/no-such.db|" "$work/sqlite.conf" >"$work/nostore.conf"
+    vg sessions --conf "$work/nostore.conf" end --user dave; check "valgrind: store unavailable" 3 $?
+else
+    ok "valgrind: skipped (not installed)"
+fi
+
+# A user name that is not UTF-8: --json still prints JSON (the bytes as \xNN).
+odd=$(printf 'b\377ad')
+"$SEED" "$work/sqlite.conf" start odd-fam "$odd" "$now" 0 >/dev/null 2>&1
+out=$("$JWTX" sessions --conf "$work/sqlite.conf" list "$odd" --json 2>&1); rc=$?
+check "user not UTF-8: list --json" "0 b\\xffad" "$rc $(printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["user"])' 2>&1)"
+
 # A store made before sessions (schema version 2): exit 3 saying to run
 # `jwtx blocklist init`, which upgrades it; then the commands work.
 sed "s|$work/bl.db|$work/v2.db|" "$work/sqlite.conf" >"$work/v2.conf"

@@ -2525,6 +2525,64 @@ static void test_rotation_cookies_sliding(void)
     free(a2);
     free(r2);
     session_clear(&s);
+
+    /* refresh tokens without exp (JWT_REFRESH_TOKEN_EXPIRES = False): the
+     * family never expires and the rotated token has no exp either; a
+     * grace period of 0: a replay one second later ends the family */
+    jwtx_gateway g0;
+    CU_ASSERT_EQUAL_FATAL(gw_open(&g0, "rot-g0",
+                                  BASE "JWTX_BLOCKLIST = 'sqlite:rot-g0.sqlite'\n" ROT
+                                       "JWTX_REFRESH_REUSE_GRACE = 0\n"
+                                       "JWT_REFRESH_TOKEN_EXPIRES = False\n"),
+                          0);
+    fixed_now = NOW;
+    login(&g0, "bob", "builder", &s);
+    json_t *c = claims_of(&g0, s.refresh);
+    CU_ASSERT_PTR_NULL(json_object_get(c, "exp"));
+    json_decref(c);
+    f = live_families(&g0, "bob");
+    CU_ASSERT_EQUAL(f.n, 1);
+    CU_ASSERT_EQUAL(f.expires[0], 0);
+    CU_ASSERT_EQUAL(rotate(&g0, s.refresh, &a1, &r1), 200);
+    c = claims_of(&g0, r1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_PTR_NULL(json_object_get(c, "exp"));
+    json_decref(c);
+    fixed_now = NOW + 1;
+    expect_refresh_status(&g0, s.refresh, 401, REVOKED, "grace 0: replay a second later");
+    expect_protected(&g0, a1, 401, REVOKED, "grace 0: family ended");
+    free(a1);
+    free(r1);
+    session_clear(&s);
+
+    /* a "fam" in the users claims file never moves a token into another
+     * session: ours is written over it */
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"),
+                               "{\"bob\": {\"role\": \"mechanic\", \"fam\": \"stolen\"}}\n"),
+                    0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    fixed_now = NOW + 2;
+    login(&g0, "bob", "builder", &s);
+    char fa[64], fr[64];
+    fam_of(&g0, s.access, fa, sizeof fa);
+    fam_of(&g0, s.refresh, fr, sizeof fr);
+    CU_ASSERT_EQUAL(strlen(fa), 36);
+    JWTX_ASSERT_STR(fa, fr);
+    CU_ASSERT_STRING_NOT_EQUAL(fa, "stolen");
+    c = claims_of(&g0, s.access);
+    JWTX_ASSERT_STR(cstr(c, "role"), "mechanic"); /* the file was read */
+    json_decref(c);
+    CU_ASSERT_EQUAL(rotate(&g0, s.refresh, &a1, &r1), 200);
+    fam_of(&g0, r1, fr, sizeof fr);
+    JWTX_ASSERT_STR(fr, fa);
+    expect_protected(&g0, a1, 200, BOB, "claims file fam: our family");
+    free(a1);
+    free(r1);
+    session_clear(&s);
+    CU_ASSERT_EQUAL(write_file(tpath("claims.new"), CLAIMS_JSON), 0);
+    CU_ASSERT_EQUAL(rename(tpath("claims.new"), tpath("claims.json")), 0);
+    jwtx_gateway_close(&g0);
+
     fixed_now = NOW;
     jwtx_gateway_close(&ck);
     jwtx_gateway_close(&sl);
@@ -2856,7 +2914,8 @@ static const jwtx_cu_test tests[] = {
     {"audit: missing fields, refresh, logout", test_audit_events},
     {"sessions: login starts a family, refresh rotates, grace, reuse ends it, migration, off",
      test_rotation_login_refresh},
-    {"sessions: cookies only, implicit refresh keeps the family, sliding expiry",
+    {"sessions: cookies only, implicit refresh keeps the family, sliding, no exp, grace 0, "
+     "claims file fam",
      test_rotation_cookies_sliding},
     {"sessions: logout ends the family (and the refresh cookie's), everywhere ends all",
      test_rotation_logout},
