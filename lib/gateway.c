@@ -786,6 +786,45 @@ static int end_family(jwtx_gateway *gw, const jwtx_request *req, const char *add
     return 0;
 }
 
+/* The live families of a user, as listed before ?everywhere=1 ends them
+ * (for their session_end lines; the list is not part of the decision). */
+#define LISTED_MAX 32
+typedef struct listed {
+    int n;
+    char fam[LISTED_MAX][JWTX_BLOCKLIST_FAMILY_MAX + 1];
+} listed;
+
+static int list_cb(const jwtx_family_info *f, void *ctx)
+{
+    listed *l = ctx;
+    if (l->n >= LISTED_MAX)
+        return 1;
+    snprintf(l->fam[l->n++], sizeof l->fam[0], "%s", f->family);
+    return 0;
+}
+
+/* ?everywhere=1 with rotation: every live family of user ends, each with a
+ * session_end line (one line without fam for any beyond those listed).
+ * Returns 0, or -1 when the store failed to end them. */
+static int end_user_families(jwtx_gateway *gw, const jwtx_request *req, const char *addr,
+                             const char *user, long long now)
+{
+    listed *l = calloc(1, sizeof *l);
+    if (l != NULL && jwtx_blocklist_family_list(gw->blocklist, user, now, list_cb, l) < 0)
+        l->n = 0; /* the lines only; ending them below decides */
+    long long ended = 0;
+    int st = jwtx_blocklist_family_end_user(gw->blocklist, user, now, &ended);
+    if (st == 0) {
+        int n = l != NULL ? l->n : 0;
+        for (int i = 0; i < n && i < ended; i++)
+            audit_fam(gw, req, addr, "session_end", user, NULL, l->fam[i], "logout_everywhere");
+        if (ended > n)
+            audit_fam(gw, req, addr, "session_end", user, NULL, NULL, "logout_everywhere");
+    }
+    free(l);
+    return st;
+}
+
 int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)
 {
     if (method_is(req, "OPTIONS"))
@@ -830,11 +869,8 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
             st = end_family(gw, req, addr, identity, cookie_fam, why, now);
         if (st == 0 && everywhere) {
             st = jwtx_blocklist_revoke_user(gw->blocklist, identity, now);
-            long long ended = 0;
             if (st == 0 && rot)
-                st = jwtx_blocklist_family_end_user(gw->blocklist, identity, now, &ended);
-            if (st == 0 && ended > 0)
-                audit_fam(gw, req, addr, "session_end", identity, NULL, NULL, why);
+                st = end_user_families(gw, req, addr, identity, now);
             msg = "All tokens revoked";
         } else {
             const char *type = jwtx_token_type(&v.token);

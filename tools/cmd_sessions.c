@@ -292,7 +292,9 @@ static int end_user(jwtx_blocklist *bl, jwtx_audit *a, const char *user)
     } else {
         printf("ended %lld session%s of ", ended, ended == 1 ? "" : "s");
         put_text(user);
-        printf(" and revoked every token of it issued at or before %lld\n", now);
+        printf(" and revoked every token of ");
+        put_text(user);
+        printf(" issued at or before %lld\n", now);
     }
     /* One line per session ended; the walk before the end lists them. A
      * login between the two ends a session not listed: its line names the

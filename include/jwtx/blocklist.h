@@ -168,8 +168,11 @@ int jwtx_blocklist_list(jwtx_blocklist *bl, long long now,
                         int (*cb)(const char *kind, const char *key, long long until, void *ctx),
                         void *ctx);
 
-/* Deletes jti entries expired at now; *removed (may be NULL) gets how many.
- * Redis expires keys by itself: removed is 0. Returns 0 or -1. */
+/* Deletes what is over at now: jti entries past their life, login failures
+ * out of their window and ended bans, families and rotated refresh tokens
+ * past their life in the store (a store of an older schema: what it has);
+ * *removed (may be NULL) gets how many rows. Redis expires keys by itself:
+ * removed is 0. Returns 0 or -1. */
 int jwtx_blocklist_purge(jwtx_blocklist *bl, long long now, long long *removed);
 
 /*

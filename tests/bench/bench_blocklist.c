@@ -31,7 +31,9 @@
  * blocklist_redis.c. In the same slices as the checks above (rotation off),
  * jwtx_blocklist_check_family is timed as the gateway calls it with
  * rotation on: a clear or a revoked jti of a live family, and a clear jti of
- * an ended family.
+ * an ended family. Then, once every check is timed, the first rotation of
+ * fresh refresh tokens of live families (jwtx_blocklist_family_rotate, as
+ * /refresh with rotation calls it), a write each.
  *
  * Usage:
  *   bench_blocklist                      the per-check benchmark
@@ -47,6 +49,8 @@
  *   bench: blocklist-rotation <sqlite|redis> entries=<N> families=<F> rotated=<R>
  *          clear-us=<off>/<on> clear-ratio=<on/off> revoked-us=<off>/<on>
  *          revoked-ratio=<on/off> ended-us=<on>
+ *   bench: blocklist-rotate <sqlite|redis> entries=<N> families=<F> rotations/s=<n>
+ *          us/rotation=<t>        (jwtx_blocklist_family_rotate, after the checks)
  * Environment: JWTX_BENCH_SECONDS (per size and kind of check, default 0.5),
  * JWTX_BENCH_DIR (where the temporary folder goes, default build/bench),
  * JWTX_BENCH_ENTRIES (largest store, default 1000000), JWTX_BENCH_FAMILIES
@@ -80,6 +84,7 @@
 #define CLEAR_SEED 0x636c6561722d6a74ULL   /* jtis never revoked */
 #define FAMILY_SEED 0x66616d696c696573ULL  /* session families */
 #define ROTATED_SEED 0x726f74617465642aULL /* rotated refresh tokens */
+#define FRESH_SEED 0x6672657368726f74ULL   /* refresh tokens the bench rotates */
 #define ENDED_EVERY 100                    /* family i is ended when i % 100 == 99 */
 #define ROTATED_EVERY 10                   /* family i has a rotated token when i % 10 == 0 */
 #define DEFAULT_FAMILIES 250000
@@ -693,6 +698,7 @@ typedef struct store {
     fpool *live, *ended;
     timing c, r;       /* rotation off */
     timing fc, fr, fe; /* rotation on */
+    timing rot;        /* jwtx_blocklist_family_rotate */
 } store;
 
 static void store_open(store *st, const char *url, const char *kind, long long n, long long nf)
@@ -740,6 +746,44 @@ static void store_slice(store *st, double secs, bool count)
     timed(st->bl, st->clear, st->ended, JWTX_BL_REVOKED, secs, count, &st->fe);
 }
 
+/* A first refresh, as /refresh with rotation asks the store: a refresh token
+ * never seen before (its own jti) of a live family is rotated (one SQLite
+ * transaction or one Lua script: the token recorded as rotated, the
+ * family's last refresh set). */
+static void rotate_slice(store *st, double secs, bool count)
+{
+    long long now = (long long)time(NULL), n = 0;
+    double t0 = mono_now(), t;
+    do {
+        for (int k = 0; k < 4; k++) {
+            size_t i = st->rot.pos & (POOL - 1);
+            char jti[JTI_LEN + 1], fam[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+            make_jti(jti, FRESH_SEED, st->rot.pos);
+            jwtx_rotation r;
+            memset(&r, 0, sizeof r);
+            r.jti = jti;
+            r.has_exp = true;
+            r.exp = now + 3600;
+            r.family = st->live->fam[i];
+            r.user = st->live->user[i];
+            r.now = now;
+            r.grace = 10;
+            int rc = jwtx_blocklist_family_rotate(st->bl, &r, fam, sizeof fam);
+            if (rc != JWTX_BL_ROTATED)
+                die("%s: rotating %s of family %s gave %d, expected %d (%s)",
+                    jwtx_blocklist_kind(st->bl), jti, r.family, rc, JWTX_BL_ROTATED,
+                    jwtx_blocklist_last_error(st->bl));
+            st->rot.pos++;
+            n++;
+        }
+        t = mono_now();
+    } while (t - t0 < secs);
+    if (count) {
+        st->rot.done += n;
+        st->rot.time += t - t0;
+    }
+}
+
 static void store_report(store *st, const char *kind)
 {
     double all = st->c.time + st->r.time;
@@ -762,6 +806,9 @@ static void store_report(store *st, const char *kind)
                "ended-us=%.2f\n",
                kind, st->n, st->nf, (st->nf + ROTATED_EVERY - 1) / ROTATED_EVERY, us(&st->c),
                us(&st->fc), us(&st->fc) / us(&st->c), off_r, on_r, ratio_r, us(&st->fe));
+        printf("bench: blocklist-rotate %s entries=%lld families=%lld rotations/s=%.0f "
+               "us/rotation=%.2f\n",
+               kind, st->n, st->nf, (double)st->rot.done / st->rot.time, us(&st->rot));
     }
     fflush(stdout);
     jwtx_blocklist_free(st->bl);
@@ -787,6 +834,14 @@ static void bench_stores(const char *kind, char urls[][PATH_MAX + 48], const lon
     for (int s = 0; s < SLICES; s++)
         for (int k = 0; k < nsizes; k++)
             store_slice(&st[(s + k) % nsizes], secs / SLICES, true);
+    /* Rotations write: timed after every check, so that the checks are
+     * timed on the stores as they were filled. */
+    for (int s = -1; s < SLICES; s++)
+        for (int k = 0; k < nsizes; k++) {
+            store *x = &st[(s + k + SLICES) % nsizes];
+            if (x->live != NULL)
+                rotate_slice(x, s < 0 ? 0.05 : secs / SLICES, s >= 0);
+        }
     for (int i = 0; i < nsizes; i++)
         store_report(&st[i], kind);
 }

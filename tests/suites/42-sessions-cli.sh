@@ -171,7 +171,7 @@ print(len(a), " ".join("%s:%s:%s:%s:%s" % (s["family"], s["user"], s["started"],
 
     # end --user: every session of alice, and the tokens from before rotation.
     out=$("$JWTX" sessions --conf "$conf" end --user alice 2>&1); rc=$?
-    case "$out" in "ended 1 session of alice and revoked every token of it issued at or before "*)
+    case "$out" in "ended 1 session of alice and revoked every token of alice issued at or before "*)
         ok "$store: end --user alice";; *) ko "$store: end --user alice: [$rc $out]";; esac
     check "$store: end --user: exit 0" 0 $rc
     check "$store: a2 token revoked" revoked "$("$SEED" "$conf" check "$a2" alice "$now" 2>&1)"
@@ -185,7 +185,7 @@ print(len(a), " ".join("%s:%s:%s:%s:%s" % (s["family"], s["user"], s["started"],
     check "$store: audit: two session_end lines" 2 "$(grep -c 'event=session_end' "$audit" 2>/dev/null)"
     has "$store: audit: end --user names the family" "event=session_end user=\"alice\" fam=\"$a2\" reason=admin" "$(cat "$audit" 2>/dev/null)"
     out=$("$JWTX" sessions --conf "$conf" end --user nobody-here 2>&1); rc=$?
-    case "$out" in "ended 0 sessions of nobody-here and revoked every token of it"*)
+    case "$out" in "ended 0 sessions of nobody-here and revoked every token of nobody-here issued"*)
         ok "$store: end --user with no session";; *) ko "$store: end --user with no session: [$rc $out]";; esac
     check "$store: audit: no line when nothing ended" 2 "$(grep -c 'event=session_end' "$audit" 2>/dev/null)"
 done

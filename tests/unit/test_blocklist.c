@@ -1823,6 +1823,66 @@ static void test_sqlite_family_unavailable(void)
     jwtx_blocklist_free(bl);
 }
 
+/* A rotation is all or nothing: a statement failing half-way (a trigger
+ * made to fail stands in for a full disk) leaves no part of it; a store
+ * whose write lock another process holds fails after the busy timeout with
+ * nothing written, while checks (WAL readers) go on. */
+static void test_sqlite_family_rollback_and_locked(void)
+{
+    jwtx_blocklist *bl = open_sqlite("famtx.db", 0);
+    const char *p = tmp_path("famtx.db");
+    long long now = 1700000000, exp = now + 3600;
+    char out[JWTX_BLOCKLIST_FAMILY_MAX + 1];
+    CU_ASSERT_EQUAL(jwtx_blocklist_family_start(bl, "T1", "alice", now, true, exp), 0);
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    /* the family update after the rotated record fails */
+    CU_ASSERT_EQUAL(sqlite3_exec(db,
+                                 "CREATE TRIGGER fail_update BEFORE UPDATE ON families "
+                                 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    CU_ASSERT_EQUAL(rotate(bl, "x1", exp, "T1", NULL, now + 5, 10, out), -1);
+    JWTX_ASSERT_STR(out, "");
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "injected failure"));
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM rotated"), 0);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT last_refresh FROM families WHERE fam = 'T1'"), 0);
+    /* the rotated record after the new family fails */
+    CU_ASSERT_EQUAL(sqlite3_exec(db,
+                                 "DROP TRIGGER fail_update;"
+                                 "CREATE TRIGGER fail_insert BEFORE INSERT ON rotated "
+                                 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    CU_ASSERT_EQUAL(rotate(bl, "x2", exp, NULL, "T2", now + 5, 10, out), -1);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM families WHERE fam = 'T2'"), 0);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, "DROP TRIGGER fail_insert", NULL, NULL, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL(rotate(bl, "x2", exp, NULL, "T2", now + 6, 10, out), JWTX_BL_ROTATED);
+    JWTX_ASSERT_STR(out, "T2");
+    /* another process holds the write lock */
+    CU_ASSERT_EQUAL(sqlite3_exec(db,
+                                 "BEGIN IMMEDIATE; INSERT INTO revoked_users(user, cutoff) "
+                                 "VALUES('x', 1)",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    double t0 = mono();
+    CU_ASSERT_EQUAL(rotate(bl, "x1", exp, "T1", NULL, now + 7, 10, out), -1);
+    CU_ASSERT(mono() - t0 >= 1.5); /* it waited (busy timeout), then gave up */
+    CU_ASSERT_PTR_NOT_NULL(strstr(jwtx_blocklist_last_error(bl), "locked"));
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "j", "alice", now, "T1", now + 7),
+                    JWTX_BL_CLEAR);
+    CU_ASSERT_EQUAL(jwtx_blocklist_check_family(bl, "j", "alice", now, "T9", now + 7),
+                    JWTX_BL_REVOKED);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT count(*) FROM rotated WHERE jti = 'x1'"), 0);
+    CU_ASSERT_EQUAL(rotate(bl, "x1", exp, "T1", NULL, now + 8, 10, out), JWTX_BL_ROTATED);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT at FROM rotated WHERE jti = 'x1'"), now + 8);
+    CU_ASSERT_EQUAL(sql_int(p, "SELECT last_refresh FROM families WHERE fam = 'T1'"), now + 8);
+    jwtx_blocklist_free(bl);
+}
+
 /* Processes refreshing the same token at the same moment (two tabs, two
  * FastCGI processes, the handle inherited by half of them): within the grace
  * period every one is ROTATED and the token is recorded once; after it
@@ -2498,6 +2558,8 @@ static const jwtx_cu_test tests[] = {
     {"sqlite: sessions: version 1 and 2 stores fail closed, init upgrades",
      test_sqlite_family_old_schema},
     {"sqlite: sessions: store removed: fail closed", test_sqlite_family_unavailable},
+    {"sqlite: sessions: a rotation is all or nothing; a locked store",
+     test_sqlite_family_rollback_and_locked},
     {"sqlite: sessions: concurrent refreshes by forked processes", test_sqlite_family_race},
     {"retry period: store not asked, then asked again", test_retry_period},
     {"retry period: a locked SQLite store waits once, not per check", test_retry_sqlite_locked},

@@ -2639,8 +2639,31 @@ static void test_rotation_logout(void)
     login(&gw, "bob", "builder", &b2);
     login(&gw, "carol", "p@ss w:rd+\xc3\xa9", &c);
     fixed_now = NOW + 30;
+    grabbed *g = calloc(1, sizeof *g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    jwtx_audit_set_server_writer(gw.audit, grab, g);
     expect_logout(&gw, &(rq){.method = "POST", .uri = "/logout?everywhere=1", .token = b1.access},
                   "All tokens revoked", "rotation everywhere");
+    jwtx_audit_set_server_writer(gw.audit, NULL, NULL);
+    /* one session_end line per session, each naming its family */
+    char f1[64], f2[64], want[256], line[2048];
+    fam_of(&gw, b1.access, f1, sizeof f1);
+    fam_of(&gw, b2.access, f2, sizeof f2);
+    snprintf(want, sizeof want,
+             "event=session_end addr=unknown user=\"bob\" fam=\"%s\" route=\"/logout\" "
+             "reason=logout_everywhere",
+             f1);
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, want, line, sizeof line));
+    snprintf(want, sizeof want,
+             "event=session_end addr=unknown user=\"bob\" fam=\"%s\" route=\"/logout\" "
+             "reason=logout_everywhere",
+             f2);
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, want, line, sizeof line));
+    CU_ASSERT_PTR_NOT_NULL(grabbed_line(g, "event=logout_everywhere ", line, sizeof line));
+    CU_ASSERT_EQUAL(g->n, 3);
+    if (g->n != 3)
+        fprintf(stderr, "\n  audit lines:\n%s", g->text);
+    free(g);
     expect_refresh_status(&gw, b2.refresh, 401, REVOKED, "everywhere: b2");
     CU_ASSERT_EQUAL(live_families(&gw, "bob").n, 0);
     CU_ASSERT_EQUAL(live_families(&gw, "carol").n, 1);
