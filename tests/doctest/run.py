@@ -145,16 +145,20 @@ def parse(path):
 
 
 # Values that differ on every run: an epoch time (2020..2033) matches any
-# other, a UUID any UUID.
+# other, a UUID any UUID, a UTC time in ISO 8601 any such time.
 EPOCH = r"1[6-9]\d{8}"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-VARYING = re.compile(r"\b(%s|%s)\b" % (EPOCH, UUID))
+ISO = r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+VARYING = re.compile(r"\b(%s|%s|%s)\b" % (ISO, EPOCH, UUID))
 
 
 def literal(text):
     out = []
     for i, part in enumerate(VARYING.split(text)):
-        out.append(re.escape(part) if i % 2 == 0 else (UUID if "-" in part else EPOCH))
+        if i % 2 == 0:
+            out.append(re.escape(part))
+        else:
+            out.append(ISO if part.endswith("Z") else UUID if "-" in part else EPOCH)
     return "".join(out)
 
 
@@ -359,9 +363,10 @@ def subst(text, subs):
 
 class Session:
     """A fixture's shell, its substitutions, and the values answered so far:
-    every key of a JSON object a command printed fills <key> and <new key>
-    (the latest answer wins); <value of the NAME cookie> comes from the cookie
-    jars the commands wrote with curl -c."""
+    every key of a JSON object a command printed (alone on a line, or in a
+    list of objects) fills <key> and <new key> (the latest answer wins);
+    <value of the NAME cookie> comes from the cookie jars the commands wrote
+    with curl -c."""
 
     def __init__(self, fixture):
         self.fx = fixture
@@ -403,8 +408,9 @@ class Session:
                 print("# %s $ %s\n#  -> %s %s %s" % (where, text, rc, out[-400:], err[-400:]))
             for line in out.split("\n"):
                 j = as_json(line)
-                if isinstance(j, dict):
-                    for k, v in j.items():
+                # An object, or a list of objects (the last one wins).
+                for o in [j] if isinstance(j, dict) else j if isinstance(j, list) else []:
+                    for k, v in (o.items() if isinstance(o, dict) else ()):
                         if isinstance(v, str):
                             self.vars[k] = v
             short = cmd.text.split("\n")[0][:70]
@@ -455,7 +461,9 @@ class Demo(Fixture):
     """`make run` on a free port, in its own session, run state in a temp
     folder; 127.0.0.1:5000 becomes that port. Stopped by its process group."""
 
-    def __init__(self):
+    login_first = True  # fill <access_token> and <refresh_token> with a login
+
+    def __init__(self, conf=None):
         super().__init__()
         self.port = H.free_port()
         self.run = os.path.join(self.dir, "run")
@@ -464,6 +472,8 @@ class Demo(Fixture):
         # make run makes only RUN (until it makes the store's folder itself).
         os.makedirs(os.path.join(ROOT, "run"), exist_ok=True)
         args = ["make", "--no-print-directory", "run", "PORT=%d" % self.port]
+        if conf:
+            args.append("CONF=%s" % conf)
         with open(os.path.join(ROOT, "Makefile")) as f:
             if re.search(r"^RUN \?=", f.read(), re.M):
                 args.append("RUN=%s" % self.run)
@@ -475,6 +485,8 @@ class Demo(Fixture):
             raise RuntimeError("make run did not serve port %d: %s" %
                                (self.port, H.tail(self.log.name)))
         self.subs = [("127.0.0.1:5000", "127.0.0.1:%d" % self.port)]
+        if not self.login_first:
+            return
         # <access_token> and <refresh_token> before any command answered one:
         # the demo user's.
         a = H.login(self.port)
@@ -504,6 +516,31 @@ class Demo(Fixture):
         else:
             R.check(False, "make run on port %d stopped" % self.port)
         self.log.close()
+
+
+class DemoConf(Demo):
+    """The demo with conf/jwtx.conf changed as a page says: a copy of it in
+    a temp folder (beside a copy of users.htpasswd, so its relative paths
+    name the temp folder: its store is <temp>/run/blocklist.sqlite), followed
+    by the lines of the page's first `conf demo-conf` block. That block is
+    checked as the whole conf; `conf/jwtx.conf` in a command is the copy.
+    No login before the page's own: its store holds only what the page did."""
+
+    login_first = False
+
+    def __init__(self, lines):
+        top = tempfile.mkdtemp(prefix="demo-conf-", dir=WORK)
+        os.chmod(top, 0o755)
+        os.mkdir(os.path.join(top, "conf"))
+        os.mkdir(os.path.join(top, "run"))
+        shutil.copy(H.USERS, os.path.join(top, "conf", "users.htpasswd"))
+        with open(os.path.join(ROOT, "conf", "jwtx.conf")) as f:
+            text = f.read()
+        self.conf = H.write_text(os.path.join(top, "conf", "jwtx.conf"),
+                                 text.rstrip("\n") + "\n\n" + lines)
+        os.chmod(self.conf, 0o600)  # as make run leaves the demo conf: no warning
+        super().__init__(self.conf)
+        self.subs += [("tools/jwtx ", H.JWTX + " "), ("conf/jwtx.conf", self.conf)]
 
 
 def private(path):
@@ -576,7 +613,8 @@ class ApacheTry(Fixture):
             H.stop_pid(int(pid))
 
 
-FIXTURES = {"demo": Demo, "tools": Tools, "repo": Repo, "apache-try": ApacheTry}
+FIXTURES = {"demo": Demo, "demo-conf": DemoConf, "tools": Tools, "repo": Repo,
+            "apache-try": ApacheTry}
 
 # ---- the deployment walk-throughs ----------------------------------------------
 #
@@ -814,11 +852,14 @@ def check_conf(block, session, fragment=False):
     if fragment:
         # Lines a reader adds to a conf of their own: checked in a minimal one.
         text = 'JWT_SECRET_KEY = "doctest-fragment-secret-of-at-least-32-bytes"\n' + text
-    path = H.write_text(os.path.join(d, "jwtx.conf"), text)
-    os.chmod(path, 0o600)  # as a deployed conf with a secret is
-    # A conf names its files relative to itself: give it the demo's users.
-    shutil.copy(H.USERS, os.path.join(d, "users.htpasswd"))
-    os.mkdir(os.path.join(d, "run"))
+    if session and isinstance(session.fx, DemoConf):
+        path = session.fx.conf  # the block is part of it: check the whole conf
+    else:
+        path = H.write_text(os.path.join(d, "jwtx.conf"), text)
+        os.chmod(path, 0o600)  # as a deployed conf with a secret is
+        # A conf names its files relative to itself: give it the demo's users.
+        shutil.copy(H.USERS, os.path.join(d, "users.htpasswd"))
+        os.mkdir(os.path.join(d, "run"))
     cwd = session.fx.cwd if session else d
     p = subprocess.run([H.JWTX, "config", "check", path], capture_output=True, text=True, cwd=cwd)
     R.check(p.returncode == 0 and "warning" not in p.stderr.lower(),
@@ -1022,7 +1063,15 @@ def main():
         if key not in sessions:
             if name not in FIXTURES:
                 raise ValueError("unknown fixture %r" % name)
-            sessions[key] = Session(FIXTURES[name]())
+            if name == "demo-conf":
+                conf = [x for x in blocks if x.path == b.path and x.kind == "conf"
+                        and x.args == ["demo-conf"]]
+                if not conf or conf[0].line > b.line:
+                    raise ValueError("a demo-conf session starts with a "
+                                     "<!-- doctest: conf demo-conf --> block")
+                sessions[key] = Session(DemoConf(conf[0].text))
+            else:
+                sessions[key] = Session(FIXTURES[name]())
         return sessions[key]
 
     def deploy_part(b):
