@@ -191,21 +191,22 @@ print(len(a), " ".join("%s:%s:%s:%s:%s" % (s["family"], s["user"], s["started"],
 
     # jwtx revoke --user (a cut-off of now) ends the user's sessions too, so
     # that list shows none whose tokens are refused; an earlier --at leaves
-    # the sessions alone.
+    # the sessions alone. (A user of its own: carol's sessions are used
+    # further down, and a cut-off of hers would revoke them.)
     c1=$store-c1-3f1c2d4e-0000-4000-8000-000000000011
     c2=$store-c2-3f1c2d4e-0000-4000-8000-000000000012
-    check "$store: seed c1" ok "$("$SEED" "$conf" start "$c1" carol $((now - 100)) $((now + 3600)) 2>&1)"
-    check "$store: seed c2" ok "$("$SEED" "$conf" start "$c2" carol $((now - 90)) $((now + 3600)) 2>&1)"
-    out=$("$JWTX" revoke --conf "$conf" --user carol --at $((now - 1000)) 2>&1); rc=$?
+    check "$store: seed c1" ok "$("$SEED" "$conf" start "$c1" cora $((now - 100)) $((now + 3600)) 2>&1)"
+    check "$store: seed c2" ok "$("$SEED" "$conf" start "$c2" cora $((now - 90)) $((now + 3600)) 2>&1)"
+    out=$("$JWTX" revoke --conf "$conf" --user cora --at $((now - 1000)) 2>&1); rc=$?
     check "$store: revoke --user --at past: exit 0" 0 $rc
-    out=$("$JWTX" sessions --conf "$conf" list carol 2>&1)
+    out=$("$JWTX" sessions --conf "$conf" list cora 2>&1)
     check "$store: revoke --user --at past: sessions still listed" 2 "$(printf '%s\n' "$out" | grep -c "^$store-c")"
-    out=$("$JWTX" revoke --conf "$conf" --user carol 2>&1); rc=$?
+    out=$("$JWTX" revoke --conf "$conf" --user cora 2>&1); rc=$?
     check "$store: revoke --user: exit 0" 0 $rc
-    has "$store: revoke --user: says it ended the sessions" "ended 2 sessions of carol" "$out"
-    out=$("$JWTX" sessions --conf "$conf" list carol 2>&1); rc=$?
-    check "$store: revoke --user: no session left" "0 jwtx: no live session of carol" "$rc $out"
-    check "$store: revoke --user: c1's tokens revoked" revoked "$("$SEED" "$conf" check "$c1" carol "$now" 2>&1)"
+    has "$store: revoke --user: says it ended the sessions" "ended 2 sessions of cora" "$out"
+    out=$("$JWTX" sessions --conf "$conf" list cora 2>&1); rc=$?
+    check "$store: revoke --user: no session left" "0 jwtx: no live session of cora" "$rc $out"
+    check "$store: revoke --user: c1's tokens revoked" revoked "$("$SEED" "$conf" check "$c1" cora "$now" 2>&1)"
 
     # A user given as JSON is the canonical text the gateway keys an
     # object identity by: any spelling lists and ends the same sessions.
