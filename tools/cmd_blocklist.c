@@ -29,23 +29,11 @@ static int usage(void)
     return 2;
 }
 
-/* Prints a key with control bytes, backslash and DEL escaped, so one entry
- * is always one line. */
-static void put_key(const char *k)
-{
-    for (const unsigned char *p = (const unsigned char *)k; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
-            printf("\\x%02x", *p);
-        else
-            putchar(*p);
-    }
-}
-
 static int print_entry(const char *kind, const char *key, long long until, void *ctx)
 {
     (void)ctx;
     printf("%s\t", kind);
-    put_key(key);
+    tool_put_text(key);
     if (strcmp(kind, "jti") == 0 && until == 0)
         printf("\tforever\n");
     else

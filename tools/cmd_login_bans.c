@@ -37,18 +37,6 @@ static int usage(void)
     return 2;
 }
 
-/* Prints client text with control bytes, space-like tab, backslash and DEL
- * escaped, so one ban is always one line of four fields. */
-static void put_text(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
-            printf("\\x%02x", *p);
-        else
-            putchar(*p);
-    }
-}
-
 typedef struct filter {
     const char *user; /* NULL: any */
     char addr[JWTX_CLIENT_ADDR_MAX];
@@ -101,7 +89,7 @@ static int on_ban(const char *key, long long until, void *ctx)
     }
     printf("%s\t%s\t", jwtx_regulate_kind_name(kp.kind), kp.addr[0] ? kp.addr : "-");
     if (kp.user != NULL)
-        put_text(kp.user);
+        tool_put_text(kp.user);
     else
         putchar('-');
     printf("\t%lld\n", until);

@@ -44,18 +44,6 @@ static int usage(void)
     return 2;
 }
 
-/* Prints text from the store with control bytes, backslash and DEL escaped,
- * so one session is always one line of four fields. */
-static void put_text(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
-            printf("\\x%02x", *p);
-        else
-            putchar(*p);
-    }
-}
-
 /* t as UTC ISO 8601, or `none` when t is 0. */
 static void put_time(long long t, const char *none)
 {
@@ -106,7 +94,7 @@ static int on_family(const jwtx_family_info *f, void *ctx)
     listing *l = ctx;
     l->n++;
     if (!l->json) {
-        put_text(f->family);
+        tool_put_text(f->family);
         putchar('\t');
         put_time(f->started, "-");
         putchar('\t');
@@ -234,14 +222,14 @@ static int end_family(jwtx_blocklist *bl, jwtx_audit *a, const char *family)
         status = tool_store_unavailable(bl);
     } else if (rc == 0) {
         printf("session ");
-        put_text(family);
+        tool_put_text(family);
         printf(" is not live (ended before, expired or unknown): nothing to end\n");
     } else {
         printf("ended session ");
-        put_text(family);
+        tool_put_text(family);
         if (owner != NULL) {
             printf(" of ");
-            put_text(owner);
+            tool_put_text(owner);
         }
         printf(": its tokens are revoked\n");
         if (audit_end(a, owner, family) != 0)
@@ -272,16 +260,16 @@ static int end_user(jwtx_blocklist *bl, jwtx_audit *a, const char *user)
     int status = 0;
     if (jwtx_blocklist_revoke_user(bl, user, now) != 0) {
         printf("ended %lld session%s of ", ended, ended == 1 ? "" : "s");
-        put_text(user);
+        tool_put_text(user);
         printf(", but its cut-off could not be set: run `jwtx revoke --user` for the tokens "
                "from before rotation\n");
         fflush(stdout);
         status = tool_store_unavailable(bl);
     } else {
         printf("ended %lld session%s of ", ended, ended == 1 ? "" : "s");
-        put_text(user);
+        tool_put_text(user);
         printf(" and revoked every token of ");
-        put_text(user);
+        tool_put_text(user);
         printf(" issued at or before %lld\n", now);
     }
     /* One line per session ended; the walk before the end lists them. A

@@ -45,6 +45,11 @@ typedef struct tool_opt {
 int tool_parse_args(int argc, char **argv, const tool_opt *opts, size_t n, const char **pos,
                     size_t npos, int (*print_usage)(void));
 
+/* Prints text from a store or a client (a key, a user, a session id) with
+ * control bytes, DEL and backslash written as \xNN, so that one entry is
+ * always one line and a tab always separates fields. */
+void tool_put_text(const char *s);
+
 /* tool_store.c: for the commands that work on the revocation store. */
 
 /* Loads the conf file at conf into *cfg and opens the revocation store it

@@ -1,5 +1,6 @@
 /*
- * tool_store.c — what `jwtx revoke` and `jwtx blocklist` share: loading the
+ * tool_store.c — what the store commands (revoke, blocklist, login-bans,
+ * sessions, passwd --conf) share: printing store text escaped, loading the
  * conf file and opening the revocation store it names, and the message and
  * exit status for a store that does not answer, the store key of a user
  * named on the command line, and ending a user's sessions with a cut-off.
@@ -28,6 +29,16 @@ int tool_open_store(const char *conf, jwtx_config *cfg, jwtx_blocklist **bl)
     jwtx_blocklist_free(b);
     jwtx_config_clear(cfg);
     return 1;
+}
+
+void tool_put_text(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            printf("\\x%02x", *p);
+        else
+            putchar(*p);
+    }
 }
 
 int tool_store_unavailable(const jwtx_blocklist *bl)
