@@ -258,6 +258,35 @@ static bool rotating(const jwtx_gateway *gw)
     return gw->cfg.refresh_rotation && gw->blocklist != NULL;
 }
 
+/* Sets the access and refresh cookies (and their CSRF cookies) of a new
+ * pair of tokens, when cookies are a token location. 0 or -1. */
+static int set_pair_cookies(const jwtx_config *cfg, jwtx_response *resp, const jwtx_buf *access,
+                            const jwtx_issued *ia, const jwtx_buf *refresh, const jwtx_issued *ir,
+                            long long now)
+{
+    if (!has_location(cfg, JWTX_LOC_COOKIES))
+        return 0;
+    if (jwtx_response_set_access_cookies(resp, cfg, access->data, ia->csrf, 0, NULL, now) != 0 ||
+        jwtx_response_set_refresh_cookies(resp, cfg, refresh->data, ir->csrf, 0, NULL, now) != 0)
+        return -1;
+    return 0;
+}
+
+/* The 200 answer carrying a new pair of tokens (login; refresh with
+ * rotation): {"msg": msg} when cookies are the only location, else both
+ * tokens in the body. Its build status (0 or -1). */
+static int answer_pair(const jwtx_config *cfg, jwtx_response *resp, const jwtx_buf *access,
+                       const jwtx_buf *refresh, const char *msg)
+{
+    if (cookies_only(cfg))
+        return jwtx_response_msg(resp, 200, "msg", msg);
+    json_t *body =
+        json_pack("{s:s, s:s}", "access_token", access->data, "refresh_token", refresh->data);
+    int rc = body ? jwtx_response_json(resp, 200, body) : -1;
+    json_decref(body);
+    return rc;
+}
+
 /* ---- login ------------------------------------------------------------ */
 
 typedef struct credentials {
@@ -467,13 +496,9 @@ int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *r
         }
         audit_fam(gw, req, addr, "login_success", c.username, NULL, fam, NULL);
     }
-    if (has_location(cfg, JWTX_LOC_COOKIES)) {
-        if (jwtx_response_set_access_cookies(resp, cfg, access.data, ia.csrf, 0, NULL, now) != 0 ||
-            jwtx_response_set_refresh_cookies(resp, cfg, refresh.data, ir.csrf, 0, NULL, now) !=
-                0) {
-            rc = -1;
-            goto out;
-        }
+    if (set_pair_cookies(cfg, resp, &access, &ia, &refresh, &ir, now) != 0) {
+        rc = -1;
+        goto out;
     }
     const char *next = c.form && safe_next(c.next)                ? c.next
                        : c.form && safe_next(cfg->login_redirect) ? cfg->login_redirect
@@ -482,14 +507,7 @@ int jwtx_route_login(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *r
         rc = jwtx_response_redirect(resp, 303, next);
         goto out;
     }
-    if (cookies_only(cfg)) {
-        rc = jwtx_response_msg(resp, 200, "msg", "login successful");
-    } else {
-        json_t *body =
-            json_pack("{s:s, s:s}", "access_token", access.data, "refresh_token", refresh.data);
-        rc = body ? jwtx_response_json(resp, 200, body) : -1;
-        json_decref(body);
-    }
+    rc = answer_pair(cfg, resp, &access, &refresh, "login successful");
 out:
     credentials_clear(&c);
     jwtx_buf_clear(&access);
@@ -661,22 +679,12 @@ static int refresh_rotate(jwtx_gateway *gw, const jwtx_request *req, jwtx_respon
         rc = answer_code(gw, resp, JWTX_ERR_INTERNAL);
         goto out;
     }
-    if (has_location(cfg, JWTX_LOC_COOKIES) &&
-        (jwtx_response_set_access_cookies(resp, cfg, access.data, ia.csrf, 0, NULL, r.now) != 0 ||
-         jwtx_response_set_refresh_cookies(resp, cfg, refresh.data, ir.csrf, 0, NULL, r.now) !=
-             0)) {
+    if (set_pair_cookies(cfg, resp, &access, &ia, &refresh, &ir, r.now) != 0) {
         rc = -1;
         goto out;
     }
     audit_fam(gw, req, addr, "refresh", identity, jti, fam, NULL);
-    if (cookies_only(cfg)) {
-        rc = jwtx_response_msg(resp, 200, "msg", "refresh successful");
-    } else {
-        json_t *body =
-            json_pack("{s:s, s:s}", "access_token", access.data, "refresh_token", refresh.data);
-        rc = body ? jwtx_response_json(resp, 200, body) : -1;
-        json_decref(body);
-    }
+    rc = answer_pair(cfg, resp, &access, &refresh, "refresh successful");
 out:
     jwtx_buf_clear(&access);
     jwtx_buf_clear(&refresh);
