@@ -730,10 +730,11 @@ static int ensure_family(sqlite_be *b)
                          "upgrade it");
 }
 
-/* Steps a statement to its end (writes). 0 or -1. */
-static int run(sqlite_be *b, sqlite3_stmt *st, const char *what)
+/* The end of every statement: reset, bindings cleared, and rc (its last
+ * step) judged: anything but SQLITE_DONE is a failure of `what`, told and
+ * handled (after_error). 0 or -1. */
+static int finish(sqlite_be *b, sqlite3_stmt *st, int rc, const char *what)
 {
-    int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
@@ -742,6 +743,12 @@ static int run(sqlite_be *b, sqlite3_stmt *st, const char *what)
         return -1;
     }
     return 0;
+}
+
+/* Steps a statement to its end (writes). 0 or -1. */
+static int run(sqlite_be *b, sqlite3_stmt *st, const char *what)
+{
+    return finish(b, st, sqlite3_step(st), what);
 }
 
 static int sq_ping(void *be)
@@ -1008,14 +1015,7 @@ static int query_one(sqlite_be *b, sqlite3_stmt *st, const char *what, long long
         got = 1;
         rc = sqlite3_step(st);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE) {
-        fail(b, what);
-        after_error(b, rc);
-        return -1;
-    }
-    return got;
+    return finish(b, st, rc, what) != 0 ? -1 : got;
 }
 
 static void bind_key(sqlite3_stmt *st, const char *key, size_t len)
@@ -1158,14 +1158,9 @@ static int sq_ban_list(void *be, long long now, jwtxp_bl_ban_cb cb, void *ctx)
             break;
         }
     }
-    if (result == 0 && rc != SQLITE_DONE) {
-        fail(b, "list login bans");
-        result = -1;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (result < 0)
-        after_error(b, rc);
+    /* A walk the callback stopped (on a row) is no failure. */
+    if (finish(b, st, result == 1 ? SQLITE_DONE : rc, "list login bans") != 0)
+        return -1;
     return result;
 }
 
@@ -1329,14 +1324,7 @@ static int rotated_get(sqlite_be *b, const char *jti, size_t jlen, char *fam, si
         got = 1;
         rc = sqlite3_step(st);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE) {
-        fail(b, "read a rotated token");
-        after_error(b, rc);
-        return -1;
-    }
-    return got;
+    return finish(b, st, rc, "read a rotated token") != 0 ? -1 : got;
 }
 
 /* 1 the family is live (present, not ended), 0 not, -1 failure. */
@@ -1507,14 +1495,9 @@ static int sq_family_list(void *be, const char *user, size_t ulen, long long now
             break;
         }
     }
-    if (result == 0 && rc != SQLITE_DONE) {
-        fail(b, "list families");
-        result = -1;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (result < 0)
-        after_error(b, rc);
+    /* A walk the callback stopped (on a row) is no failure. */
+    if (finish(b, st, result == 1 ? SQLITE_DONE : rc, "list families") != 0)
+        return -1;
     return result;
 }
 
@@ -1546,13 +1529,8 @@ static int sq_family_get(void *be, const char *fam, size_t flen, long long now,
         }
         rc = sqlite3_step(st);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE) {
-        fail(b, "read a family");
-        after_error(b, rc);
+    if (finish(b, st, rc, "read a family") != 0)
         return -1;
-    }
     if (got < 0)
         snprintf(b->err, sizeof b->err, "sqlite %s: read a family: its user is damaged", b->path);
     return got;
