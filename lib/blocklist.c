@@ -925,6 +925,13 @@ int jwtx_blocklist_family_end(jwtx_blocklist *bl, const char *family, long long 
 int jwtx_blocklist_family_end_user(jwtx_blocklist *bl, const char *user, long long now,
                                    long long *ended)
 {
+    return jwtx_blocklist_family_end_user_each(bl, user, now, NULL, NULL, ended);
+}
+
+int jwtx_blocklist_family_end_user_each(jwtx_blocklist *bl, const char *user, long long now,
+                                        void (*cb)(const char *family, void *ctx), void *ctx,
+                                        long long *ended)
+{
     if (bl == NULL)
         return -1;
     bl->err[0] = '\0';
@@ -932,7 +939,7 @@ int jwtx_blocklist_family_end_user(jwtx_blocklist *bl, const char *user, long lo
     if (ulen == (size_t)-1 || !gate(bl))
         return -1;
     long long n = 0;
-    int rc = family_outcome(bl, bl->ops->family_end_user(bl->be, user, ulen, now, &n));
+    int rc = family_outcome(bl, bl->ops->family_end_user(bl->be, user, ulen, now, cb, ctx, &n));
     if (rc < 0)
         return -1;
     if (ended != NULL)

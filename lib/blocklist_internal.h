@@ -84,14 +84,16 @@ typedef struct jwtxp_bl_ops {
      * family that exists already is -1. family_rotate: JWTX_BL_ROTATED /
      * REUSED / ENDED as jwtx_blocklist_family_rotate, atomically; fam_out
      * gets the family (NUL-terminated, "" when unknown). family_end: 1 a live
-     * family was ended, 0 it was not live. family_end_user: *n ended.
+     * family was ended, 0 it was not live. family_end_user: *n ended, each
+     * told to cb (when not NULL, NUL-terminated) after the store ended it.
      * family_list: user NULL = all users; live families only (ended == 0,
      * expires == 0 or > now); cb's non-zero return stops the walk (then 1). */
     int (*family_start)(void *be, const char *fam, size_t flen, const char *user, size_t ulen,
                         long long now, long long expires, long long until);
     int (*family_rotate)(void *be, const jwtxp_bl_rotate *r, char *fam_out, size_t out_size);
     int (*family_end)(void *be, const char *fam, size_t flen, long long now);
-    int (*family_end_user)(void *be, const char *user, size_t ulen, long long now, long long *n);
+    int (*family_end_user)(void *be, const char *user, size_t ulen, long long now,
+                           void (*cb)(const char *fam, void *ctx), void *ctx, long long *n);
     int (*family_list)(void *be, const char *user, size_t ulen, long long now,
                        jwtxp_bl_family_cb cb, void *ctx);
     /* One family by id, not past its store life (until 0 or > now): 1 with

@@ -1086,13 +1086,14 @@ static const char family_end_lua[] = FAMILY_LUA_HELPERS "return end_family(ARGV[
 
 /* Ends every family in a user's index (KEYS[1]); the index is then empty
  * (ended families leave it, and so do those the store has lost). Answers
- * how many were live. */
-static const char family_end_user_lua[] = FAMILY_LUA_HELPERS
-    "index_fix(KEYS[1]) "
-    "local n = 0 "
-    "for _, f in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do n = n + end_family(f) end "
-    "redis.call('DEL', KEYS[1]) "
-    "return n";
+ * the ids of those that were live. */
+static const char family_end_user_lua[] =
+    FAMILY_LUA_HELPERS "index_fix(KEYS[1]) "
+                       "local out = {} "
+                       "for _, f in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
+                       "  if end_family(f) == 1 then out[#out + 1] = f end end "
+                       "redis.call('DEL', KEYS[1]) "
+                       "return out";
 
 /* The live families of a user (KEYS[1] their index), five strings each:
  * id, user, started, last, expires. Members whose family is gone or ended
@@ -1297,19 +1298,26 @@ static int rd_family_end(void *be, const char *fam, size_t flen, long long now)
     return rc;
 }
 
-static int rd_family_end_user(void *be, const char *user, size_t ulen, long long now, long long *n)
+static int rd_family_end_user(void *be, const char *user, size_t ulen, long long now,
+                              void (*cb)(const char *fam, void *ctx), void *ctx, long long *n)
 {
     redis_be *b = be;
     script_call c;
-    sc_begin(&c, "end the session families of a user", REDIS_REPLY_INTEGER, SCR_FAM_END_USER, 1);
+    sc_begin(&c, "end the session families of a user", REDIS_REPLY_ARRAY, SCR_FAM_END_USER, 1);
     sc_key(&c, b, "ufam:", user, ulen);
     sc_common(&c, b, now);
     int rc = sc_run(&c, b);
     if (rc == 0) {
-        if (c.reply->integer < 0)
-            rc = fail(b, c.what, "bad reply");
-        else
-            *n = c.reply->integer;
+        /* The families are ended whatever comes next: a bad element is
+         * told (-1), the others still reported. */
+        for (size_t i = 0; i < c.reply->elements; i++) {
+            const redisReply *e = c.reply->element[i];
+            if (e->type != REDIS_REPLY_STRING || strlen(e->str) != e->len)
+                rc = fail(b, c.what, "bad reply");
+            else if (cb != NULL)
+                cb(e->str, ctx);
+        }
+        *n = (long long)c.reply->elements;
     }
     sc_clear(&c);
     return rc;

@@ -186,7 +186,7 @@ static const char *const family_sql[FS__N] = {
         "WHERE fam = ?1",
     [FS_END] = "UPDATE families SET ended = ?2 WHERE fam = ?1 AND ended = 0",
     [FS_END_USER] = "UPDATE families SET ended = ?2 WHERE user = ?1 AND ended = 0 AND "
-                    "(until = 0 OR until > ?3)",
+                    "(until = 0 OR until > ?3) RETURNING fam",
     [FS_LIST_USER] = "SELECT " FAMILY_COLUMNS " FROM families WHERE user = ?1 AND ended = 0 "
                      "AND (expires = 0 OR expires > ?2) ORDER BY started, fam",
     [FS_LIST_ALL] = "SELECT " FAMILY_COLUMNS " FROM families WHERE ended = 0 "
@@ -1451,7 +1451,8 @@ static int sq_family_end(void *be, const char *fam, size_t flen, long long now)
     return end_family(b, fam, flen, now);
 }
 
-static int sq_family_end_user(void *be, const char *user, size_t ulen, long long now, long long *n)
+static int sq_family_end_user(void *be, const char *user, size_t ulen, long long now,
+                              void (*cb)(const char *fam, void *ctx), void *ctx, long long *n)
 {
     sqlite_be *b = be;
     int rc = ensure_family(b);
@@ -1463,9 +1464,18 @@ static int sq_family_end_user(void *be, const char *user, size_t ulen, long long
     sqlite3_bind_text(st, 1, user, (int)ulen, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, ended_at(now));
     sqlite3_bind_int64(st, 3, now);
-    if (run(b, st, "end the families of a user") != 0)
+    /* The whole UPDATE is done by the first step; RETURNING then hands out
+     * one row per family ended. */
+    long long count = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *fam = (const char *)sqlite3_column_text(st, 0);
+        count++;
+        if (cb != NULL && fam != NULL)
+            cb(fam, ctx);
+    }
+    if (finish(b, st, rc, "end the families of a user") != 0)
         return -1;
-    *n = sqlite3_changes(b->db);
+    *n = count;
     return 0;
 }
 

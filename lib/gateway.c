@@ -800,43 +800,27 @@ static int end_family(jwtx_gateway *gw, const jwtx_request *req, const char *add
     return 0;
 }
 
-/* The live families of a user, as listed before ?everywhere=1 ends them
- * (for their session_end lines; the list is not part of the decision). */
-#define LISTED_MAX 32
-typedef struct listed {
-    int n;
-    char fam[LISTED_MAX][JWTX_BLOCKLIST_FAMILY_MAX + 1];
-} listed;
+/* Where a session_end line of ?everywhere=1 goes. */
+typedef struct ended_ctx {
+    jwtx_gateway *gw;
+    const jwtx_request *req;
+    const char *addr, *user;
+} ended_ctx;
 
-static int list_cb(const jwtx_family_info *f, void *ctx)
+static void ended_cb(const char *fam, void *ctx)
 {
-    listed *l = ctx;
-    if (l->n >= LISTED_MAX)
-        return 1;
-    snprintf(l->fam[l->n++], sizeof l->fam[0], "%s", f->family);
-    return 0;
+    const ended_ctx *e = ctx;
+    audit_fam(e->gw, e->req, e->addr, "session_end", e->user, NULL, fam, "logout_everywhere");
 }
 
 /* ?everywhere=1 with rotation: every live family of user ends, each with a
- * session_end line (one line without fam for any beyond those listed).
- * Returns 0, or -1 when the store failed to end them. */
+ * session_end line, told by the store as it ends them. Returns 0, or -1
+ * when the store failed to end them. */
 static int end_user_families(jwtx_gateway *gw, const jwtx_request *req, const char *addr,
                              const char *user, long long now)
 {
-    listed *l = calloc(1, sizeof *l);
-    if (l != NULL && jwtx_blocklist_family_list(gw->blocklist, user, now, list_cb, l) < 0)
-        l->n = 0; /* the lines only; ending them below decides */
-    long long ended = 0;
-    int st = jwtx_blocklist_family_end_user(gw->blocklist, user, now, &ended);
-    if (st == 0) {
-        int n = l != NULL ? l->n : 0;
-        for (int i = 0; i < n && i < ended; i++)
-            audit_fam(gw, req, addr, "session_end", user, NULL, l->fam[i], "logout_everywhere");
-        if (ended > n)
-            audit_fam(gw, req, addr, "session_end", user, NULL, NULL, "logout_everywhere");
-    }
-    free(l);
-    return st;
+    ended_ctx e = {gw, req, addr, user};
+    return jwtx_blocklist_family_end_user_each(gw->blocklist, user, now, ended_cb, &e, NULL);
 }
 
 int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *resp)

@@ -148,41 +148,6 @@ static int do_list(jwtx_blocklist *bl, const char *user, bool json)
     return status;
 }
 
-/* The families of a user (end --user: one audit line each). */
-typedef struct collect {
-    char **fams;
-    size_t n, cap;
-    int failed;
-} collect;
-
-static int on_collect(const jwtx_family_info *f, void *ctx)
-{
-    collect *c = ctx;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 8;
-        char **p = realloc(c->fams, cap * sizeof *p);
-        if (p == NULL) {
-            c->failed = 1;
-            return 1;
-        }
-        c->fams = p;
-        c->cap = cap;
-    }
-    if ((c->fams[c->n] = strdup(f->family)) == NULL) {
-        c->failed = 1;
-        return 1;
-    }
-    c->n++;
-    return 0;
-}
-
-static void collect_clear(collect *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        free(c->fams[i]);
-    free(c->fams);
-}
-
 /* One session_end line; 0 or -1 (said on stderr). */
 static int audit_end(jwtx_audit *a, const char *user, const char *family)
 {
@@ -240,24 +205,28 @@ static int end_family(jwtx_blocklist *bl, jwtx_audit *a, const char *family)
     return status;
 }
 
+/* end --user: a session_end line for each family, as the store ends it. */
+typedef struct end_lines {
+    jwtx_audit *a;
+    const char *user;
+    int failed;
+} end_lines;
+
+static void on_ended(const char *family, void *ctx)
+{
+    end_lines *l = ctx;
+    if (audit_end(l->a, l->user, family) != 0)
+        l->failed = 1;
+}
+
 static int end_user(jwtx_blocklist *bl, jwtx_audit *a, const char *user)
 {
     long long now = (long long)time(NULL), ended = 0;
-    collect c = {0};
-    if (a != NULL && jwtx_blocklist_family_list(bl, user, now, on_collect, &c) < 0) {
-        collect_clear(&c);
+    end_lines lines = {a, user, 0};
+    if (jwtx_blocklist_family_end_user_each(bl, user, now, a != NULL ? on_ended : NULL, &lines,
+                                            &ended) != 0)
         return tool_store_unavailable(bl);
-    }
-    if (c.failed) {
-        collect_clear(&c);
-        fprintf(stderr, "jwtx: out of memory\n");
-        return 1;
-    }
-    if (jwtx_blocklist_family_end_user(bl, user, now, &ended) != 0) {
-        collect_clear(&c);
-        return tool_store_unavailable(bl);
-    }
-    int status = 0;
+    int status = lines.failed ? 1 : 0;
     if (jwtx_blocklist_revoke_user(bl, user, now) != 0) {
         printf("ended %lld session%s of ", ended, ended == 1 ? "" : "s");
         tool_put_text(user);
@@ -272,18 +241,6 @@ static int end_user(jwtx_blocklist *bl, jwtx_audit *a, const char *user)
         tool_put_text(user);
         printf(" issued at or before %lld\n", now);
     }
-    /* One line per session ended; the walk before the end lists them. A
-     * login between the two ends a session not listed: its line names the
-     * user only. */
-    if (a != NULL && ended > 0) {
-        size_t lines = 0;
-        for (size_t i = 0; i < c.n && (long long)lines < ended; i++, lines++)
-            if (audit_end(a, user, c.fams[i]) != 0)
-                status = status ? status : 1;
-        if ((long long)lines < ended && audit_end(a, user, NULL) != 0)
-            status = status ? status : 1;
-    }
-    collect_clear(&c);
     if (status == 0 && fflush(stdout) != 0)
         status = 1;
     return status;

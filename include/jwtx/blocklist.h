@@ -342,6 +342,14 @@ int jwtx_blocklist_family_end(jwtx_blocklist *bl, const char *family, long long 
 int jwtx_blocklist_family_end_user(jwtx_blocklist *bl, const char *user, long long now,
                                    long long *ended) __attribute__((warn_unused_result));
 
+/* The same, telling each family it ended to cb (may be NULL; the id is
+ * borrowed for the call; cb must not use bl), in the same store step: a
+ * caller that names them (audit lines) needs no list beforehand. cb is
+ * called only once the families are ended. */
+int jwtx_blocklist_family_end_user_each(jwtx_blocklist *bl, const char *user, long long now,
+                                        void (*cb)(const char *family, void *ctx), void *ctx,
+                                        long long *ended) __attribute__((warn_unused_result));
+
 /* A family as listed. Strings borrowed for the callback. */
 typedef struct jwtx_family_info {
     const char *family;

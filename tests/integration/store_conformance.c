@@ -442,6 +442,20 @@ static void scenario_end(jwtx_blocklist *bl)
         ok(l.n == 0, "ended family: the user has no session listed (%d)", l.n);
 }
 
+/* The ids end_user_each tells, space-separated. */
+typedef struct told_ids {
+    int n;
+    char s[1024];
+} told_ids;
+
+static void on_ended(const char *family, void *ctx)
+{
+    told_ids *t = ctx;
+    size_t used = strlen(t->s);
+    snprintf(t->s + used, sizeof t->s - used, "%s ", family);
+    t->n++;
+}
+
 static void scenario_end_user(jwtx_blocklist *bl)
 {
     const char *u = id("frank"), *v = id("grace");
@@ -451,8 +465,13 @@ static void scenario_end_user(jwtx_blocklist *bl)
     ok(jwtx_blocklist_family_end(bl, id("f-u3"), T + 3) == 1, "end_user: one ended before");
     start(bl, id("f-v1"), v, T, T + 1000);
     long long n = -1;
-    int rc = jwtx_blocklist_family_end_user(bl, u, T + 10, &n);
+    told_ids t = {0, ""};
+    int rc = jwtx_blocklist_family_end_user_each(bl, u, T + 10, on_ended, &t, &n);
     ok(rc == 0 && n == 2, "end_user ends the 2 live sessions (got %d, %lld)", rc, n);
+    /* Each family ended is told once, by id; not the one ended before. */
+    ok(t.n == 2 && strstr(t.s, id("f-u1")) != NULL && strstr(t.s, id("f-u2")) != NULL &&
+           strstr(t.s, "f-u3") == NULL,
+       "end_user tells the ids of the 2 it ended (%d: %s)", t.n, t.s);
     expect_check(bl, "end_user: first session", NULL, u, T, id("f-u1"), T + 11, JWTX_BL_REVOKED);
     expect_check(bl, "end_user: second session", NULL, u, T, id("f-u2"), T + 11, JWTX_BL_REVOKED);
     expect_check(bl, "end_user: another user's session", NULL, v, T, id("f-v1"), T + 11,
