@@ -176,6 +176,63 @@ def stop_pid(pid, timeout=10.0):
         os.kill(pid, signal.SIGKILL)
 
 
+
+class Redis:
+    """A private redis-server on 127.0.0.1 (a password, no persistence), its
+    pid file and log in run_dir. stop() ends only the server whose pid is in
+    that file (ours) and start() again uses the same port."""
+
+    def __init__(self, run_dir, password, port=None):
+        self.run_dir = run_dir
+        self.password = password
+        self.port = port or free_port()
+        self.pidfile = os.path.join(run_dir, "redis.pid")
+
+    def pid(self):
+        try:
+            with open(self.pidfile) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return 0
+
+    def start(self):
+        subprocess.run(["redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+                        "--save", "", "--appendonly", "no", "--daemonize", "yes",
+                        "--dir", self.run_dir, "--requirepass", self.password,
+                        "--pidfile", self.pidfile,
+                        "--logfile", os.path.join(self.run_dir, "redis.log")], check=True)
+        if not wait_port(self.port):
+            raise RuntimeError("redis-server did not start")
+        for _ in range(100):  # the pid file comes a moment after the port
+            if self.pid():
+                break
+            time.sleep(0.05)
+
+    def stop(self):
+        pid = self.pid()
+        if not pid:
+            return
+        try:
+            os.kill(pid, signal.SIGCONT)  # if a test left it stopped
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            if not pid_alive(pid):
+                break
+            time.sleep(0.05)
+        try:
+            os.unlink(self.pidfile)
+        except OSError:
+            pass
+
+    def cli(self, *args):
+        """redis-cli's output (stripped) for args, authenticated."""
+        return subprocess.run(["redis-cli", "-p", str(self.port), "-a", self.password,
+                               "--no-auth-warning"] + list(args),
+                              capture_output=True, text=True).stdout.strip()
+
+
 def proc_table():
     """(pid, ppid, comm) of every process still running (zombies left out)."""
     out = []

@@ -23,9 +23,7 @@ import atexit
 import concurrent.futures
 import os
 import re
-import signal
 import sqlite3
-import subprocess
 import sys
 import time
 
@@ -189,56 +187,13 @@ R.eq(attempt(osrv, "198.51.100.60", PASSWORD).status, 200,
 osrv.stop()
 
 # ---- Redis: two gateways, one store --------------------------------------------------------
-rrun = harness.tmpdir("ls-redis-")
-rport = harness.free_port()
 RPASS = "ls:s3cret@pw"
-
-
-def redis_pid():
-    try:
-        with open(os.path.join(rrun, "redis.pid")) as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return 0
-
-
-def redis_start():
-    subprocess.run(["redis-server", "--bind", "127.0.0.1", "--port", str(rport), "--save", "",
-                    "--appendonly", "no", "--daemonize", "yes", "--dir", rrun,
-                    "--requirepass", RPASS, "--pidfile", os.path.join(rrun, "redis.pid"),
-                    "--logfile", os.path.join(rrun, "redis.log")], check=True)
-    if not harness.wait_port(rport):
-        raise RuntimeError("redis-server did not start")
-    for _ in range(100):
-        if redis_pid():
-            break
-        time.sleep(0.05)
-
-
-def redis_stop():
-    """Stops the redis-server this suite started (by the pid in its own file)."""
-    pid = redis_pid()
-    if not pid:
-        return
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-            time.sleep(0.05)
-        except ProcessLookupError:
-            break
-    try:
-        os.unlink(os.path.join(rrun, "redis.pid"))
-    except OSError:
-        pass
+redis = harness.Redis(harness.tmpdir("ls-redis-"), RPASS)
+rport = redis.port
 
 
 def rcli(*args):
-    return subprocess.run(["redis-cli", "-p", str(rport), "-a", RPASS, "--no-auth-warning",
-                           "-n", "2"] + list(args), capture_output=True, text=True).stdout.strip()
+    return redis.cli("-n", "2", *args)
 
 
 def settled(fn, seconds=5.0):
@@ -252,8 +207,8 @@ def settled(fn, seconds=5.0):
     return r
 
 
-atexit.register(redis_stop)
-redis_start()
+atexit.register(redis.stop)
+redis.start()
 store = "redis://:ls%%3As3cret%%40pw@127.0.0.1:%d/2" % rport
 ga = harness.Lighttpd(conf_text(store), run_dir=harness.tmpdir("ls-ga-"))
 gb = harness.Lighttpd(conf_text(store), run_dir=harness.tmpdir("ls-gb-"))
@@ -286,7 +241,7 @@ R.check(rc == 0 and out.startswith("pair\t%s\t%s\t" % (Z, USER)),
 
 # Redis killed: login fails closed without hashing; token checks answer as before.
 rc, tok, err = harness.jwtx("token", "create", "--conf", ga.conf, "--identity", USER)
-redis_stop()
+redis.stop()
 pids = logins(ga)
 before = {p: cpu_ticks(p) for p in pids}
 down = [attempt(ga, "203.0.113.%d" % (20 + i), PASSWORD) for i in range(10)]
@@ -304,7 +259,7 @@ R.eq((r.status, r.body), (503, msg("Token revocation store unavailable")),
 R.check(len(log_lines(ga, r"login\.fcgi: revocation store unavailable: redis ")) >= 1,
         "redis down: the login process logs the store's state change")
 
-redis_start()
+redis.start()
 r = settled(lambda: attempt(ga, "203.0.113.30", PASSWORD))
 R.eq(r.status, 200, "redis back: login at A works again without a restart")
 r = settled(lambda: attempt(gb, "203.0.113.31", PASSWORD))
@@ -320,5 +275,5 @@ R.check("s3cret" not in logs and PASSWORD not in logs, "no Redis password and no
 ga.stop()
 gb.stop()
 sq.stop()
-redis_stop()
+redis.stop()
 R.finish()

@@ -318,57 +318,10 @@ R.eq(answers(t_dir, "/private/"), [(401, REVOKED)], "dir moved: the authorizer t
 srv.stop()
 
 # ---- Redis: two gateways, one store ------------------------------------------------------
-rrun = harness.tmpdir("rev-redis-")
-rport = harness.free_port()
 RPASS = "rev:s3cret@pw"  # in the URL as rev%3As3cret%40pw
-
-
-def redis_pid():
-    try:
-        with open(os.path.join(rrun, "redis.pid")) as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return 0
-
-
-def redis_start():
-    subprocess.run(["redis-server", "--bind", "127.0.0.1", "--port", str(rport), "--save", "",
-                    "--appendonly", "no", "--daemonize", "yes", "--dir", rrun,
-                    "--requirepass", RPASS,
-                    "--pidfile", os.path.join(rrun, "redis.pid"),
-                    "--logfile", os.path.join(rrun, "redis.log")], check=True)
-    if not harness.wait_port(rport):
-        raise RuntimeError("redis-server did not start")
-    for _ in range(100):  # the pid file comes a moment after the port
-        if redis_pid():
-            break
-        time.sleep(0.05)
-
-
-def rcli(*args):
-    return subprocess.run(["redis-cli", "-p", str(rport), "-a", RPASS, "--no-auth-warning"]
-                          + list(args), capture_output=True, text=True).stdout.strip()
-
-
-def redis_stop():
-    pid = redis_pid()
-    if not pid:
-        return
-    try:
-        os.kill(pid, signal.SIGCONT)  # if a test left it stopped
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-            time.sleep(0.05)
-        except ProcessLookupError:
-            break
-    try:
-        os.unlink(os.path.join(rrun, "redis.pid"))
-    except OSError:
-        pass
+redis = harness.Redis(harness.tmpdir("rev-redis-"), RPASS)
+rport = redis.port
+rcli = redis.cli
 
 
 def settled(fn, seconds=5.0):
@@ -383,8 +336,8 @@ def settled(fn, seconds=5.0):
 
 
 import atexit  # noqa: E402
-atexit.register(redis_stop)
-redis_start()
+atexit.register(redis.stop)
+redis.start()
 store = "redis://:rev%%3As3cret%%40pw@127.0.0.1:%d/3" % rport
 g1 = harness.Lighttpd(conf_text(store), run_dir=harness.tmpdir("rev-g1-"))
 g2 = harness.Lighttpd(conf_text(store), run_dir=harness.tmpdir("rev-g2-"))
@@ -403,7 +356,7 @@ R.check(ttl.lstrip("-").isdigit() and abs(int(ttl) - want) <= 2,
         "redis: key TTL equals the token's remaining life", "ttl=%s want~%d" % (ttl, want))
 
 tok2, ref2 = login(g2)
-redis_stop()
+redis.stop()
 r = g1.request("GET", "/protected", headers=bearer(tok2))
 R.eq((r.status, r.body), (503, UNAVAILABLE), "redis down: protected fails closed with 503")
 r = g2.request("GET", "/private/", headers=bearer(tok2))
@@ -415,7 +368,7 @@ R.eq(r.status, 503, "redis down: refresh fails closed")
 for _ in range(20):  # many failed requests: still one log line per process
     g1.request("GET", "/protected", headers=bearer(tok2))
 
-redis_start()
+redis.start()
 t0 = time.time()
 r = settled(lambda: g1.request("GET", "/protected", headers=bearer(tok2)))
 R.eq(r.status, 200, "redis back: gateway 1 recovers without a restart (%.2f s after the restart)"
@@ -487,7 +440,7 @@ def hung(srv):
     for _ in range(4):
         settled(lambda: srv.request("GET", "/protected", headers=bearer(tok3)))
     before = connections()
-    pid = redis_pid()
+    pid = redis.pid()
     os.kill(pid, signal.SIGSTOP)
     try:
         t = time.time()
@@ -530,5 +483,5 @@ r = settled(lambda: gc.request("GET", "/protected", headers=bearer(tok3)))
 R.eq(r.status, 200, "redis running again: the gateway recovers (%.2f s)" % (time.time() - t0))
 gc.stop()
 g0.stop()
-redis_stop()
+redis.stop()
 R.finish()

@@ -688,49 +688,12 @@ goff.stop()
 gslide.stop()
 
 # ---- Redis: two gateways, one store --------------------------------------------------------------
-rrun = harness.tmpdir("sess-redis-")
-rport = harness.free_port()
 RPASS = "sess:s3cret@pw"
-
-
-def redis_pid():
-    try:
-        with open(os.path.join(rrun, "redis.pid")) as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return 0
-
-
-def redis_start():
-    subprocess.run(["redis-server", "--bind", "127.0.0.1", "--port", str(rport), "--save", "",
-                    "--appendonly", "no", "--daemonize", "yes", "--dir", rrun,
-                    "--requirepass", RPASS, "--pidfile", os.path.join(rrun, "redis.pid"),
-                    "--logfile", os.path.join(rrun, "redis.log")], check=True)
-    if not harness.wait_port(rport):
-        raise RuntimeError("redis-server did not start")
-    for _ in range(100):
-        if redis_pid():
-            break
-        time.sleep(0.05)
-
-
-def redis_stop():
-    pid = redis_pid()
-    if pid:
-        harness.stop_pid(pid)  # ours: the pid file of the server this suite started
-        try:
-            os.unlink(os.path.join(rrun, "redis.pid"))
-        except OSError:
-            pass
-
-
-def rcli(*args):
-    return subprocess.run(["redis-cli", "-p", str(rport), "-a", RPASS, "--no-auth-warning"]
-                          + list(args), capture_output=True, text=True).stdout.strip()
-
-
-atexit.register(redis_stop)
-redis_start()
+redis = harness.Redis(harness.tmpdir("sess-redis-"), RPASS)
+rport = redis.port
+rcli = redis.cli
+atexit.register(redis.stop)
+redis.start()
 RSTORE = "redis://:sess%%3As3cret%%40pw@127.0.0.1:%d/4" % rport
 g1 = harness.Lighttpd(conf_text(RSTORE, USERS), run_dir=harness.tmpdir("sess-g1-"))
 g2 = harness.Lighttpd(conf_text(RSTORE, USERS), run_dir=harness.tmpdir("sess-g2-"))
@@ -803,7 +766,7 @@ R.check("s3cret" not in logs, "redis: the password never in the logs")
 
 # ---- Redis stopped: fail closed ----------------------------------------------------------------
 RD0, RD1 = login(g1)
-redis_stop()
+redis.stop()
 got = [sa(refresh(g1, RD1)), sa(refresh(g2, RD1)), protected(g1, RD0), protected(g2, RD0)]
 R.eq(got, [(503, UNAVAILABLE)] * 4, "redis stopped: refresh and protected answer 503 at both")
 r = harness.login(g2.port)

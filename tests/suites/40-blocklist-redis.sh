@@ -20,52 +20,14 @@ if [ ! -x "$JWTX" ]; then echo "tools/jwtx is not built"; echo "0 passed, 1 fail
 
 work=$(mktemp -d /tmp/jwtx-suite-blocklist-XXXXXX)
 pidfile=$work/redis.pid
-port=
-stop_redis() {
-    if [ -s "$pidfile" ]; then
-        pid=$(cat "$pidfile")
-        kill "$pid" 2>/dev/null
-        i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-        rm -f "$pidfile"
-    fi
-}
+. tests/suites/lib/redis.sh
 cleanup() { stop_redis; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
 PASS='pa ss@word'
 rcli() { redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$PASS" -n 4 "$@"; }
 
-# Starts redis-server on $port (or a random free one) and checks that the
-# server answering there is the one whose pid is in our pidfile.
-start_redis() {
-    want=${1:-}
-    for attempt in 1 2 3 4 5; do
-        p=${want:-$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000 ))}
-        rm -f "$pidfile"
-        redis-server --bind 127.0.0.1 --port "$p" --save '' --appendonly no \
-            --daemonize yes --pidfile "$pidfile" --dir "$work" --logfile "$work/redis.log" \
-            --requirepass "$PASS" >/dev/null 2>&1
-        i=0
-        while [ $i -lt 100 ]; do
-            if [ -s "$pidfile" ]; then
-                got=$(redis-cli -h 127.0.0.1 -p "$p" --no-auth-warning -a "$PASS" INFO server 2>/dev/null \
-                      | tr -d '\r' | sed -n 's/^process_id://p')
-                if [ -n "$got" ] && [ "$got" = "$(cat "$pidfile")" ]; then port=$p; return 0; fi
-                kill -0 "$(cat "$pidfile")" 2>/dev/null || break
-            fi
-            sleep 0.05; i=$((i + 1))
-        done
-        stop_redis
-        [ -n "$want" ] && return 1
-    done
-    return 1
-}
-
-if ! start_redis; then
-    echo "could not start redis-server"; cat "$work/redis.log" 2>/dev/null
-    echo "0 passed, 1 failed"; exit 1
-fi
-echo "redis-server on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+start_redis_or_exit
 
 SECRET='suite-secret-key-that-is-long-enough-for-hs256'
 # The conf files hold the secret inline: readable by their owner only, as the
