@@ -581,6 +581,15 @@ int jwtx_blocklist_check_family(jwtx_blocklist *bl, const char *jti, const char 
     return rc;
 }
 
+/* Store life of something that ends at exp (0 = forever): exp + leeway. */
+static long long life_of(const jwtx_blocklist *bl, bool has_exp, long long exp)
+{
+    if (!has_exp)
+        return 0;
+    long long until = exp > LLONG_MAX - bl->leeway ? LLONG_MAX : exp + bl->leeway;
+    return until <= 0 ? 1 : until;
+}
+
 int jwtx_blocklist_revoke(jwtx_blocklist *bl, const char *jti, bool has_exp, long long exp,
                           long long now)
 {
@@ -590,14 +599,11 @@ int jwtx_blocklist_revoke(jwtx_blocklist *bl, const char *jti, bool has_exp, lon
     size_t len = key_len(bl, jti, "jti");
     if (len == (size_t)-1)
         return -1;
-    long long until = 0; /* forever */
-    if (has_exp) {
-        /* The entry must outlive every moment the token is still accepted,
-         * which JWT_DECODE_LEEWAY extends past exp. */
-        until = exp > LLONG_MAX - bl->leeway ? LLONG_MAX : exp + bl->leeway;
-        if (until <= now)
-            return 0;
-    }
+    /* The entry must outlive every moment the token is still accepted,
+     * which JWT_DECODE_LEEWAY extends past exp (0: forever). */
+    long long until = life_of(bl, has_exp, exp);
+    if (has_exp && until <= now)
+        return 0;
     if (!gate(bl))
         return -1;
     int rc = bl->ops->revoke(bl->be, jti, len, until, now) == 0 ? 0 : -1;
@@ -666,28 +672,45 @@ int jwtx_blocklist_purge(jwtx_blocklist *bl, long long now, long long *removed)
 
 /* ---- login attempts --------------------------------------------------- */
 
-/* The result of a login-attempt operation. A store whose schema predates
- * the login tables still answers revocation checks: that is told once (and
- * once more when it is upgraded under us), answered -1, and does not open
- * the circuit. */
-static int attempt_outcome(jwtx_blocklist *bl, int rc)
+/* A part of the store that an older schema lacks (login attempts: version
+ * 2, sessions: version 3): its operations answer JWTXP_BL_OLD_SCHEMA while
+ * the rest of the store still answers. */
+typedef struct store_part {
+    const char *name;      /* "login attempt", "session" */
+    const char *meanwhile; /* what the gateway does meanwhile */
+    const char *old_cause; /* the cause when the back end gives none */
+} store_part;
+
+static const store_part login_part = {"login attempt", "login answers 503; revocation checks go on",
+                                      "old schema"};
+static const store_part session_part = {"session", "refreshes and tokens of sessions answer 503",
+                                        "old schema; run `jwtx blocklist init`"};
+
+/* The result of an operation on a part: an old schema is told once (and
+ * once more when it is upgraded under us, *told then cleared), answered
+ * -1, and does not open the circuit; anything else goes through outcome. */
+static int part_outcome(jwtx_blocklist *bl, const store_part *part, bool *told, int rc)
 {
     if (rc == JWTXP_BL_OLD_SCHEMA) {
-        if (!bl->old_schema) {
+        if (!*told) {
             const char *cause = bl->ops->last_error(bl->be);
-            say(bl,
-                "login attempt store unavailable: %s (login answers 503; revocation checks go on)",
-                cause && cause[0] ? cause : "old schema");
+            say(bl, "%s store unavailable: %s (%s)", part->name,
+                cause && cause[0] ? cause : part->old_cause, part->meanwhile);
         }
-        bl->old_schema = true;
+        *told = true;
         return -1;
     }
-    if (rc >= 0 && bl->old_schema) {
-        say(bl, "login attempt store available again (%s)", bl->ops->kind);
-        bl->old_schema = false;
+    if (rc >= 0 && *told) {
+        say(bl, "%s store available again (%s)", part->name, bl->ops->kind);
+        *told = false;
     }
     outcome(bl, rc >= 0);
     return rc < 0 ? -1 : rc;
+}
+
+static int attempt_outcome(jwtx_blocklist *bl, int rc)
+{
+    return part_outcome(bl, &login_part, &bl->old_schema, rc);
 }
 
 /* The prologue of every login attempt operation: clears the last error,
@@ -806,36 +829,9 @@ int jwtx_blocklist_ban_list(jwtx_blocklist *bl, long long now,
 
 /* ---- sessions (refresh-token families) -------------------------------- */
 
-/* The result of a family operation. A store whose schema predates the
- * family tables still answers the other operations: that is told once (and
- * once more when it is upgraded under us), answered -1, and does not open
- * the circuit. */
 static int family_outcome(jwtx_blocklist *bl, int rc)
 {
-    if (rc == JWTXP_BL_OLD_SCHEMA) {
-        if (!bl->old_families) {
-            const char *cause = bl->ops->last_error(bl->be);
-            say(bl, "session store unavailable: %s (refreshes and tokens of sessions answer 503)",
-                cause && cause[0] ? cause : "old schema; run `jwtx blocklist init`");
-        }
-        bl->old_families = true;
-        return -1;
-    }
-    if (rc >= 0 && bl->old_families) {
-        say(bl, "session store available again (%s)", bl->ops->kind);
-        bl->old_families = false;
-    }
-    outcome(bl, rc >= 0);
-    return rc < 0 ? -1 : rc;
-}
-
-/* Store life of something that ends at exp (0 = forever): exp + leeway. */
-static long long life_of(const jwtx_blocklist *bl, bool has_exp, long long exp)
-{
-    if (!has_exp)
-        return 0;
-    long long until = exp > LLONG_MAX - bl->leeway ? LLONG_MAX : exp + bl->leeway;
-    return until <= 0 ? 1 : until;
+    return part_outcome(bl, &session_part, &bl->old_families, rc);
 }
 
 int jwtx_blocklist_family_start(jwtx_blocklist *bl, const char *family, const char *user,

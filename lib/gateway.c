@@ -838,8 +838,8 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
 
     const char *msg = "logout successful";
     const char *jti = jwtx_token_jti(&v.token);
-    if (gw->blocklist != NULL && (jti == NULL || jti[0] == '\0') &&
-        !param_true(req, "everywhere")) {
+    bool everywhere = param_true(req, "everywhere");
+    if (gw->blocklist != NULL && (jti == NULL || jti[0] == '\0') && !everywhere) {
         /* Never answer "revoked" for a token no store entry can name (a
          * foreign issuer's token without a jti): the token would live on. */
         jwtx_error_set(&err, JWTX_ERR_MISSING_CLAIM, "Missing claim: jti");
@@ -852,7 +852,6 @@ int jwtx_route_logout(jwtx_gateway *gw, const jwtx_request *req, jwtx_response *
     const char *fam = rot ? jwtx_token_family(&v.token, NULL) : NULL;
     if (gw->blocklist != NULL) {
         long long now = (long long)jwtx_now();
-        bool everywhere = param_true(req, "everywhere");
         const char *identity = jwtx_verified_identity(&v);
         const char *why = everywhere ? "logout_everywhere" : "logout";
         char cookie_fam[JWTX_BLOCKLIST_FAMILY_MAX + 1];
